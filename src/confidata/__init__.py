@@ -1,0 +1,39 @@
+"""confidata: synthetic data and input privacy for national statistical offices.
+
+It implements the two 2021 projects of the UNECE High-Level Group for the Modernisation of
+Official Statistics: synthetic microdata with measured utility and disclosure risk (output
+privacy), and statistics computed over several parties' data without pooling it (input
+privacy).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from confidata.errors import (
+    ConfidataError,
+    ConfidataWarning,
+    InputFileError,
+    OutputExistsError,
+    SchemaError,
+)
+from confidata.table import Column, Kind, Role, Schema, infer_schema, read_table, write_table
+
+try:
+    __version__ = version("confidata")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Column",
+    "ConfidataError",
+    "ConfidataWarning",
+    "InputFileError",
+    "Kind",
+    "OutputExistsError",
+    "Role",
+    "Schema",
+    "SchemaError",
+    "__version__",
+    "infer_schema",
+    "read_table",
+    "write_table",
+]

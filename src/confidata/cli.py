@@ -1,0 +1,229 @@
+"""The `confidata` command line: a thin layer that parses, calls one public function, renders.
+
+Errors raised on purpose (`ConfidataError`) print as one red line and exit with status 2; any
+other exception is a bug: one line asks for a report, the traceback goes to a log file (shown
+with ``--verbose``), exit status 3.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+import warnings
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import functools
+from collections.abc import Callable
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from confidata import __version__
+from confidata.errors import ConfidataError, ConfidataWarning, InputFileError
+from confidata.table import Kind, Role, Schema, missing_mask, read_table, write_table
+from confidata.table.readers import from_raw, read_raw
+
+app = typer.Typer(
+    name="confidata",
+    help="Synthetic data and input privacy for national statistical offices.",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+# Piped output (a log, a test) gets a wide fixed width instead of rich's 80 columns.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# Example values are shown only when this many rows share them, so inspect never prints a
+# rare (possibly identifying) value.
+MIN_EXAMPLE_COUNT = 5
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"confidata {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """confidata: synthetic microdata with measured utility and risk, and secure computation."""
+    _VERBOSE["on"] = verbose
+
+
+FileArg = Annotated[Path, typer.Argument(help="Data file: CSV/TSV, Parquet, Excel, SAS, SPSS, Stata, SQLite or DuckDB.")]
+SchemaOpt = Annotated[Optional[Path], typer.Option("--schema", "-s", help="Schema JSON to use instead of inferring one.")]
+TableOpt = Annotated[Optional[str], typer.Option("--table", help="Table to read from a database file.")]
+EncodingOpt = Annotated[Optional[str], typer.Option("--encoding", help="Text encoding of a CSV file (default: UTF-8, else Windows-1252).")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace output files that already exist.")]
+
+
+def _guarded(func: Callable[..., None]) -> Callable[..., None]:
+    """Turn confidata's errors into one red line and exit 2; any other error into exit 3."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs) -> None:
+        warnings.showwarning = _show_warning
+        try:
+            func(*args, **kwargs)
+        except ConfidataError as exc:
+            err.print(f"[red]Error:[/] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception:  # a bug: keep the details out of the terminal unless asked
+            details = traceback.format_exc()
+            log = Path(tempfile.gettempdir()) / f"confidata-error-{datetime.now():%Y%m%d-%H%M%S}.log"
+            log.write_text(details)
+            if _VERBOSE["on"]:
+                err.print(details, markup=False)
+            err.print(f"[red]Internal error[/] (a bug in confidata). Please report it with the "
+                      f"log written to {escape(str(log))}.")
+            raise typer.Exit(3) from None
+        finally:
+            warnings.showwarning = _default_showwarning
+
+    return wrapper
+
+
+_VERBOSE = {"on": False}
+
+
+@app.command()
+@_guarded
+def inspect(
+    file: FileArg,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the schema (default: FILE's folder, FILE.schema.json).")] = None,
+    schema: SchemaOpt = None,
+    table: TableOpt = None,
+    encoding: EncodingOpt = None,
+    overwrite: OverwriteOpt = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show why each kind was inferred.")] = False,
+) -> None:
+    """Describe a data file's columns and write its schema (kinds, roles, missing codes)."""
+    target = output or _default_schema_path(file)
+    if target.exists() and not overwrite:
+        raise InputFileError(
+            f"'{target}' already exists; pass --overwrite to replace it, or -o to write elsewhere."
+        )
+    raw = read_raw(file, table=table, encoding=encoding)
+    frame, inferred = from_raw(raw, schema)
+    _print_overview(file, raw, frame, inferred, explain=explain)
+    inferred.save(target, overwrite=overwrite)
+    out.print(f"Schema written to [bold]{escape(str(target))}[/]. Review the kinds and roles, then "
+              "pass it with --schema.")
+
+
+def _default_schema_path(file: Path) -> Path:
+    target = file.with_name(f"{file.stem}.schema.json")
+    folder = target.parent if str(target.parent) else Path(".")
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        raise InputFileError(
+            f"Folder '{folder}' is not writable, so the schema cannot go beside the data; "
+            "pass -o PATH to write it elsewhere."
+        )
+    return target
+
+
+def _print_overview(file: Path, raw, frame, schema: Schema, *, explain: bool) -> None:
+    details = [f"{len(frame):,} rows", f"{len(schema)} columns", raw.format]
+    if raw.encoding:
+        details.append(f"encoding {raw.encoding}")
+    if raw.delimiter:
+        details.append("delimiter " + {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}[raw.delimiter])
+    out.print(f"[bold]{escape(str(file))}[/]: " + ", ".join(details))
+    if raw.encoding == "cp1252":
+        out.print("[yellow]Read as Windows-1252 because it is not UTF-8; if accented letters look "
+                  "wrong, pass --encoding (for example cp1250 for Central European files).[/]")
+    missing = missing_mask(frame, schema).mean()
+    grid = Table(show_lines=False, header_style="bold")
+    for header in ("column", "kind", "roles", "missing", "levels", "examples (seen 5+ times)"):
+        grid.add_column(header, overflow="fold")
+    if explain:
+        grid.add_column("why", overflow="fold")
+    for column in schema:
+        values = frame[column.name]
+        row = [
+            escape(column.name),
+            column.kind.value,
+            ", ".join(r.value for r in column.roles) or "",
+            f"{missing[column.name]:.1%}",
+            f"{values.nunique(dropna=True):,}",
+            escape(_examples(values, column)),
+        ]
+        if explain:
+            row.append(escape(column.inferred_because))
+        grid.add_row(*row)
+    out.print(grid)
+
+
+def _examples(values, column) -> str:
+    """The most common values, each shared by several rows; none for identifying columns."""
+    if column.kind in (Kind.IDENTIFIER, Kind.TEXT) or Role.DIRECT_IDENTIFIER in column.roles:
+        return "(hidden: identifying)"
+    counts = values.dropna().value_counts()
+    counts = counts[counts >= MIN_EXAMPLE_COUNT].head(3)
+    if counts.empty:
+        return "(no value common enough to show)"
+    shown = []
+    for value in counts.index:
+        if isinstance(value, float):
+            text = str(int(value)) if value.is_integer() else f"{value:.6g}"
+        else:
+            text = str(value)
+        label = column.value_labels.get(text)
+        shown.append(f"{text} ({label})" if label else text)
+    return ", ".join(shown)
+
+
+@app.command()
+@_guarded
+def convert(
+    file: FileArg,
+    output: Annotated[Path, typer.Argument(help="Output file: .csv, .tsv, .parquet, .xlsx, .sav, .dta or .xpt.")],
+    schema: SchemaOpt = None,
+    table: TableOpt = None,
+    encoding: EncodingOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Convert a data file to another format, keeping column order, labels and missing codes."""
+    frame, used = read_table(file, schema, table=table, encoding=encoding)
+    write_table(frame, output, used, overwrite=overwrite)
+    out.print(f"Wrote {len(frame):,} rows x {len(used)} columns to [bold]{escape(str(output))}[/].")
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, ConfidataWarning):
+        err.print(f"[yellow]Warning:[/] {escape(str(message))}")
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 user error, 3 internal error)."""
+    try:
+        app(args=list(sys.argv[1:] if argv is None else argv), prog_name="confidata")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

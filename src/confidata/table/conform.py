@@ -1,0 +1,170 @@
+"""Conform a raw frame to a schema: one pandas dtype per kind, missing tokens resolved.
+
+The typed frame is what every other part of confidata works on:
+
+* categorical / ordinal -> ``pandas.Categorical`` over the schema's levels (ordered if ordinal);
+* integer -> nullable ``Int64``; continuous -> ``float64``;
+* date / datetime -> ``datetime64``; identifier / text -> ``string``.
+
+A declared missing token that is a valid value of the kind (``-8`` in an integer column) stays
+a value and is flagged by the schema (`missing_mask`); any other missing token becomes a
+missing cell. A value the schema does not allow is an error that names the column, how many
+rows and the first row number, never the value.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from confidata.errors import ConfidataWarning, SchemaError
+from confidata.table.schema import Column, Kind, Schema
+
+__all__ = ["conform", "missing_mask", "code_text"]
+
+
+def conform(raw: pd.DataFrame, schema: Schema, *, source: str = "the data") -> pd.DataFrame:
+    """A new frame with the schema's columns, in schema order, each of its kind's dtype."""
+    out = {c.name: _conform_column(raw[c.name], c, source) for c in schema}
+    return pd.DataFrame(out, index=pd.RangeIndex(len(raw)))
+
+
+def missing_mask(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """True where a cell is missing or holds one of its column's missing codes."""
+    masks = {}
+    for column in schema:
+        values = frame[column.name]
+        mask = values.isna().to_numpy()
+        codes = [t for t in column.missing_values if t != ""]
+        if codes:
+            mask = mask | code_text(values).isin(codes).to_numpy()
+        masks[column.name] = mask
+    return pd.DataFrame(masks, index=frame.index)
+
+
+def code_text(values: pd.Series) -> pd.Series:
+    """Values as the text a person writes: 1.0 -> '1', missing -> ''. Vectorised over uniques."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = np.array([_one_text(u) for u in uniques] + [""], dtype=object)
+    return pd.Series(texts[codes], index=values.index, dtype=object)
+
+
+def _one_text(value: object) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    return str(value)
+
+
+def _conform_column(values: pd.Series, column: Column, source: str) -> pd.Series:
+    kind = column.kind
+    if kind.is_categorical:
+        return _categorical(values, column, source)
+    if kind.is_numeric:
+        return _numeric(values, column, source)
+    if kind in (Kind.DATE, Kind.DATETIME):
+        return _dates(values, column, source)
+    text = pd.Series(code_text(values), dtype="string")
+    return text.mask(text.isin(list(column.missing_values)))
+
+
+def _categorical(values: pd.Series, column: Column, source: str) -> pd.Series:
+    text = code_text(values)
+    levels = list(column.levels)
+    missing = [t for t in column.missing_values if t not in levels]
+    absent = text.isin(missing) | (text == "")
+    if not levels:
+        levels = sorted(text[~absent].unique(), key=_natural)
+    bad = ~absent & ~text.isin(levels)
+    if bad.any():
+        _fail(column, source, bad, "values that are not among its allowed_values",
+              "add the missing levels to allowed_values (or to missing_values) in the schema")
+    cat = pd.Categorical(text.where(~absent), categories=levels, ordered=column.kind is Kind.ORDINAL)
+    return pd.Series(cat, index=values.index)
+
+
+def _natural(level: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(level), level)
+    except ValueError:
+        return (1, 0.0, level)
+
+
+def _numeric(values: pd.Series, column: Column, source: str) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        numbers = pd.to_numeric(values, errors="coerce").astype(float)
+        text_missing = pd.Series(False, index=values.index)
+    else:
+        text = code_text(values)
+        codes, uniques = pd.factorize(text)
+        parsed = pd.to_numeric(pd.Series(uniques).str.strip(), errors="coerce").to_numpy(dtype=float)
+        numbers = pd.Series(parsed[codes], index=values.index)
+        declared = set(column.missing_values) | {""}
+        text_missing = text.isin(declared)
+        bad = numbers.isna() & ~text_missing
+        if bad.any():
+            _fail(column, source, bad, f"entries that are not numbers although it is {column.kind}",
+                  "declare those tokens in missing_values, or change the column's type")
+        numbers = numbers.where(~text_missing | numbers.notna())
+    finite = numbers.dropna()
+    if column.kind is Kind.INTEGER:
+        fractional = numbers.notna() & (numbers != np.round(numbers))
+        if fractional.any():
+            _fail(column, source, fractional, "numbers with decimals although it is integer",
+                  "change its type to continuous")
+        result = numbers.astype("Int64")
+    else:
+        result = numbers.astype(float)
+    _check_range(finite, column, source)
+    return result
+
+
+def _check_range(numbers: pd.Series, column: Column, source: str) -> None:
+    codes = {float(t) for t in (*column.missing_values, *column.special_values) if _is_number(t)}
+    values = numbers[~numbers.isin(codes)] if codes else numbers
+    outside = pd.Series(False, index=values.index)
+    if column.minimum is not None:
+        outside |= values < column.minimum
+    if column.maximum is not None:
+        outside |= values > column.maximum
+    if outside.any():
+        warnings.warn(
+            f"{source}: column '{column.name}' has {int(outside.sum())} value(s) outside the "
+            f"schema's range (first at data row {int(outside.idxmax()) + 1}); widen the range "
+            "or check the data.",
+            ConfidataWarning,
+            stacklevel=5,
+        )
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _dates(values: pd.Series, column: Column, source: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    text = code_text(values)
+    absent = text.isin(set(column.missing_values) | {""})
+    dayfirst = column.extra.get("date_format") == "dayfirst"
+    parsed = pd.to_datetime(text.where(~absent), errors="coerce", dayfirst=dayfirst, format="mixed")
+    bad = parsed.isna() & ~absent
+    if bad.any():
+        _fail(column, source, bad, f"entries that are not {column.kind.value}s",
+              "fix them or declare them in missing_values")
+    return parsed
+
+
+def _fail(column: Column, source: str, bad: pd.Series, what: str, fix: str) -> None:
+    first = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+    raise SchemaError(
+        f"{source}: column '{column.name}' has {int(bad.sum())} {what} (first at data row "
+        f"{first}); {fix}."
+    )

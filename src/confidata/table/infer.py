@@ -1,0 +1,401 @@
+"""Infer a `Schema` from data: column kinds, missing-value codes and disclosure-control roles.
+
+The rules are a short, ordered decision list per column, and every inferred column records
+the rule that decided it (``inferred_because``) so a methodologist can check it in
+``confidata inspect`` and correct the schema file. All statistics are computed on the distinct
+values and their counts, never row by row, so inference costs one ``value_counts`` per column.
+
+What the rules encode, with the cases that motivated them:
+
+* Missing codes. The empty cell is missing. In a column that is otherwise numeric, up to three
+  distinct non-numeric tokens are missing codes (NIST's ``N``); more make it a text column.
+  A few repeated negative integers in an otherwise non-negative column are special codes
+  (SD2011's ``-8``, "not applicable"), and so is an all-nines value far above the rest.
+* Integer-valued columns. Up to three values, or several values whose frequencies have more
+  than one clear peak, are category codes (NIST's ``SEX``, ``RAC1P``); a frequency curve with
+  one peak is a count (NIST's ``NOC``). Thinly spread values that repeat a lot are codes
+  (NIST's ``INDP``, 263 industry codes between 170 and 9920) unless they heap on round
+  hundreds, the mark of reported amounts (SD2011's ``income``).
+* Text columns. Levels that mostly carry numbers (``16-24``, ``65+``) or words of a rating or
+  education scale (``MOSTLY SATISFIED``, ``SECONDARY``) are ordinal; nearly-unique short codes
+  are identifiers; nearly-unique long strings are free text.
+* Roles. Survey weights are found by name *and* shape: ``PWGTP`` is a weight (right-skewed,
+  max many times the median) while SD2011's ``weight`` (body weight, kg) is not. Direct
+  identifiers, clusters, strata, keys and sensitive variables are suggested from common names;
+  they are suggestions, shown for review.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from confidata.table.schema import Column, Kind, Role, Schema
+
+__all__ = ["ColumnHints", "infer_column", "infer_schema"]
+
+MAX_MISSING_TOKENS = 3  # more distinct non-numeric tokens than this: a text column
+MAX_CODE_LEVELS = 3  # integer columns with at most this many values are codes
+MAX_SHAPE_LEVELS = 20  # up to this many values, the frequency shape decides code vs count
+PEAK_RATIO = 1.25  # a peak is this much above both neighbours ...
+PEAK_SHARE = 0.01  # ... and holds at least this share of the non-missing rows
+
+
+@dataclass(frozen=True)
+class ColumnHints:
+    """What a file's own metadata says about a column (SPSS, Stata, SAS, Parquet)."""
+
+    label: str = ""
+    value_labels: Mapping[str, str] = field(default_factory=dict)
+    measure: str = "unknown"  # SPSS: nominal, ordinal, scale
+    user_missing: tuple[str, ...] = ()
+    column: Column | None = None  # a full description stored with the file
+
+
+def infer_schema(
+    frame: pd.DataFrame, hints: Mapping[str, ColumnHints] | None = None, *, dataset: str = ""
+) -> Schema:
+    """Infer a schema for every column of `frame` (strings as read, or typed)."""
+    hints = hints or {}
+    columns = tuple(
+        infer_column(str(name), frame[name], hints.get(str(name), ColumnHints()))
+        for name in frame.columns
+    )
+    return Schema(columns=columns, dataset=dataset)
+
+
+def infer_column(name: str, values: pd.Series, hints: ColumnHints = ColumnHints()) -> Column:
+    if hints.column is not None:
+        return hints.column
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return _datetime_column(name, values.dropna(), "stored as dates in the file")
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return Column(name, Kind.CATEGORICAL, levels=("False", "True"),
+                      inferred_because="stored as true/false in the file")
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object).where(values.notna(), "").astype(str)
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = pd.to_numeric(values, errors="coerce")
+        counts = numbers.dropna().value_counts()
+        missing = ("",) if numbers.isna().any() else ()
+        return _numeric_column(name, counts, missing, hints)
+    return _text_column(name, values.astype(str).value_counts(), hints)
+
+
+# -- text tokens ----------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def _text_column(name: str, tokens: pd.Series, hints: ColumnHints) -> Column:
+    """Decide a column read as text, from its distinct tokens and their counts."""
+    present = tokens[tokens.index != ""]
+    missing: list[str] = [""] if "" in tokens.index else []
+    missing += [t for t in hints.user_missing if t not in missing]
+    if present.empty:
+        return Column(name, Kind.CATEGORICAL, missing_values=tuple(missing),
+                      description=hints.label, inferred_because="every cell is missing")
+    is_number = present.index.str.match(_NUMBER)
+    numeric_tokens = present[is_number]
+    other_tokens = present[~is_number]
+    if len(numeric_tokens) >= 2 and len(other_tokens) <= MAX_MISSING_TOKENS:
+        numbers = pd.Series(
+            numeric_tokens.to_numpy(), index=pd.to_numeric(numeric_tokens.index.str.strip())
+        ).groupby(level=0).sum()
+        codes = [*missing, *sorted(other_tokens.index)]
+        return _numeric_column(name, numbers, tuple(codes), hints, text_codes=len(other_tokens) > 0)
+    dated = _date_column(name, present, missing)
+    if dated is not None:
+        return dated
+    return _string_column(name, present, tuple(missing), hints)
+
+
+def _string_column(name: str, present: pd.Series, missing: tuple[str, ...],
+                   hints: ColumnHints) -> Column:
+    n_rows = int(present.sum())
+    n_levels = len(present)
+    mean_len = float(np.average(present.index.str.len(), weights=present.to_numpy()))
+    words = float(np.average(present.index.str.count(" ") + 1, weights=present.to_numpy()))
+    if n_levels > 50 and n_levels >= 0.5 * n_rows:
+        if words >= 3 or mean_len >= 30:
+            return Column(name, Kind.TEXT, missing_values=missing, description=hints.label,
+                          inferred_because="mostly distinct values of several words: free text")
+        return Column(name, Kind.IDENTIFIER, roles=_roles(name, Kind.IDENTIFIER, None),
+                      missing_values=missing, description=hints.label,
+                      inferred_because="mostly distinct short values: an identifier")
+    levels = list(present.index)
+    ordered = _ordinal_order(levels)
+    if hints.measure == "ordinal" or ordered is not None:
+        why = "the file marks it ordinal" if hints.measure == "ordinal" else (
+            "its levels carry numbers or words of a rating/education scale")
+        return Column(name, Kind.ORDINAL, roles=_roles(name, Kind.ORDINAL, None),
+                      levels=tuple(ordered or sorted(levels)), missing_values=missing,
+                      value_labels=hints.value_labels, description=hints.label,
+                      inferred_because=why)
+    return Column(name, Kind.CATEGORICAL, roles=_roles(name, Kind.CATEGORICAL, None),
+                  levels=tuple(sorted(levels)), missing_values=missing,
+                  value_labels=hints.value_labels, description=hints.label,
+                  inferred_because=f"text with {n_levels} distinct values")
+
+
+_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{1,2}[./]\d{1,2}[./]\d{4}$")
+_DATETIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def _date_column(name: str, present: pd.Series, missing: list[str]) -> Column | None:
+    tokens = present.index.str.strip()
+    if tokens.str.match(_DATETIME).all():
+        kind = Kind.DATETIME
+    elif tokens.str.match(_DATE).all():
+        kind = Kind.DATE
+    else:
+        return None
+    day_first = bool(tokens.str.match(r"^\d{1,2}[./]").any())
+    parsed = pd.to_datetime(pd.Series(tokens), errors="coerce", dayfirst=day_first, format="mixed")
+    if parsed.isna().any():
+        return None
+    fmt = "day first" if day_first else "ISO 8601"
+    return Column(name, kind, missing_values=tuple(missing),
+                  inferred_because=f"every value is a {kind.value} ({fmt})",
+                  extra={"date_format": "dayfirst"} if day_first else {})
+
+
+def _datetime_column(name: str, values: pd.Series, why: str) -> Column:
+    has_time = bool(((values - values.dt.normalize()) != pd.Timedelta(0)).any())
+    return Column(name, Kind.DATETIME if has_time else Kind.DATE, missing_values=("",),
+                  inferred_because=why)
+
+
+# -- ordinal levels -------------------------------------------------------------------------
+
+# Words of common ordered scales, with a rank; used to spot and order ordinal levels.
+_SCALE_WORDS: dict[str, float] = {
+    "terrible": -3, "unhappy": -2, "dissatisfied": -1.5, "unsatisfied": -1.5, "mixed": 0,
+    "satisfied": 1.5, "pleased": 2, "delighted": 3, "happy": 2,
+    "never": -2, "rarely": -1, "seldom": -1, "sometimes": 0, "often": 1, "usually": 1.5,
+    "always": 2, "poor": -2, "bad": -2, "fair": 0, "good": 1, "excellent": 2,
+    "disagree": -1, "neutral": 0, "agree": 1, "low": -1, "lower": -1, "medium": 0,
+    "middle": 0, "moderate": 0, "high": 1, "higher": 1.5, "highest": 2, "none": -1,
+    "passive": 0, "active": 1, "basic": 0, "primary": 0, "elementary": 0, "vocational": 1,
+    "secondary": 1.5, "tertiary": 3, "postsecondary": 2.5, "bachelor": 3, "master": 4,
+    "doctorate": 5, "hs": 1, "college": 2.5, "university": 3, "grad": 4, "graduate": 4, "mild": 0, "severe": 2, "weak": -1, "strong": 1, "daily": 3, "weekly": 2,
+    "monthly": 1, "yearly": 0,
+}
+_MODIFIERS = {"very": 1.5, "mostly": 0.75, "somewhat": 0.5, "slightly": 0.5, "extremely": 2}
+_WORD = re.compile(r"[a-z]+")
+_FIRST_NUMBER = re.compile(r"\d[\d,]*\.?\d*")
+_PADDED = re.compile(r"(^|[^\d.,])0\d")
+
+
+def _ordinal_order(levels: list[str]) -> list[str] | None:
+    """Levels in scale order if they look ordinal (numbers or scale words), else None."""
+    if not 3 <= len(levels) <= 20:
+        return None
+    with_number = [lv for lv in levels if _FIRST_NUMBER.search(lv)]
+    zero_padded = any(_PADDED.search(lv) for lv in levels)  # '01-01301' is a code, not a size
+    if len(with_number) >= 0.8 * len(levels) and len(with_number) >= 3 and not zero_padded:
+        def by_number(level: str) -> tuple[float, float]:
+            found = _FIRST_NUMBER.search(level)
+            low = re.search(r"\b(below|under|less|up to)\b", level, re.I) is not None
+            if found is None:
+                return (-1.0, 0.0)
+            value = float(found.group().replace(",", "").rstrip("."))
+            return (value, -1.0 if low else 0.0)
+        return sorted(levels, key=by_number)
+    scores = {lv: _scale_score(lv) for lv in levels}
+    if sum(s is not None for s in scores.values()) >= (2 / 3) * len(levels):
+        return sorted(levels, key=lambda lv: scores[lv] if scores[lv] is not None else 0.0)
+    return None
+
+
+def _scale_score(level: str) -> float | None:
+    words = _WORD.findall(level.lower().replace("post-secondary", "postsecondary"))
+    hits = [_SCALE_WORDS[w] for w in words if w in _SCALE_WORDS]
+    if not hits:
+        return None
+    boost = max((_MODIFIERS[w] for w in words if w in _MODIFIERS), default=1.0)
+    return max(hits, key=abs) * (boost if "mostly" not in words else 0.75)
+
+
+# -- numbers --------------------------------------------------------------------------------
+
+
+def _numeric_column(
+    name: str,
+    counts: pd.Series,
+    missing: tuple[str, ...],
+    hints: ColumnHints,
+    *,
+    text_codes: bool = False,
+) -> Column:
+    """Decide a numeric column from its distinct values (index) and their counts."""
+    missing = tuple(dict.fromkeys([*missing, *hints.user_missing]))
+    codes = _special_codes(counts)
+    if codes:
+        missing = (*missing, *(_fmt(c) for c in codes))
+    values = counts.drop(index=[c for c in codes], errors="ignore")
+    notes = []
+    if text_codes:
+        notes.append("non-numeric tokens are missing codes")
+    if codes:
+        notes.append("isolated repeated values are special codes")
+    if values.empty:
+        return Column(name, Kind.CATEGORICAL, missing_values=missing, description=hints.label,
+                      inferred_because="only missing codes")
+    x = values.index.to_numpy(dtype=float)
+    # "40.0" counts as whole: R and pandas write whole numbers that way in float columns.
+    whole = bool(np.all(np.isfinite(x)) and np.all(x == np.round(x)))
+    kind, why = _numeric_kind(name, values, x, whole, hints)
+    levels: tuple[str, ...] = ()
+    if kind.is_categorical:
+        levels = tuple(_fmt(v) for v in np.sort(x))
+    roles = _roles(name, kind, values)
+    bounds = {}
+    if kind.is_numeric:
+        bounds = {"minimum": float(x.min()), "maximum": float(x.max())}
+        if kind is Kind.INTEGER:
+            bounds = {k: int(v) for k, v in bounds.items()}
+    return Column(
+        name, kind, roles=roles, levels=levels, missing_values=missing,
+        value_labels=hints.value_labels, description=hints.label,
+        inferred_because="; ".join([why, *notes]), extra={"range_observed": bounds} if bounds else {},
+    )
+
+
+def _numeric_kind(name: str, counts: pd.Series, x: np.ndarray, whole: bool,
+                  hints: ColumnHints) -> tuple[Kind, str]:
+    n_levels = len(x)
+    n_rows = int(counts.sum())
+    if whole and n_levels == n_rows and n_rows >= 20 and x.max() - x.min() == n_rows - 1:
+        return Kind.IDENTIFIER, "a distinct consecutive number on every row: a row identifier"
+    if hints.measure == "nominal" or (hints.value_labels and n_levels <= 100):
+        return Kind.CATEGORICAL, "the file labels its values as categories"
+    if hints.measure == "ordinal":
+        return Kind.ORDINAL, "the file marks it ordinal"
+    if not whole:
+        return Kind.CONTINUOUS, "numbers with decimals"
+    if n_levels <= MAX_CODE_LEVELS:
+        return Kind.CATEGORICAL, f"whole numbers with only {n_levels} distinct values: codes"
+    if _MEASUREMENT.search(name):
+        return Kind.CONTINUOUS, "whole numbers named like a measurement or an amount"
+    if hints.measure == "scale":
+        return Kind.INTEGER, "the file marks it a scale variable of whole numbers"
+    if n_levels == 12 and x.min() == 1 and x.max() == 12:
+        return Kind.INTEGER, "the numbers 1 to 12: months"
+    if n_levels <= MAX_SHAPE_LEVELS and _quantile_classes(counts, x):
+        return Kind.ORDINAL, f"{n_levels} consecutive whole numbers of near-equal frequency: quantile groups"
+    if n_levels <= MAX_SHAPE_LEVELS:
+        peaks = _peaks(counts.sort_index().to_numpy(dtype=float))
+        if peaks >= 2:
+            return Kind.CATEGORICAL, f"{n_levels} whole numbers whose frequencies have {peaks} peaks: codes"
+        return Kind.INTEGER, f"{n_levels} whole numbers with one frequency peak: a count"
+    coverage = n_levels / (x.max() - x.min() + 1)
+    if coverage < 0.1:
+        nonzero = counts[counts.index != 0]
+        heaped = float(nonzero[np.mod(nonzero.index.to_numpy(dtype=float), 100) == 0].sum()) / max(
+            float(nonzero.sum()), 1.0)
+        if heaped >= 0.4:
+            return Kind.CONTINUOUS, "widely spread whole numbers heaped on round hundreds: amounts"
+        if n_rows / n_levels >= 10 and n_levels <= 1000:
+            return Kind.CATEGORICAL, (
+                f"{n_levels} whole numbers spread thinly over their range, each repeated: codes")
+        return Kind.CONTINUOUS, "widely spread whole numbers: amounts"
+    return Kind.INTEGER, f"whole numbers with {n_levels} distinct values"
+
+
+def _quantile_classes(counts: pd.Series, x: np.ndarray) -> bool:
+    """Consecutive integers from 0 or 1 with near-equal counts: deciles, quintiles, quartiles."""
+    consecutive = x.max() - x.min() + 1 == len(x) and x.min() in (0, 1)
+    return bool(consecutive and len(x) >= 4 and counts.max() <= 2 * counts.min())
+
+
+def _peaks(freq: np.ndarray) -> int:
+    """Number of clear local maxima in a frequency curve ordered by value."""
+    padded = np.concatenate([[0.0], freq, [0.0]])
+    centre = padded[1:-1]
+    is_peak = (centre >= PEAK_RATIO * padded[:-2]) & (centre >= PEAK_RATIO * padded[2:])
+    is_peak &= centre >= PEAK_SHARE * freq.sum()
+    return int(is_peak.sum())
+
+
+def _special_codes(counts: pd.Series) -> list[float]:
+    """Values that stand apart as codes: repeated negatives among non-negatives, or all-nines."""
+    if counts.empty:
+        return []
+    x = counts.index.to_numpy(dtype=float)
+    if not np.all(x == np.round(x)):
+        return []
+    codes: list[float] = []
+    negative = x[x < 0]
+    if 0 < len(negative) <= 3 and (x >= 0).sum() >= 2:
+        if all(counts[v] >= 5 and v <= -1 for v in negative):
+            codes.extend(negative.tolist())
+    rest = np.sort(x[x >= 0])
+    if len(rest) >= 3:
+        top, second = rest[-1], rest[-2]
+        if top >= 9 and set(str(int(top))) == {"9"} and top >= 2 * second + 1 and counts[top] >= 5:
+            codes.append(float(top))
+    return codes
+
+
+def _fmt(value: float) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+# -- roles ----------------------------------------------------------------------------------
+
+_MEASUREMENT = re.compile(
+    r"(^|[^a-z])(height|weight|income|wage|salary|earnings?|price|cost|amount|turnover|"
+    r"revenue|area|distance|bmi)([^a-z]|$)", re.I)
+_WEIGHT_NAME = re.compile(r"wgt|wght|weight|(^|_)wt($|_)|poids|peso|gewicht|waga|factor", re.I)
+_DIRECT_ID = re.compile(
+    r"^(id|uuid|name|surname|first_?name|last_?name|full_?name|e-?mail|phone|telephone|mobile|"
+    r"address|street|ssn|nino|passport|pesel|bsn|personnummer|nin)$|(^|_)(id|name)$", re.I)
+_CLUSTER = re.compile(r"household|(^|_)hh_?id|^hid$|serialno|^psu$|cluster", re.I)
+_STRATUM = re.compile(r"strat", re.I)
+_KEY = re.compile(
+    r"^(age|agep|agegr|sex|gender|race|rac1p|hisp|hispanic|ethnic\w*|region|puma|county|district|"
+    r"municipality|marital|msp|edu|education|occupation|occup|nationality|citizenship|"
+    r"country_of_birth|birthplace|placesize)$", re.I)
+_SENSITIVE = re.compile(r"income|wage|salary|earn|pincp|health|disab|diagnos|religio", re.I)
+
+
+def _roles(name: str, kind: Kind, counts: pd.Series | None) -> tuple[Role, ...]:
+    roles: list[Role] = []
+    if kind is Kind.IDENTIFIER or _DIRECT_ID.search(name):
+        roles.append(Role.CLUSTER if _CLUSTER.search(name) else Role.DIRECT_IDENTIFIER)
+        return tuple(roles)
+    if _CLUSTER.search(name):
+        return (Role.CLUSTER,)
+    if _STRATUM.search(name):
+        return (Role.STRATUM,)
+    if kind.is_numeric and counts is not None and _WEIGHT_NAME.search(name) and _weight_shaped(counts):
+        return (Role.WEIGHT,)
+    if _KEY.match(name):
+        roles.append(Role.KEY)
+    if _SENSITIVE.search(name):
+        roles.append(Role.SENSITIVE)
+    return tuple(roles)
+
+
+def _weight_shaped(counts: pd.Series) -> bool:
+    """Expansion weights: non-negative, right-skewed, the largest many times the typical one.
+
+    Body weight in kg has max/median about 2 and a coefficient of variation near 0.2; design
+    weights of a household survey have max/median well above 3 (NIST PWGTP: about 34).
+    """
+    x = counts.index.to_numpy(dtype=float)
+    w = counts.to_numpy(dtype=float)
+    if (x < 0).any():
+        return False
+    order = np.argsort(x)
+    cum = np.cumsum(w[order])
+    median = x[order][np.searchsorted(cum, cum[-1] / 2)]
+    mean = np.average(x, weights=w)
+    sd = np.sqrt(np.average((x - mean) ** 2, weights=w))
+    return median > 0 and (x.max() / median >= 3 or sd / mean >= 0.5)
