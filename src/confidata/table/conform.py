@@ -80,7 +80,7 @@ def _categorical(values: pd.Series, column: Column, source: str) -> pd.Series:
         levels = sorted(text[~absent].unique(), key=_natural)
     bad = ~absent & ~text.isin(levels)
     if bad.any():
-        _fail(column, source, bad, "values that are not among its allowed_values",
+        _fail(column, source, bad, "value(s) that are not among its allowed_values",
               "add the missing levels to allowed_values (or to missing_values) in the schema")
     cat = pd.Categorical(text.where(~absent), categories=levels, ordered=column.kind is Kind.ORDINAL)
     return pd.Series(cat, index=values.index)
@@ -106,14 +106,14 @@ def _numeric(values: pd.Series, column: Column, source: str) -> pd.Series:
         text_missing = text.isin(declared)
         bad = numbers.isna() & ~text_missing
         if bad.any():
-            _fail(column, source, bad, f"entries that are not numbers although it is {column.kind}",
+            _fail(column, source, bad, f"entries that are not numbers although it is {column.kind.value}",
                   "declare those tokens in missing_values, or change the column's type")
         numbers = numbers.where(~text_missing | numbers.notna())
     finite = numbers.dropna()
     if column.kind is Kind.INTEGER:
         fractional = numbers.notna() & (numbers != np.round(numbers))
         if fractional.any():
-            _fail(column, source, fractional, "numbers with decimals although it is integer",
+            _fail(column, source, fractional, "value(s) with decimals although it is integer",
                   "change its type to continuous")
         result = numbers.astype("Int64")
     else:
