@@ -27,6 +27,7 @@ __all__ = ["conform", "missing_mask", "code_text"]
 
 def conform(raw: pd.DataFrame, schema: Schema, *, source: str = "the data") -> pd.DataFrame:
     """A new frame with the schema's columns, in schema order, each of its kind's dtype."""
+    raw = raw.reset_index(drop=True)
     out = {c.name: _conform_column(raw[c.name], c, source) for c in schema}
     return pd.DataFrame(out, index=pd.RangeIndex(len(raw)))
 

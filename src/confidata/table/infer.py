@@ -47,13 +47,12 @@ PEAK_SHARE = 0.01  # ... and holds at least this share of the non-missing rows
 
 @dataclass(frozen=True)
 class ColumnHints:
-    """What a file's own metadata says about a column (SPSS, Stata, SAS, Parquet)."""
+    """What a file's own metadata says about a column (SPSS, Stata, SAS)."""
 
     label: str = ""
     value_labels: Mapping[str, str] = field(default_factory=dict)
     measure: str = "unknown"  # SPSS: nominal, ordinal, scale
     user_missing: tuple[str, ...] = ()
-    column: Column | None = None  # a full description stored with the file
 
 
 def infer_schema(
@@ -69,8 +68,6 @@ def infer_schema(
 
 
 def infer_column(name: str, values: pd.Series, hints: ColumnHints = ColumnHints()) -> Column:
-    if hints.column is not None:
-        return hints.column
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return _datetime_column(name, values.dropna(), "stored as dates in the file")
     if pd.api.types.is_bool_dtype(values.dtype):
@@ -236,7 +233,7 @@ def _numeric_column(
     missing = tuple(dict.fromkeys([*missing, *hints.user_missing]))
     codes = _special_codes(counts)
     if codes:
-        missing = (*missing, *(_fmt(c) for c in codes))
+        missing = tuple(dict.fromkeys([*missing, *(_fmt(c) for c in codes)]))
     values = counts.drop(index=[c for c in codes], errors="ignore")
     notes = []
     if text_codes:
@@ -272,10 +269,10 @@ def _numeric_kind(name: str, counts: pd.Series, x: np.ndarray, whole: bool,
     n_rows = int(counts.sum())
     if whole and n_levels == n_rows and n_rows >= 20 and x.max() - x.min() == n_rows - 1:
         return Kind.IDENTIFIER, "a distinct consecutive number on every row: a row identifier"
-    if hints.measure == "nominal" or (hints.value_labels and n_levels <= 100):
-        return Kind.CATEGORICAL, "the file labels its values as categories"
     if hints.measure == "ordinal":
         return Kind.ORDINAL, "the file marks it ordinal"
+    if hints.measure == "nominal" or (hints.value_labels and n_levels <= 100):
+        return Kind.CATEGORICAL, "the file labels its values as categories"
     if not whole:
         return Kind.CONTINUOUS, "numbers with decimals"
     if n_levels <= MAX_CODE_LEVELS:
@@ -310,7 +307,8 @@ def _numeric_kind(name: str, counts: pd.Series, x: np.ndarray, whole: bool,
 def _quantile_classes(counts: pd.Series, x: np.ndarray) -> bool:
     """Consecutive integers from 0 or 1 with near-equal counts: deciles, quintiles, quartiles."""
     consecutive = x.max() - x.min() + 1 == len(x) and x.min() in (0, 1)
-    return bool(consecutive and len(x) >= 4 and counts.max() <= 2 * counts.min())
+    balanced = counts.min() >= 10 and counts.max() <= 2 * counts.min()
+    return bool(consecutive and len(x) >= 4 and balanced)
 
 
 def _peaks(freq: np.ndarray) -> int:

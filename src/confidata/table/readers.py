@@ -48,6 +48,7 @@ class RawTable:
     encoding: str | None = None
     delimiter: str | None = None
     name: str = ""  # the file's stem: the dataset's name in an inferred schema
+    stored_schema: Schema | None = None  # a schema the file carries (confidata's Parquet)
 
 
 def read_table(
@@ -71,6 +72,8 @@ def from_raw(raw: RawTable, schema: Schema | str | Path | None = None) -> tuple[
     """The typed frame and schema of an already-read `RawTable` (see `read_table`)."""
     if isinstance(schema, str | Path):
         schema = Schema.load(schema)
+    if schema is None and raw.stored_schema is not None:
+        schema = raw.stored_schema
     if schema is None:
         schema = infer_schema(raw.frame, raw.hints, dataset=raw.name)
     else:
@@ -232,14 +235,12 @@ def _read_parquet(path: Path, *, table: str | None, encoding: str | None) -> Raw
 
     arrow = pq.read_table(path)
     frame = arrow.to_pandas()
-    hints: dict[str, ColumnHints] = {}
-    meta = arrow.schema.metadata or {}
-    stored = meta.get(b"confidata.schema")
-    raw = RawTable(frame=frame, hints=hints)
+    stored = (arrow.schema.metadata or {}).get(b"confidata.schema")
+    raw = RawTable(frame=frame)
     if stored:
-        schema = Schema.from_json(stored.decode("utf-8"), where=f"the schema stored in '{path}'")
-        for column in schema:
-            hints[column.name] = ColumnHints(column=column)
+        raw.stored_schema = Schema.from_json(
+            stored.decode("utf-8"), where=f"the schema stored in '{path}'"
+        )
     return raw
 
 
@@ -252,7 +253,9 @@ def _read_excel(path: Path, *, table: str | None, encoding: str | None) -> RawTa
             f"'{path}' has a column with no header in its first sheet; give every column a "
             "name in the first row."
         )
-    frame = frame.dropna(how="all")  # trailing formatted-but-empty rows
+    filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
+    # Formatted-but-empty rows after the data are not rows; empty rows inside the data are.
+    frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0].reset_index(drop=True)
     for name in frame.columns:
         frame[name] = _excel_column(frame[name])
     return RawTable(frame=frame)
@@ -302,9 +305,15 @@ def _read_stat(path: Path, *, table: str | None, encoding: str | None) -> RawTab
             measure=measures.get(name, "unknown"),
             user_missing=tuple(_code_text(v) for v in user_missing),
         )
-        if frame[name].dtype == object:
-            frame[name] = frame[name].map(lambda v: "" if v is None or v is np.nan else str(v))
+        frame[name] = _text_or_typed(frame[name])
     return RawTable(frame=frame, hints=hints, encoding=encoding)
+
+
+def _text_or_typed(values: pd.Series) -> pd.Series:
+    """Object columns (text) as plain strings with '' for missing; typed columns unchanged."""
+    if values.dtype != object:
+        return values
+    return values.where(values.notna(), "").astype(str)
 
 
 def _code_text(value: Any) -> str:
@@ -321,7 +330,8 @@ def _read_sqlite(path: Path, *, table: str | None, encoding: str | None) -> RawT
     uri = f"file:{path.resolve()}?mode=ro"
     with sqlite3.connect(uri, uri=True) as con:
         names = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name"
+            "SELECT name FROM sqlite_master WHERE type IN ('table','view') "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
         )]
         table = _pick_table(path, names, table)
         quoted = '"' + table.replace('"', '""') + '"'
@@ -368,8 +378,7 @@ def _pick_table(path: Path, names: list[str], table: str | None) -> str:
 
 def _db_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for name in frame.columns:
-        if frame[name].dtype == object:
-            frame[name] = frame[name].map(lambda v: "" if v is None else str(v))
+        frame[name] = _text_or_typed(frame[name])
     return frame
 
 

@@ -9,6 +9,7 @@ file is replaced only with ``overwrite=True``.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from confidata.errors import InputFileError, SchemaError, quote_names
+from confidata.errors import ConfidataWarning, InputFileError, SchemaError, quote_names
 from confidata.table._files import atomic_write
 from confidata.table.conform import code_text
 from confidata.table.schema import Kind, Schema
@@ -153,8 +154,17 @@ def _stat_frame(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, dict
     return out, value_labels
 
 
-def _labels(schema: Schema) -> list[str]:
-    return [c.description or "" for c in schema]
+def _labels(schema: Schema, limit: int = 256, fmt: str = "SPSS") -> list[str]:
+    """Variable labels, shortened with a warning where the format has a lower limit."""
+    long = [c.name for c in schema if len(c.description) > limit]
+    if long:
+        warnings.warn(
+            f"{fmt} keeps variable labels of at most {limit} characters; the labels of "
+            f"{quote_names(long)} were shortened. The full text stays in the schema file.",
+            ConfidataWarning,
+            stacklevel=5,
+        )
+    return [c.description[:limit] for c in schema]
 
 
 def _write_spss(frame: pd.DataFrame, path: Path, schema: Schema, suffix: str) -> None:
@@ -192,7 +202,7 @@ def _write_stata(frame: pd.DataFrame, path: Path, schema: Schema, suffix: str) -
         for name, labels in value_labels.items()
     }
     pyreadstat.write_dta(
-        out, str(path), column_labels=_labels(schema), variable_value_labels=value_labels or None,
+        out, str(path), column_labels=_labels(schema, limit=80, fmt="Stata"), variable_value_labels=value_labels or None,
         version=15,
     )
 
