@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test: install
+	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest
 
 demo: install

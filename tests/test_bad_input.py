@@ -4,13 +4,12 @@ data value. Awkward but valid files simply work."""
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import SENTINEL
 from confidata import ConfidataWarning, InputFileError, Schema, read_table
+from conftest import SENTINEL
 
 
 def assert_clean_failure(result, *names: str) -> None:

@@ -100,7 +100,7 @@ def assert_same_values(expected: pd.DataFrame, actual: pd.DataFrame, schema: Sch
             ev = [_text(v) for v in e.astype(object).to_numpy()[keep]]
             av = [_text(v) for v in a.astype(object).to_numpy()[keep]]
             if ev != av:
-                first = next(i for i, (x, y) in enumerate(zip(ev, av)) if x != y)
+                first = next(i for i, (x, y) in enumerate(zip(ev, av, strict=False)) if x != y)
                 pytest.fail(f"{where}: column '{name}' differs (first at non-missing cell {first})")
 
 

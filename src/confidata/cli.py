@@ -7,26 +7,32 @@ with ``--verbose``), exit status 3.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
+import time
 import traceback
 import warnings
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
-import functools
-from collections.abc import Callable
+import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from confidata import __version__
-from confidata.errors import ConfidataError, ConfidataWarning, InputFileError
+from confidata.errors import ConfidataError, ConfidataWarning, InputFileError, quote_names
+from confidata.synth import METHODS, load_model
 from confidata.table import Kind, Role, Schema, missing_mask, read_table, write_table
+from confidata.table._files import check_output_path
 from confidata.table.readers import from_raw, read_raw
+from confidata.table.writers import WRITABLE
 
 app = typer.Typer(
     name="confidata",
@@ -201,6 +207,138 @@ def convert(
     frame, used = read_table(file, schema, table=table, encoding=encoding)
     write_table(frame, output, used, overwrite=overwrite)
     out.print(f"Wrote {len(frame):,} rows x {len(used)} columns to [bold]{escape(str(output))}[/].")
+
+
+def _output_paths(output: Path, m: int) -> list[Path]:
+    if m == 1:
+        return [output]
+    return [output.with_name(f"{output.stem}_{i}{output.suffix}") for i in range(1, m + 1)]
+
+
+def _check_outputs(paths: list[Path], overwrite: bool) -> None:
+    """Refuse before any work is done, not after minutes of fitting."""
+    for path in paths:
+        check_output_path(path, overwrite=overwrite)
+        if path.suffix.lower() not in WRITABLE:
+            raise InputFileError(
+                f"confidata cannot write '{path.suffix or '(no extension)'}' files; use one of "
+                f"{', '.join(sorted(WRITABLE))}."
+            )
+
+
+class _Steps:
+    """A rich progress bar per stage (fitting, generating), silent when not a terminal."""
+
+    def __init__(self, total: int | None, label: str) -> None:
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[part]}"), TimeElapsedColumn(),
+                            console=err, transient=True, disable=not err.is_terminal)
+        self.task = self.bar.add_task(label, total=total, part="")
+
+    def __enter__(self) -> _Steps:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.stop()
+
+    def __call__(self, stage: str, part: str) -> None:
+        self.bar.update(self.task, advance=1, part=part)
+
+
+@app.command()
+@_guarded
+def synth(
+    file: FileArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Synthetic file to write (.csv, .parquet, .sav, .dta, .xpt, .xlsx).")],
+    schema: SchemaOpt = None,
+    method: Annotated[str, typer.Option("--method", help="Synthesis method.")] = "cart",
+    n: Annotated[Optional[int], typer.Option("--n", "-n", help="Synthetic rows (default: as many as the real file).")] = None,
+    m: Annotated[int, typer.Option("--m", help="Independent synthetic copies (files OUT_1, OUT_2, ...).")] = 1,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed; the same seed gives the same file.")] = None,
+    visit_sequence: Annotated[Optional[str], typer.Option("--visit-sequence", help="Columns in synthesis order, comma-separated (others are left out).")] = None,
+    strata: Annotated[Optional[str], typer.Option("--strata", help="Synthesise separately within each level of this column.")] = None,
+    rules: Annotated[Optional[str], typer.Option("--rules", help="Rules file, or rules separated by ';' (e.g. 'age < 16 -> income = missing').")] = None,
+    save_model: Annotated[Optional[Path], typer.Option("--save-model", help="Also save the fitted model (confidential: it holds real values).")] = None,
+    min_leaf: Annotated[int, typer.Option("--min-leaf", help="Smallest leaf of a tree (rpart's minbucket).")] = 5,
+    cp: Annotated[float, typer.Option("--cp", help="Complexity parameter (rpart's cp).")] = 1e-8,
+    smoothing: Annotated[bool, typer.Option("--smoothing", help="Smooth continuous values with a Gaussian kernel.")] = False,
+    weights_as_case_weights: Annotated[bool, typer.Option("--weights-as-case-weights", help="Use the survey weight as case weights instead of synthesising it.")] = False,
+    fresh_ids: Annotated[bool, typer.Option("--fresh-ids", help="Write new sequential values in identifier columns instead of dropping them.")] = False,
+    table: TableOpt = None,
+    encoding: EncodingOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Fit a synthesizer on a confidential file and write synthetic microdata."""
+    started = time.perf_counter()
+    if method not in METHODS:
+        raise InputFileError(f"Unknown method '{method}'; available: {', '.join(sorted(METHODS))}.")
+    if m < 1:
+        raise InputFileError("--m must be at least 1.")
+    paths = _output_paths(output, m)
+    _check_outputs(paths, overwrite)
+    if save_model is not None:
+        check_output_path(save_model, overwrite=overwrite)
+    frame, used = read_table(file, schema, table=table, encoding=encoding)
+    sequence = [c.strip() for c in visit_sequence.split(",")] if visit_sequence else None
+    model = METHODS[method](
+        used, visit_sequence=sequence, strata=strata, rules=rules, min_leaf=min_leaf, cp=cp,
+        smoothing=smoothing, weights_as_case_weights=weights_as_case_weights,
+        identifiers="fresh" if fresh_ids else "drop",
+    )
+    t0 = time.perf_counter()
+    with _Steps(None, "Fitting trees") as steps:
+        model.fit(frame, progress=steps)
+    fitted = time.perf_counter() - t0
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % 2**31)
+    seeds = np.random.SeedSequence(seed).generate_state(m) if m > 1 else [seed]
+    t0 = time.perf_counter()
+    for path, copy_seed in zip(paths, seeds, strict=True):
+        with _Steps(len(model.models_[0].steps) * len(model.models_), "Generating") as steps:
+            synthetic = model.sample(n, seed=int(copy_seed), progress=steps)
+        write_table(synthetic, path, used.select(synthetic.columns), overwrite=overwrite)
+    generated = time.perf_counter() - t0
+    if save_model is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConfidataWarning)
+            model.save(save_model, overwrite=overwrite)
+    left_out = [c for c in used.names if c not in synthetic.columns]
+    out.print(f"Synthesised {len(synthetic):,} rows x {synthetic.shape[1]} columns from "
+              f"{len(frame):,} real rows with {method} (seed {seed}) in "
+              f"{time.perf_counter() - started:.1f} s (fit {fitted:.1f} s, generate {generated:.1f} s).")
+    for path in paths:
+        out.print(f"  wrote [bold]{escape(str(path))}[/]")
+    if left_out:
+        out.print(f"  not synthesised: {escape(quote_names(left_out))} (identifiers, free text or "
+                  "left out of the visit sequence)")
+    if save_model is not None:
+        out.print(f"  model saved to [bold]{escape(str(save_model))}[/]. [yellow]It contains real "
+                  "values from the data: keep it as confidential as the data.[/]")
+
+
+@app.command()
+@_guarded
+def sample(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model saved with synth --save-model.")],
+    n: Annotated[Optional[int], typer.Option("--n", "-n", help="Synthetic rows (default: as many as the real file).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Synthetic file to write.")] = Path("synthetic.csv"),
+    m: Annotated[int, typer.Option("--m", help="Independent synthetic copies.")] = 1,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed.")] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Draw new synthetic rows from a saved model."""
+    paths = _output_paths(output, m)
+    _check_outputs(paths, overwrite)
+    model = load_model(model_path)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % 2**31)
+    seeds = np.random.SeedSequence(seed).generate_state(m) if m > 1 else [seed]
+    for path, copy_seed in zip(paths, seeds, strict=True):
+        synthetic = model.sample(n, seed=int(copy_seed))
+        write_table(synthetic, path, model.schema_.select(synthetic.columns), overwrite=overwrite)
+        out.print(f"Wrote {len(synthetic):,} rows x {synthetic.shape[1]} columns to "
+                  f"[bold]{escape(str(path))}[/] (seed {int(copy_seed)}).")
 
 
 # -- entry point ----------------------------------------------------------------------------

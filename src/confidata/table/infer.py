@@ -179,7 +179,8 @@ _SCALE_WORDS: dict[str, float] = {
     "middle": 0, "moderate": 0, "high": 1, "higher": 1.5, "highest": 2, "none": -1,
     "passive": 0, "active": 1, "basic": 0, "primary": 0, "elementary": 0, "vocational": 1,
     "secondary": 1.5, "tertiary": 3, "postsecondary": 2.5, "bachelor": 3, "master": 4,
-    "doctorate": 5, "hs": 1, "college": 2.5, "university": 3, "grad": 4, "graduate": 4, "mild": 0, "severe": 2, "weak": -1, "strong": 1, "daily": 3, "weekly": 2,
+    "doctorate": 5, "hs": 1, "college": 2.5, "university": 3, "grad": 4, "graduate": 4,
+    "mild": 0, "severe": 2, "weak": -1, "strong": 1, "daily": 3, "weekly": 2,
     "monthly": 1, "yearly": 0,
 }
 _MODIFIERS = {"very": 1.5, "mostly": 0.75, "somewhat": 0.5, "slightly": 0.5, "extremely": 2}

@@ -81,9 +81,13 @@ def _is_number(token: str) -> bool:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path, schema: Schema, suffix: str) -> None:
-    import pyarrow.csv as pacsv
+    """RFC 4180 CSV: a value is quoted only when it must be (delimiter, quote, line break).
 
-    arrays = []
+    Numbers keep their shortest exact form (170, not 170.0; 27.68166089965398 in full), and a
+    missing cell is written as the column's own missing token (``""``, ``"N"``...).
+    """
+    delimiter = "\t" if suffix == ".tsv" else ","
+    texts = []
     for column in schema:
         values = frame[column.name]
         if column.kind is Kind.DATE:
@@ -92,14 +96,22 @@ def _write_csv(frame: pd.DataFrame, path: Path, schema: Schema, suffix: str) -> 
             array = pa.array(code_text(values).where(values.notna()), type=pa.string())
         else:
             array = pc.cast(pa.array(values), pa.string())
-        arrays.append(pc.fill_null(array, _na_token(column)))
-    table = pa.Table.from_arrays(arrays, names=schema.names)
-    delimiter = "\t" if suffix == ".tsv" else ","
-    pacsv.write_csv(
-        table,
-        path,
-        write_options=pacsv.WriteOptions(delimiter=delimiter, quoting_style="needed"),
-    )
+        texts.append(_quoted(pc.fill_null(array, _na_token(column)), delimiter))
+    header = delimiter.join(_quoted(pa.array(schema.names), delimiter).to_pylist())
+    lines = pc.binary_join_element_wise(*texts, delimiter) if len(texts) > 1 else texts[0]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(header + "\n")
+        chunk = 200_000
+        for begin in range(0, len(lines), chunk):
+            part = lines[begin : begin + chunk].to_pylist()
+            fh.write("\n".join(part) + "\n")
+
+
+def _quoted(array: pa.Array, delimiter: str) -> pa.Array:
+    pattern = '["\\r\\n' + ("\\t" if delimiter == "\t" else delimiter) + "]"
+    needs = pc.match_substring_regex(array, pattern)
+    wrapped = pc.binary_join_element_wise('"', pc.replace_substring(array, '"', '""'), '"', "")
+    return pc.if_else(needs, wrapped, array)
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path, schema: Schema, suffix: str) -> None:
@@ -202,7 +214,8 @@ def _write_stata(frame: pd.DataFrame, path: Path, schema: Schema, suffix: str) -
         for name, labels in value_labels.items()
     }
     pyreadstat.write_dta(
-        out, str(path), column_labels=_labels(schema, limit=80, fmt="Stata"), variable_value_labels=value_labels or None,
+        out, str(path), column_labels=_labels(schema, limit=80, fmt="Stata"),
+        variable_value_labels=value_labels or None,
         version=15,
     )
 

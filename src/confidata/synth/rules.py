@@ -1,0 +1,249 @@
+"""Rules and derived columns, written as text and evaluated without running code.
+
+Two kinds of line, one per line in a rules file (``#`` starts a comment):
+
+* a **rule**, ``CONDITION -> COLUMN = VALUE``: where the condition holds, the column takes the
+  value (``missing`` for a missing cell) instead of a synthesised one, and the column's model
+  is fitted only on real rows where the condition does not hold (synthpop's ``rules`` /
+  ``rvalues``). Example: ``age < 16 -> income = missing``.
+* a **derived column**, ``COLUMN := EXPRESSION``: computed from columns synthesised before it
+  rather than modelled (synthpop's passive ``~I(...)`` method). Example:
+  ``bmi := weight / (height / 100) ** 2``.
+
+Conditions compare columns with numbers or quoted text (``< <= > >= == !=``, ``in (..)``),
+joined with ``and``, ``or``, ``not``; ``COLUMN is missing`` tests for a missing cell.
+Expressions use ``+ - * / ** //``, numbers, columns and parentheses. Both are parsed with
+Python's ``ast`` module and walked by an interpreter that knows only those node types, so a
+rules file can never execute code.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from confidata.errors import ConfidataError
+
+__all__ = ["Derived", "Rule", "RuleError", "parse_rules"]
+
+MISSING = "missing"
+
+
+class RuleError(ConfidataError, ValueError):
+    """A rule or derived column that cannot be parsed or applied."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Where `condition` holds, `column` is set to `value` (None means missing)."""
+
+    condition: str
+    column: str
+    value: str | float | None
+    text: str
+
+    @property
+    def columns(self) -> set[str]:
+        return _names(_parse(self.condition, self.text, "condition"))
+
+    def holds(self, frame: Mapping[str, pd.Series]) -> np.ndarray:
+        tree = _parse(self.condition, self.text, "condition")
+        result = _Evaluator(frame, self.text).visit(tree.body)
+        return np.asarray(pd.Series(result).fillna(False).astype(bool))
+
+
+@dataclass(frozen=True)
+class Derived:
+    """`column` computed as `expression` from other columns."""
+
+    column: str
+    expression: str
+    text: str
+
+    @property
+    def columns(self) -> set[str]:
+        return _names(_parse(self.expression, self.text, "expression"))
+
+    def compute(self, frame: Mapping[str, pd.Series]) -> np.ndarray:
+        tree = _parse(self.expression, self.text, "expression")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = _Evaluator(frame, self.text).visit(tree.body)
+        out = pd.to_numeric(pd.Series(out), errors="coerce").to_numpy(dtype=float, copy=True)
+        out[~np.isfinite(out)] = np.nan
+        return out
+
+
+_RULE = re.compile(r"^(?P<cond>.+?)\s*->\s*(?P<col>[^=]+?)\s*=\s*(?P<value>.+)$")
+_DERIVED = re.compile(r"^(?P<col>[^:=<>!]+?)\s*:=\s*(?P<expr>.+)$")
+
+
+def parse_rules(source: str | Path | Iterable[str] | None) -> tuple[list[Rule], list[Derived]]:
+    """Rules and derived columns from a file path, a text (``;`` or newlines) or lines."""
+    if source is None:
+        return [], []
+    if isinstance(source, Path) or (isinstance(source, str) and Path(source).is_file()
+                                    and "\n" not in source and "->" not in source):
+        path = Path(source)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            raise RuleError(f"Rules file '{path}' cannot be read as UTF-8 text.") from None
+    elif isinstance(source, str):
+        lines = re.split(r"[;\n]", source)
+    else:
+        lines = list(source)
+    rules: list[Rule] = []
+    derived: list[Derived] = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if (m := _DERIVED.match(line)) is not None:
+            item = Derived(m["col"].strip(), m["expr"].strip(), line)
+            _parse(item.expression, line, "expression")
+            derived.append(item)
+        elif (m := _RULE.match(line)) is not None:
+            value_text = m["value"].strip()
+            item = Rule(m["cond"].strip(), m["col"].strip(), _value(value_text, line), line)
+            _parse(item.condition, line, "condition")
+            rules.append(item)
+        else:
+            raise RuleError(
+                f"Rule {number} is neither 'CONDITION -> COLUMN = VALUE' nor "
+                "'COLUMN := EXPRESSION'; for example 'age < 16 -> income = missing'."
+            )
+    return rules, derived
+
+
+def _value(text: str, line: str) -> str | float | None:
+    if text.lower() == MISSING:
+        return None
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    try:
+        return float(text)
+    except ValueError:
+        return text  # a bare category label
+
+
+def _parse(text: str, line: str, what: str) -> ast.Expression:
+    prepared = re.sub(r"\b([A-Za-z_][A-Za-z0-9_]*)\s+is\s+not\s+missing\b", r"__present__(\1)", text)
+    prepared = re.sub(r"\b([A-Za-z_][A-Za-z0-9_]*)\s+is\s+missing\b", r"__missing__(\1)", prepared)
+    try:
+        tree = ast.parse(prepared, mode="eval")
+    except SyntaxError:
+        raise RuleError(f"The {what} of rule '{line}' is not valid; check operators and quotes.") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED):
+            raise RuleError(
+                f"Rule '{line}' uses '{type(node).__name__}', which rules do not allow; use "
+                "comparisons, and/or/not, arithmetic, numbers, quoted text and column names."
+            )
+        if isinstance(node, ast.Call) and (
+            not isinstance(node.func, ast.Name) or node.func.id not in ("__missing__", "__present__")
+        ):
+            raise RuleError(f"Rule '{line}' calls a function; rules cannot call functions.")
+    return tree
+
+
+_ALLOWED = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+    ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.FloorDiv, ast.Mod,
+    ast.Compare, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq, ast.In, ast.NotIn,
+    ast.Name, ast.Load, ast.Constant, ast.Tuple, ast.List, ast.Call,
+)
+
+
+def _names(tree: ast.Expression) -> set[str]:
+    return {
+        n.id for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and n.id not in ("__missing__", "__present__")
+    }
+
+
+_BINARY = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_COMPARE = {
+    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq, ast.NotEq: operator.ne,
+}
+
+
+class _Evaluator(ast.NodeVisitor):
+    """Evaluates the allowed node types on whole columns (pandas Series) at once."""
+
+    def __init__(self, frame: Mapping[str, pd.Series], line: str) -> None:
+        self.frame = frame
+        self.line = line
+
+    def visit_Name(self, node: ast.Name):
+        if node.id not in self.frame:
+            raise RuleError(
+                f"Rule '{self.line}' names column '{node.id}', which is not synthesised before "
+                "it; check the spelling, or visit that column earlier."
+            )
+        values = self.frame[node.id]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            numeric = pd.to_numeric(values.astype(object), errors="coerce")
+            if numeric.notna().sum() == values.notna().sum():  # codes such as "1", "2"
+                return numeric.astype(float)
+            return values.astype(object)
+        return pd.to_numeric(values, errors="coerce").astype(float) if values.dtype != object else values
+
+    def visit_Constant(self, node: ast.Constant):
+        return node.value
+
+    def visit_Tuple(self, node):
+        return [self.visit(e) for e in node.elts]
+
+    visit_List = visit_Tuple
+
+    def visit_Call(self, node: ast.Call):
+        values = self.visit(node.args[0])
+        missing = pd.Series(values).isna()
+        return missing if node.func.id == "__missing__" else ~missing
+
+    def visit_UnaryOp(self, node: ast.UnaryOp):
+        operand = self.visit(node.operand)
+        if isinstance(node.op, ast.Not):
+            return ~pd.Series(operand).fillna(False).astype(bool)
+        return -operand if isinstance(node.op, ast.USub) else operand
+
+    def visit_BinOp(self, node: ast.BinOp):
+        return _BINARY[type(node.op)](self.visit(node.left), self.visit(node.right))
+
+    def visit_BoolOp(self, node: ast.BoolOp):
+        values = [pd.Series(self.visit(v)).fillna(False).astype(bool) for v in node.values]
+        out = values[0]
+        for v in values[1:]:
+            out = (out & v) if isinstance(node.op, ast.And) else (out | v)
+        return out
+
+    def visit_Compare(self, node: ast.Compare):
+        left = self.visit(node.left)
+        result = None
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self.visit(comparator)
+            if isinstance(op, ast.In | ast.NotIn):
+                hit = pd.Series(left).isin(right if isinstance(right, list) else [right])
+                part = hit if isinstance(op, ast.In) else ~hit
+            else:
+                series = pd.Series(left)
+                part = _COMPARE[type(op)](series, right).fillna(False).astype(bool)
+                part &= series.notna()
+            result = part if result is None else (result & part)
+            left = right
+        return result
+
+    def generic_visit(self, node):  # pragma: no cover - _parse rejects everything else
+        raise RuleError(f"Rule '{self.line}' uses a construct rules do not allow.")
