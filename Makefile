@@ -20,9 +20,11 @@ test: install
 
 demo: install
 	$(BIN)/python demo/fetch_data.py $(DEMO)/acs12.csv
-	$(BIN)/confidata inspect $(DEMO)/acs12.csv --overwrite --explain
-	$(BIN)/confidata convert $(DEMO)/acs12.csv $(DEMO)/acs12.sav --schema $(DEMO)/acs12.schema.json --overwrite
-	$(BIN)/confidata inspect $(DEMO)/acs12.sav -o $(DEMO)/acs12-from-spss.schema.json --overwrite
+	$(BIN)/confidata inspect $(DEMO)/acs12.csv --overwrite
+	$(BIN)/confidata synth $(DEMO)/acs12.csv --schema $(DEMO)/acs12.schema.json \
+		-o $(DEMO)/acs12_synthetic.csv --seed 2026 --save-model $(DEMO)/acs12.model --overwrite
+	$(BIN)/python demo/marginals.py $(DEMO)/acs12.csv $(DEMO)/acs12_synthetic.csv $(DEMO)/acs12.schema.json
+	$(BIN)/confidata sample $(DEMO)/acs12.model -n 10000 -o $(DEMO)/acs12_synthetic_10k.sav --seed 7 --overwrite
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

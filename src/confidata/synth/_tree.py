@@ -360,6 +360,20 @@ def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split,
             for t in range(best_n_left_bins):
                 b = best_bins[t]
                 mask[node, b >> 6] |= np.uint64(1) << np.uint64(b & 63)
+            # levels absent from this node (unseen combinations in synthetic rows) follow
+            # the larger side, as rpart sends them with the majority
+            rows_left = 0
+            for i in range(s, s + c):
+                b = bins[order[i], best_feature]
+                bin_rows[b] += 1
+                if (mask[node, b >> 6] >> np.uint64(b & 63)) & np.uint64(1):
+                    rows_left += 1
+            if 2 * rows_left > c:
+                for b in range(n_bins[best_feature]):
+                    if bin_rows[b] == 0:
+                        mask[node, b >> 6] |= np.uint64(1) << np.uint64(b & 63)
+            for i in range(s, s + c):
+                bin_rows[bins[order[i], best_feature]] = 0
         n_left = 0
         n_right = 0
         for i in range(s, s + c):
