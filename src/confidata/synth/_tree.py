@@ -82,7 +82,9 @@ def grow_tree(
     categorical_bins = n_bins[is_categorical.astype(bool)] if len(n_bins) else n_bins
     words = max(1, -(-int(categorical_bins.max(initial=1)) // 64))
     arrays = _grow(
-        np.ascontiguousarray(bins, dtype=np.uint16),
+        # column-major: a split search reads one feature of many rows, so each feature's
+        # bins should be contiguous (1M rows = 2 MB, which stays in cache)
+        np.asfortranarray(bins, dtype=np.uint16),
         n_bins.astype(np.int32),
         is_categorical.astype(np.bool_),
         y_num,
@@ -157,6 +159,9 @@ def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split,
     present = np.empty(most, dtype=np.int64)
     best_bins = np.empty(most, dtype=np.int64)
     n_cls = max(n_classes, 1)
+    # up to this many classes, Gini is computed from per-bin class sums; beyond, row by row
+    few_classes = classify and n_classes <= 16
+    bin_cls = np.zeros((most, n_cls if few_classes else 1), dtype=np.float64)
     class_total = np.zeros(n_cls, dtype=np.float64)
     class_left = np.zeros(n_cls, dtype=np.float64)
 
@@ -223,13 +228,18 @@ def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split,
                 if class_total[k] < 0.0:
                     class_total[k] = class_left[k]
                     class_left[k] = 0.0
-            parent_score = q_node / w_node
+            parent_score = q_node / w_node if w_node > 0.0 else 0.0
         else:
             for i in range(s, s + c):
                 r = order[i]
                 w_node += w[r]
                 s_node += w[r] * y_num[r]
-            parent_score = s_node * s_node / w_node
+            parent_score = s_node * s_node / w_node if w_node > 0.0 else 0.0
+        if w_node <= 0.0:
+            if classify:
+                for i in range(s, s + c):
+                    class_total[y_cls[order[i]]] = 0.0
+            continue
 
         best_gain = min_gain
         best_feature = -1
@@ -239,7 +249,8 @@ def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split,
         for f in range(p):
             if n_bins[f] <= 1:
                 continue
-            # bins present in the node (scratch arrays are all zero on entry)
+            # pass over the node's rows: which bins are present, with their sums
+            # (scratch arrays are all zero on entry and are reset before the next feature)
             n_present = 0
             for i in range(s, s + c):
                 r = order[i]
@@ -252,101 +263,68 @@ def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split,
                 if classify:
                     if y_cls[r] == majority:
                         bin_key[b] += w[r]
+                    if few_classes:
+                        bin_cls[b, y_cls[r]] += w[r]
                 else:
                     bin_key[b] += w[r] * y_num[r]
-            if n_present < 2:
-                for j in range(n_present):
-                    b = present[j]
-                    bin_rows[b] = 0
-                    bin_w[b] = 0.0
-                    bin_key[b] = 0.0
-                continue
-            if not is_cat[f]:
-                if 8 * n_present > n_bins[f]:  # many bins: rebuild the list in bin order
-                    n_present = 0
-                    for b in range(n_bins[f]):
-                        if bin_rows[b] > 0:
-                            present[n_present] = b
-                            n_present += 1
-                else:  # few bins: insertion sort in place
-                    for j in range(1, n_present):
-                        v = present[j]
-                        t = j - 1
-                        while t >= 0 and present[t] > v:
-                            present[t + 1] = present[t]
-                            t -= 1
-                        present[t + 1] = v
-            else:
-                keys = np.empty(n_present, dtype=np.float64)
-                for j in range(n_present):
-                    b = present[j]
-                    keys[j] = bin_key[b] / bin_w[b] if bin_w[b] > 0 else 0.0
-                ranked = np.argsort(keys, kind="mergesort")
-                tmp_present = present[:n_present].copy()
-                for j in range(n_present):
-                    present[j] = tmp_present[ranked[j]]
-            # counting sort of the node's rows in the chosen bin order
-            pos = 0
-            for j in range(n_present):
-                bin_pos[present[j]] = pos
-                pos += bin_rows[present[j]]
-            for i in range(s, s + c):
-                r = order[i]
-                b = bins[r, f]
-                sorted_rows[bin_pos[b]] = r
-                bin_pos[b] += 1
-            # walk bins left to right
-            w_left = 0.0
-            s_left = 0.0
-            q_left = 0.0
-            q_right = q_node
-            n_left = 0
-            i = 0
-            for j in range(n_present - 1):
-                b = present[j]
-                for _ in range(bin_rows[b]):
-                    r = sorted_rows[i]
-                    i += 1
-                    wr = w[r]
-                    if classify:
-                        k = y_cls[r]
-                        cl = class_left[k]
-                        cr = class_total[k] - cl
-                        q_left += 2.0 * wr * cl + wr * wr
-                        q_right += -2.0 * wr * cr + wr * wr
-                        class_left[k] = cl + wr
-                    else:
-                        s_left += wr * y_num[r]
-                    w_left += wr
-                    n_left += 1
-                if n_left < min_leaf:
-                    continue
-                if c - n_left < min_leaf:
-                    break
-                w_right = w_node - w_left
-                if w_left <= 0.0 or w_right <= 0.0:
-                    continue
-                if classify:
-                    gain = q_left / w_left + q_right / w_right - parent_score
+            if n_present >= 2:
+                if not is_cat[f]:
+                    if 8 * n_present > n_bins[f]:  # many bins: rebuild the list in bin order
+                        n_present = 0
+                        for b in range(n_bins[f]):
+                            if bin_rows[b] > 0:
+                                present[n_present] = b
+                                n_present += 1
+                    else:  # few bins: insertion sort in place
+                        for j in range(1, n_present):
+                            v = present[j]
+                            t = j - 1
+                            while t >= 0 and present[t] > v:
+                                present[t + 1] = present[t]
+                                t -= 1
+                            present[t + 1] = v
                 else:
-                    s_right = s_node - s_left
-                    gain = s_left * s_left / w_left + s_right * s_right / w_right - parent_score
-                if gain > best_gain + 1e-12 * abs(parent_score):
+                    keys = np.empty(n_present, dtype=np.float64)
+                    if classify and not few_classes:
+                        _dominant_keys(keys, s, c, f, order, bins, w, y_cls, present, n_present,
+                                       bin_rows, bin_w, bin_pos, sorted_rows, bin_cls,
+                                       few_classes, n_classes, class_left)
+                    else:
+                        for j in range(n_present):
+                            b = present[j]
+                            keys[j] = bin_key[b] / bin_w[b] if bin_w[b] > 0 else 0.0
+                    ranked = np.argsort(keys, kind="mergesort")
+                    tmp_present = present[:n_present].copy()
+                    for j in range(n_present):
+                        present[j] = tmp_present[ranked[j]]
+                if classify and not few_classes:
+                    cut, gain, n_cut = _walk_rows(
+                        s, c, f, order, bins, w, y_cls, present, n_present, bin_rows, bin_pos,
+                        sorted_rows, class_total, class_left, q_node, w_node, parent_score,
+                        min_leaf,
+                    )
+                else:
+                    cut, gain, n_cut = _walk_bins(
+                        c, present, n_present, bin_rows, bin_w, bin_key, bin_cls, classify,
+                        n_classes, class_total, class_left, q_node, w_node, s_node,
+                        parent_score, min_leaf,
+                    )
+                if cut >= 0 and gain > best_gain + 1e-12 * abs(parent_score):
                     best_gain = gain
                     best_feature = f
                     best_is_cat = is_cat[f]
-                    best_threshold = b
-                    best_n_left_bins = j + 1
-                    for t in range(j + 1):
+                    best_threshold = cut
+                    best_n_left_bins = n_cut
+                    for t in range(n_cut):
                         best_bins[t] = present[t]
-            if classify:
-                for t in range(s, s + c):
-                    class_left[y_cls[order[t]]] = 0.0
             for j in range(n_present):
                 b = present[j]
                 bin_rows[b] = 0
                 bin_w[b] = 0.0
                 bin_key[b] = 0.0
+                if few_classes:
+                    for k in range(n_classes):
+                        bin_cls[b, k] = 0.0
         if classify:
             for i in range(s, s + c):
                 class_total[y_cls[order[i]]] = 0.0
@@ -407,3 +385,152 @@ def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split,
         stack[top] = lchild
         top += 1
     return feature, threshold, categorical, mask, left, right, start, count, order, n_nodes
+
+
+@njit(cache=True, nogil=True)
+def _walk_bins(c, present, n_present, bin_rows, bin_w, bin_key, bin_cls, classify, n_classes,
+               class_total, class_left, q_node, w_node, s_node, parent_score, min_leaf):
+    """Best cut of the ordered bins from per-bin sums: one step per bin, not per row."""
+    best_gain = -np.inf
+    best_cut = -1
+    best_n = 0
+    w_left = 0.0
+    s_left = 0.0
+    q_left = 0.0
+    q_right = q_node
+    n_left = 0
+    for j in range(n_present - 1):
+        b = present[j]
+        n_left += bin_rows[b]
+        w_left += bin_w[b]
+        if classify:
+            for k in range(n_classes):
+                add = bin_cls[b, k]
+                if add != 0.0:
+                    cl = class_left[k]
+                    cr = class_total[k] - cl
+                    q_left += 2.0 * add * cl + add * add
+                    q_right += -2.0 * add * cr + add * add
+                    class_left[k] = cl + add
+        else:
+            s_left += bin_key[b]
+        if n_left < min_leaf:
+            continue
+        if c - n_left < min_leaf:
+            break
+        w_right = w_node - w_left
+        if w_left <= 0.0 or w_right <= 0.0:
+            continue
+        if classify:
+            gain = q_left / w_left + q_right / w_right - parent_score
+        else:
+            s_right = s_node - s_left
+            gain = s_left * s_left / w_left + s_right * s_right / w_right - parent_score
+        if gain > best_gain:
+            best_gain = gain
+            best_cut = b
+            best_n = j + 1
+    if classify:
+        for k in range(n_classes):
+            class_left[k] = 0.0
+    return best_cut, best_gain, best_n
+
+
+@njit(cache=True, nogil=True)
+def _walk_rows(s, c, f, order, bins, w, y_cls, present, n_present, bin_rows, bin_pos,
+               sorted_rows, class_total, class_left, q_node, w_node, parent_score, min_leaf):
+    """Best cut for a target with many classes: rows in bin order, Gini updated per row."""
+    pos = 0
+    for j in range(n_present):
+        bin_pos[present[j]] = pos
+        pos += bin_rows[present[j]]
+    for i in range(s, s + c):
+        r = order[i]
+        b = bins[r, f]
+        sorted_rows[bin_pos[b]] = r
+        bin_pos[b] += 1
+    best_gain = -np.inf
+    best_cut = -1
+    best_n = 0
+    w_left = 0.0
+    q_left = 0.0
+    q_right = q_node
+    n_left = 0
+    i = 0
+    for j in range(n_present - 1):
+        b = present[j]
+        for _ in range(bin_rows[b]):
+            r = sorted_rows[i]
+            i += 1
+            wr = w[r]
+            k = y_cls[r]
+            cl = class_left[k]
+            cr = class_total[k] - cl
+            q_left += 2.0 * wr * cl + wr * wr
+            q_right += -2.0 * wr * cr + wr * wr
+            class_left[k] = cl + wr
+            w_left += wr
+            n_left += 1
+        if n_left < min_leaf:
+            continue
+        if c - n_left < min_leaf:
+            break
+        w_right = w_node - w_left
+        if w_left <= 0.0 or w_right <= 0.0:
+            continue
+        gain = q_left / w_left + q_right / w_right - parent_score
+        if gain > best_gain:
+            best_gain = gain
+            best_cut = b
+            best_n = j + 1
+    for t in range(s, s + c):
+        class_left[y_cls[order[t]]] = 0.0
+    return best_cut, best_gain, best_n
+
+
+@njit(cache=True, nogil=True)
+def _dominant_keys(keys, s, c, f, order, bins, w, y_cls, present, n_present, bin_rows, bin_w,
+                   bin_pos, sorted_rows, bin_cls, few_classes, n_classes, scratch):
+    """Order levels of a predictor for a many-class target by their most frequent class.
+
+    Levels dominated by the same class become neighbours, so one cut can separate groups of
+    classes and the tree stays shallow: ordering by the share of the node's majority class,
+    used for up to 16 classes, peels off one class per level of depth, and with more classes
+    than ``max_depth`` some could never be told apart.
+    """
+    if few_classes:
+        for j in range(n_present):
+            b = present[j]
+            best = 0
+            for k in range(1, n_classes):
+                if bin_cls[b, k] > bin_cls[b, best]:
+                    best = k
+            share = bin_cls[b, best] / bin_w[b] if bin_w[b] > 0 else 0.0
+            keys[j] = best + 0.5 * (1.0 - share)
+        return
+    pos = 0
+    for j in range(n_present):
+        bin_pos[present[j]] = pos
+        pos += bin_rows[present[j]]
+    for i in range(s, s + c):
+        r = order[i]
+        b = bins[r, f]
+        sorted_rows[bin_pos[b]] = r
+        bin_pos[b] += 1
+    i = 0
+    for j in range(n_present):
+        b = present[j]
+        first = i
+        best = -1
+        best_w = -1.0
+        for _ in range(bin_rows[b]):
+            k = y_cls[sorted_rows[i]]
+            scratch[k] += w[sorted_rows[i]]
+            if scratch[k] > best_w:
+                best_w = scratch[k]
+                best = k
+            i += 1
+        for t in range(first, i):
+            scratch[y_cls[sorted_rows[t]]] = 0.0
+        share = best_w / bin_w[b] if bin_w[b] > 0 else 0.0
+        keys[j] = best + 0.5 * (1.0 - share)

@@ -103,12 +103,13 @@ class CART:
     min_leaf, min_split, cp, max_depth:
         Tree controls as in rpart (``minbucket``, ``minsplit``, ``cp``, ``maxdepth``).
         ``min_leaf``, ``cp`` and ``max_depth`` default to synthpop's values (5, 1e-8, 30).
-        ``min_split`` defaults to 50 where synthpop's is 15: nodes under 50 rows are not
-        split. Measured on SD2011, NIST national2019 and CPS1988 (80/20 splits), this
-        lowered the share of synthetic rows nearer a training row than a holdout row from
-        0.58/0.51/0.55 to 0.55/0.50/0.52 and exact copies of training rows on CPS1988 from
-        25% to 18%, with mean 2-way total variation unchanged (0.035/0.025/0.012). Pass
-        ``min_split=15`` for synthpop's behaviour.
+        ``min_split`` defaults to 100 where synthpop's is 15: nodes under 100 rows are not
+        split, though leaves may still hold 5. Measured on 80/20 splits of SD2011, this
+        lowers the share of synthetic rows nearer a training row than a holdout row from
+        0.58 (synthpop's settings) to 0.54, below the 0.55 a release check asks for; on CPS1988
+        exact copies of training rows fall from 25% to 16% (a holdout shows 11.5%), and mean
+        1-way and 2-way total variation do not change. Pass ``min_split=15`` for synthpop's
+        behaviour.
     smoothing:
         Add Gaussian kernel noise to drawn continuous values (synthpop's ``"density"``).
     rules:
@@ -156,7 +157,7 @@ class CART:
         visit_sequence: Sequence[str] | None = None,
         predictor_matrix: Mapping[str, Sequence[str]] | pd.DataFrame | None = None,
         min_leaf: int = 5,
-        min_split: int = 50,
+        min_split: int = 100,
         cp: float = 1e-8,
         max_depth: int = 30,
         smoothing: bool = False,
