@@ -23,7 +23,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 RESULTS = os.path.join(BENCH, "results")
 sys.path.insert(0, BENCH)
-from run import DATASETS, TOOLS, machine_info  # noqa: E402
+from run import DATASETS, machine_info  # noqa: E402
 
 TOOL_ORDER = ["confidata", "sdv_gc", "syndiffix", "synthpop_recorded"]
 VENVS = {".venv-sdv": ["sdv", "torch", "copulas", "rdt", "pandas", "numpy"],
@@ -108,6 +108,12 @@ def table(dataset, results):
     rows.append(head)
     rows.append("|" + "|".join(["---"] * (head.count("|") - 1)) + "|")
     notes = []
+    # sampling notes that every scored tool shares are said once, after the table
+    sampled = [results[(dataset, t)].get("scores") for t in tools]
+    sampled = [sc.get("sampling_notes") or [] for sc in sampled if sc]
+    common = [n for n in (sampled[0] if sampled else []) if all(n in other for other in sampled)]
+    if len(sampled) < 2:
+        common = []
     for tool in tools:
         rec = results[(dataset, tool)]
         s = rec.get("scores") or {}
@@ -117,7 +123,7 @@ def table(dataset, results):
         elif wall is None:
             ratio = "—"
         elif conf_wall:
-            ratio = f"{wall / conf_wall:.2f}"
+            ratio = f"{wall / conf_wall:.2f}" + ("†" if rec["status"] == "recorded" else "")
         else:
             ratio = "n/a (no confidata time)"
         tstr = "—"
@@ -142,12 +148,15 @@ def table(dataset, results):
                 notes.append(f"- `{tool}`: **{rec['status']}**: {rec['reason']}")
         if rec.get("note"):
             notes.append(f"- `{tool}`: {rec['note']}")
-        if s.get("sampling_notes"):
-            notes.append(f"- `{tool}` scoring: " + "; ".join(s["sampling_notes"]))
+        own = [n for n in s.get("sampling_notes") or [] if n not in common]
+        if own:
+            notes.append(f"- `{tool}` scoring: " + "; ".join(own))
         if rec.get("n_synthetic") is not None and rec.get("n_train") is not None \
                 and rec["status"] == "ok" and rec["n_synthetic"] != rec["n_train"]:
             notes.append(f"- `{tool}`: wrote {rec['n_synthetic']:,} rows for "
                          f"{rec['n_train']:,} training rows")
+    if common:
+        notes.append("- scoring, every tool: " + "; ".join(common))
     return rows, notes
 
 
@@ -178,9 +187,14 @@ def main():
     lines += ["", "## Commands", "", "```bash",
               "bash bench/setup.sh",
               ".venv/bin/python bench/prepare.py"]
-    for inv in sorted({r.get("invocation") for r in results.values() if r.get("invocation")}):
-        lines.append(inv)
+    seen = []
+    for rec in sorted(results.values(), key=lambda r: r.get("started_at") or ""):
+        if rec.get("invocation") and rec["invocation"] not in seen:
+            seen.append(rec["invocation"])
+    lines += seen
     lines += [".venv/bin/python bench/report.py", "```", "",
+              "These are the run.py invocations behind the current result files, oldest "
+              "first. Each (data set, tool) pair keeps the result of its latest run.", "",
               "The exact command of every tool run and every scoring run is listed at the end "
               "of this file.", "",
               "## Columns", "",
@@ -200,7 +214,8 @@ def main():
               "means copying). A pMSE CART ratio of 0 means the scorer's pruned CART found no split "
               "at all, i.e. it could not tell the synthetic rows from the real ones.",
               "- † recorded: synthpop's figures from `../shared/reference/synthpop/`, made on "
-              "another machine with R; see the notes under the table.", ""]
+              "another machine with R; see the notes under the table. Its time ratio compares a time "
+              "taken there with confidata's time here.", ""]
     for dataset in DATASETS:
         if not any(d == dataset for d, _ in results):
             continue

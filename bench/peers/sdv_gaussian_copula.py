@@ -34,9 +34,9 @@ def main():
 
     t0 = time.time()
     import numpy as np
+    import sdv
     from sdv.metadata import Metadata
     from sdv.single_table import GaussianCopulaSynthesizer
-    import sdv
 
     random.seed(args.seed)
     np.random.seed(args.seed)

@@ -5,8 +5,9 @@
         --train train.csv --schema schema.json --n 4000 --seed 2011 --out synthetic.csv
 
 Integer columns go in as pandas Int64 (SynDiffix then makes whole numbers; see
-accept_whole_floats_as_integers), continuous ones as float64, categorical ones as strings; missing cells are NaN/NA (see _tabio). The anonymisation
-salt is derived from --seed, so a run is repeatable and writes no per-user salt file.
+accept_whole_floats_as_integers), continuous ones as float64, categorical ones as strings;
+missing cells are NaN/NA (see _tabio). The anonymisation salt is derived from --seed, so a run
+is repeatable and writes no per-user salt file.
 
 SynDiffix chooses its own row count (a noisy count of the input's). To hand back exactly --n
 rows, a larger output is subsampled and a smaller one topped up by drawing its own rows again;
@@ -50,6 +51,7 @@ def main():
 
     t0 = time.time()
     from importlib.metadata import version
+
     from syndiffix import Synthesizer
     from syndiffix.common import AnonymizationParams
 
