@@ -35,6 +35,7 @@ FORMATS: dict[str, str] = {
     ".xlsx": "excel",
     ".xlsm": "excel",
     ".xls": "excel",
+    ".ods": "excel",
     ".sas7bdat": "sas7bdat",
     ".xpt": "xport",
     ".sav": "spss",
@@ -49,7 +50,7 @@ FORMATS: dict[str, str] = {
 _FORMAT_NAMES = {
     "csv": "CSV/TSV text",
     "parquet": "Parquet",
-    "excel": "Excel",
+    "excel": "spreadsheet (Excel/OpenDocument)",
     "sas7bdat": "SAS data set (.sas7bdat)",
     "xport": "SAS transport (.xpt)",
     "spss": "SPSS (.sav)",
@@ -93,9 +94,9 @@ def _looks_like(fmt: str, head: bytes, suffix: str) -> bool:
     if fmt == "parquet":
         return head.startswith(b"PAR1")
     if fmt == "excel":
-        return head.startswith(b"PK\x03\x04") if suffix != ".xls" else head.startswith(
-            b"\xd0\xcf\x11\xe0"
-        )
+        if suffix == ".xls":
+            return head.startswith(b"\xd0\xcf\x11\xe0")
+        return head.startswith(b"PK\x03\x04")
     if fmt == "spss":
         return head[:4] in (b"$FL2", b"$FL3")
     if fmt == "stata":

@@ -11,6 +11,7 @@ frame to it.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import sqlite3
 import warnings
@@ -245,7 +246,8 @@ def _read_parquet(path: Path, *, table: str | None, encoding: str | None) -> Raw
 
 
 def _read_excel(path: Path, *, table: str | None, encoding: str | None) -> RawTable:
-    frame = pd.read_excel(path, sheet_name=0, dtype=object)
+    # calamine (Rust) reads .xlsx, .xls and .ods alike, and fast
+    frame = pd.read_excel(path, sheet_name=0, dtype=object, engine="calamine")
     frame.columns = [str(c) for c in frame.columns]
     unnamed = [c for c in frame.columns if c.startswith("Unnamed: ")]
     if unnamed:
@@ -268,7 +270,7 @@ def _excel_column(values: pd.Series) -> pd.Series:
         return values.map(lambda v: "" if pd.isna(v) else str(v).upper())
     if non_null.map(lambda v: isinstance(v, int | float | np.number) and not isinstance(v, bool)).all():
         return pd.to_numeric(values)
-    if non_null.map(lambda v: isinstance(v, pd.Timestamp | np.datetime64)).all() and len(non_null):
+    if non_null.map(lambda v: isinstance(v, datetime.date | np.datetime64)).all() and len(non_null):
         return pd.to_datetime(values)
     return values.map(lambda v: "" if pd.isna(v) else str(v))
 
