@@ -225,3 +225,29 @@ def test_all_missing_column_warning_on_the_cli(tmp_path, cli):
     assert result.code == 0, result.output
     assert "Warning:" in result.stderr and "'empty'" in result.stderr
     assert (tmp_path / "gaps.schema.json").is_file()
+
+
+def test_numeric_codes_written_as_floats_match_integer_levels(tmp_path):
+    path = tmp_path / "codes.csv"
+    path.write_text("a,b\n" + "".join(f"{['1.0', '2.0', '3.0'][i % 3]},{i}\n" for i in range(30)))
+    schema = Schema.from_dict({"columns": [{"name": "a", "type": "categorical",
+                                            "allowed_values": ["1", "2", "3"]},
+                                           {"name": "b", "type": "integer"}]})
+    frame, _ = read_table(path, schema=schema)
+    assert frame["a"].astype(str).tolist()[:3] == ["1", "2", "3"]
+
+
+def test_infinite_numbers_are_refused_by_column_and_row(tmp_path):
+    path = tmp_path / "inf.csv"
+    path.write_text("x,y\n" + "".join(f"{i},{'inf' if i == 4 else i}\n" for i in range(20)))
+    schema = Schema.from_dict({"columns": [{"name": "x", "type": "integer"},
+                                           {"name": "y", "type": "continuous"}]})
+    with pytest.raises(Exception, match="'y' has 1 infinite value.*data row 5"):
+        read_table(path, schema=schema)
+
+
+def test_utf16_text_export_is_read(tmp_path):
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(("city\tscore\n" + "".join(f"Zürich\t{i}\n" for i in range(10))).encode("utf-16"))
+    frame, _ = read_table(path)
+    assert frame["city"].astype(str).tolist() == ["Zürich"] * 10

@@ -272,3 +272,60 @@ def test_kinds_survive_synthesis(sd2011):
             assert values.cat.ordered == (column.kind is Kind.ORDINAL)
         elif column.kind is Kind.INTEGER:
             assert str(values.dtype) == "Int64"
+
+
+def test_numeric_rule_value_on_a_column_with_missing_and_codes(sd2011):
+    frame, schema = read_table(sd2011 / "data.csv")
+    synthetic = CART(schema, rules="age >= 85 -> income = 0").fit(frame).sample(seed=8)
+    old = synthetic["age"] >= 85
+    assert old.sum() > 5
+    assert (synthetic.loc[old, "income"] == 0).all()
+    assert synthetic.loc[~old, "income"].isna().mean() > 0.05  # missing still synthesised
+
+
+def test_smoothing_makes_new_values_within_the_real_range(cps):
+    frame, schema = cps
+    plain = CART(schema).fit(frame).sample(seed=1)
+    smooth = CART(schema, smoothing=True).fit(frame).sample(seed=1)
+    real = set(frame["wage"].round(6))
+    assert set(plain["wage"].round(6)) <= real  # CART copies observed values ...
+    new = ~smooth["wage"].round(6).isin(real)
+    assert new.mean() > 0.9  # ... smoothing does not
+    assert smooth["wage"].min() >= frame["wage"].min() and smooth["wage"].max() <= frame["wage"].max()
+    assert abs(smooth["wage"].median() / frame["wage"].median() - 1) < 0.05
+    assert (smooth["education"] == smooth["education"].round()).all()  # integers are not smoothed
+
+
+def test_a_damaged_model_file_is_refused(cps, tmp_path):
+    import io
+    import json
+    import zipfile
+
+    frame, schema = cps
+    path = tmp_path / "m.model"
+    with pytest.warns(ConfidataWarning):
+        CART(schema).fit(frame).save(path)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    key = next(n for n in members if n.endswith("_left.npy") and "s3_" in n)
+    left = np.load(io.BytesIO(members[key]))
+    left[left > 0] = 10**6  # children outside the tree
+    buffer = io.BytesIO()
+    np.save(buffer, left)
+    members[key] = buffer.getvalue()
+    bad = tmp_path / "bad.model"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    from confidata import InputFileError
+
+    with pytest.raises(InputFileError, match="damaged"):
+        load_model(bad)
+    meta = json.loads(members["model.json"])
+    meta["format"] = "something-else"
+    members["model.json"] = json.dumps(meta).encode()
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(InputFileError, match="format"):
+        load_model(bad)

@@ -27,7 +27,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from confidata import __version__
-from confidata.errors import ConfidataError, ConfidataWarning, InputFileError, quote_names
+from confidata.errors import (
+    ConfidataError,
+    ConfidataWarning,
+    InputFileError,
+    OutputExistsError,
+    quote_names,
+)
 from confidata.synth import METHODS, load_model
 from confidata.table import Kind, Role, Schema, missing_mask, read_table, write_table
 from confidata.table._files import check_output_path
@@ -90,8 +96,12 @@ def _guarded(func: Callable[..., None]) -> Callable[..., None]:
             raise
         except Exception:  # a bug: keep the details out of the terminal unless asked
             details = traceback.format_exc()
-            log = Path(tempfile.gettempdir()) / f"confidata-error-{datetime.now():%Y%m%d-%H%M%S}.log"
-            log.write_text(details)
+            # private to the user (mode 0600): a library's message may quote a data value
+            fd, name = tempfile.mkstemp(prefix=f"confidata-error-{datetime.now():%Y%m%d-%H%M%S}-",
+                                        suffix=".log")
+            with os.fdopen(fd, "w") as fh:
+                fh.write(details)
+            log = Path(name)
             if _VERBOSE["on"]:
                 err.print(details, markup=False)
             err.print(f"[red]Internal error[/] (a bug in confidata). Please report it with the "
@@ -120,7 +130,7 @@ def inspect(
     """Describe a data file's columns and write its schema (kinds, roles, missing codes)."""
     target = output or _default_schema_path(file)
     if target.exists() and not overwrite:
-        raise InputFileError(
+        raise OutputExistsError(
             f"'{target}' already exists; pass --overwrite to replace it, or -o to write elsewhere."
         )
     raw = read_raw(file, table=table, encoding=encoding)
@@ -253,9 +263,9 @@ def synth(
     output: Annotated[Path, typer.Option("--output", "-o", help="Synthetic file to write (.csv, .parquet, .sav, .dta, .xpt, .xlsx).")],
     schema: SchemaOpt = None,
     method: Annotated[str, typer.Option("--method", help="Synthesis method.")] = "cart",
-    n: Annotated[Optional[int], typer.Option("--n", "-n", help="Synthetic rows (default: as many as the real file).")] = None,
-    m: Annotated[int, typer.Option("--m", help="Independent synthetic copies (files OUT_1, OUT_2, ...).")] = 1,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed; the same seed gives the same file.")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", "-n", min=1, help="Synthetic rows (default: as many as the real file).")] = None,
+    m: Annotated[int, typer.Option("--m", min=1, help="Independent synthetic copies (files OUT_1, OUT_2, ...).")] = 1,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="Random seed (0 or more); the same seed gives the same file.")] = None,
     visit_sequence: Annotated[Optional[str], typer.Option("--visit-sequence", help="Columns in synthesis order, comma-separated (others are left out).")] = None,
     strata: Annotated[Optional[str], typer.Option("--strata", help="Synthesise separately within each level of this column.")] = None,
     rules: Annotated[Optional[str], typer.Option("--rules", help="Rules file, or rules separated by ';' (e.g. 'age < 16 -> income = missing').")] = None,
@@ -274,12 +284,14 @@ def synth(
     started = time.perf_counter()
     if method not in METHODS:
         raise InputFileError(f"Unknown method '{method}'; available: {', '.join(sorted(METHODS))}.")
-    if m < 1:
-        raise InputFileError("--m must be at least 1.")
     paths = _output_paths(output, m)
     _check_outputs(paths, overwrite)
+    if any(p.resolve() == file.resolve() for p in paths):
+        raise InputFileError("The output would replace the real data file; choose another -o path.")
     if save_model is not None:
         check_output_path(save_model, overwrite=overwrite)
+        if save_model.resolve() in {p.resolve() for p in paths} or save_model.resolve() == file.resolve():
+            raise InputFileError("--save-model must name a file other than the data and the output.")
     frame, used = read_table(file, schema, table=table, encoding=encoding)
     sequence = [c.strip() for c in visit_sequence.split(",")] if visit_sequence else None
     model = METHODS[method](
@@ -323,10 +335,10 @@ def synth(
 @_guarded
 def sample(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model saved with synth --save-model.")],
-    n: Annotated[Optional[int], typer.Option("--n", "-n", help="Synthetic rows (default: as many as the real file).")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", "-n", min=1, help="Synthetic rows (default: as many as the real file).")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Synthetic file to write.")] = Path("synthetic.csv"),
-    m: Annotated[int, typer.Option("--m", help="Independent synthetic copies.")] = 1,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed.")] = None,
+    m: Annotated[int, typer.Option("--m", min=1, help="Independent synthetic copies.")] = 1,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="Random seed (0 or more).")] = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Draw new synthetic rows from a saved model."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from confidata.table.conform import is_number
 from confidata.table.schema import Column, Kind
 
 __all__ = ["Part", "decode_column", "encode_column", "numeric_edges", "to_bins", "MISSING_LEVEL"]
@@ -67,7 +68,7 @@ def encode_column(values: pd.Series, column: Column) -> tuple[list[Part], list[n
         return [Part(column.name, "category", levels)], [codes]
     numbers = _as_numbers(values, column)
     missing = np.isnan(numbers)
-    codes = [t for t in column.missing_values if t != "" and _is_number(t)]
+    codes = [t for t in column.missing_values if t != "" and is_number(t)]
     states = np.zeros(len(numbers), dtype=np.int32)
     levels = [VALUE_STATE]
     if missing.any():
@@ -98,12 +99,6 @@ def _as_numbers(values: pd.Series, column: Column) -> np.ndarray:
     return pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
 
 
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 def numeric_edges(values: np.ndarray) -> np.ndarray:

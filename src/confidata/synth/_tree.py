@@ -115,13 +115,14 @@ def apply_tree(tree: Tree, bins: np.ndarray) -> np.ndarray:
 @njit(cache=True, nogil=True)
 def _apply(bins, feature, threshold, categorical, mask, left, right):
     n = bins.shape[0]
+    words = mask.shape[1]
     out = np.empty(n, dtype=np.int32)
     for r in range(n):
         node = 0
         while left[node] >= 0:
             b = bins[r, feature[node]]
             if categorical[node]:
-                go_left = (mask[node, b >> 6] >> np.uint64(b & 63)) & np.uint64(1)
+                go_left = (b >> 6) < words and (mask[node, b >> 6] >> np.uint64(b & 63)) & np.uint64(1)
                 node = left[node] if go_left else right[node]
             else:
                 node = left[node] if b <= threshold[node] else right[node]

@@ -36,7 +36,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from confidata.errors import ConfidataError, ConfidataWarning, SchemaError, quote_names
+from confidata.errors import (
+    ConfidataError,
+    ConfidataWarning,
+    InputFileError,
+    SchemaError,
+    quote_names,
+)
 from confidata.synth._encode import (
     MISSING_LEVEL,
     VALUE_STATE,
@@ -48,6 +54,7 @@ from confidata.synth._encode import (
 from confidata.synth._modelfile import read_model_file, write_model_file
 from confidata.synth._tree import Tree, apply_tree, grow_tree
 from confidata.synth.rules import Rule, parse_rules
+from confidata.table.conform import conform, value_text
 from confidata.table.infer import infer_schema
 from confidata.table.schema import Column, Kind, Role, Schema
 
@@ -191,7 +198,7 @@ class CART:
         lacking = [n for n in schema.names if n not in data.columns]
         if lacking:
             raise SchemaError(f"The data lacks column(s) {quote_names(lacking)} that the schema names.")
-        data = data[schema.names].reset_index(drop=True)
+        data = conform(data[schema.names], schema, source="the data passed to fit")
         rules, derived = parse_rules(self.rules)
         self.schema_ = schema
         self.rules_ = rules
@@ -357,6 +364,12 @@ class CART:
 
     def _fit_one(self, data: pd.DataFrame, weights: np.ndarray | None,
                  progress: Progress | None) -> _Model:
+        if weights is not None and not weights.sum() > 0:
+            where = " in one of the strata" if self.strata else ""
+            raise SynthesisError(
+                f"Weight column '{self.weight_column_}' sums to zero{where}; case weights "
+                "need some positive weight in every group that is synthesised."
+            )
         schema = self.schema_
         derived = {d.column: d for d in self.derived_}
         parts: list[Part] = []
@@ -423,7 +436,7 @@ class CART:
                 continue
             first = parts[0]
             if first.kind == "category":
-                label = MISSING_LEVEL if rule.value is None else _label(rule.value)
+                label = MISSING_LEVEL if rule.value is None else value_text(rule.value)
                 if label not in first.levels:
                     if label != MISSING_LEVEL:
                         raise SynthesisError(
@@ -518,9 +531,8 @@ class CART:
                     if len(idx):
                         predictors = [bins[j] for j in step.predictors]
                         out[idx] = self._draw(step, predictors, idx, rng)
-                    if k == 0:
-                        for hit, rule in fixed_value:
-                            _apply_rule(step.part, out, hit, rule)
+                    for hit, rule in fixed_value:
+                        _apply_rule(step.part, out, hit, rule)
                     column_arrays.append(out)
                     if progress is not None:
                         progress("sample", step.part.name)
@@ -552,7 +564,7 @@ class CART:
             pick = np.minimum(np.searchsorted(cum, target, side="right"), start + count - 1)
         drawn = values[pick]
         if self.smoothing and step.part.kind == "value" and not step.part.integer:
-            drawn = _smooth(drawn, step.part, rng)
+            drawn = _smooth(drawn, values, rng)
         return drawn
 
     def _check_fitted(self) -> None:
@@ -614,8 +626,21 @@ class CART:
 
     @classmethod
     def load(cls, path: str | Path) -> CART:
-        """Read a model written by `save`; reading never runs code from the file."""
-        meta, arrays = read_model_file(Path(path))
+        """Read a model written by `save`; reading never runs code from the file, and every
+        tree is checked before use so a damaged file is refused rather than followed."""
+        try:
+            return cls._load(Path(path))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            if isinstance(exc, ConfidataError):
+                raise
+            raise InputFileError(
+                f"'{path}' is damaged or not a CART model file ({type(exc).__name__}); "
+                "save the model again."
+            ) from None
+
+    @classmethod
+    def _load(cls, path: Path) -> CART:
+        meta, arrays = read_model_file(path)
         if meta.get("method") != cls.method:
             raise SynthesisError(f"'{path}' holds a '{meta.get('method')}' model, not a CART model.")
         options = meta["options"]
@@ -641,13 +666,17 @@ class CART:
                 part = Part(spec["column"], spec["kind"], list(spec["levels"]),
                             arrays.get(f"{key}_edges"), bool(spec["integer"]))
                 tree = None
+                predictors = [int(j) for j in spec["predictors"]]
+                if any(not 0 <= j < s for j in predictors):
+                    raise ValueError("a predictor that is not an earlier part")
+                values = arrays.get(f"{key}_values")
                 if spec["tree"]:
                     tree = Tree(*(arrays[f"{key}_{f}"] for f in (
                         "feature", "threshold", "categorical", "mask", "left", "right",
                         "start", "count")), order=np.zeros(0, dtype=np.int64))
-                steps.append(_Step(part, list(spec["predictors"]), tree,
-                                   arrays.get(f"{key}_values"), arrays.get(f"{key}_weights"),
-                                   bool(spec["derived"])))
+                    _check_tree(tree, len(predictors), 0 if values is None else len(values))
+                steps.append(_Step(part, predictors, tree, values,
+                                   arrays.get(f"{key}_weights"), bool(spec["derived"])))
             model.models_.append(_Model(steps, int(entry["n_rows"]), float(entry["weight_total"])))
         return model
 
@@ -655,10 +684,24 @@ class CART:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _label(value: str | float) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+
+
+def _check_tree(tree: Tree, n_predictors: int, n_values: int) -> None:
+    """Refuse a tree the compiled walker could not follow safely (it has no bounds checks)."""
+    n = len(tree.feature)
+    arrays = (tree.threshold, tree.categorical, tree.left, tree.right, tree.start, tree.count)
+    if n == 0 or any(len(a) != n for a in arrays) or tree.mask.ndim != 2 or len(tree.mask) != n:
+        raise ValueError("tree arrays of different lengths")
+    inner = tree.left >= 0
+    nodes = np.arange(n)
+    if ((inner & ((tree.left <= nodes) | (tree.right <= nodes) | (tree.left >= n)
+                  | (tree.right >= n) | (tree.feature < 0) | (tree.feature >= n_predictors)))
+            .any()):
+        raise ValueError("a tree node that points outside the tree")
+    leaves = ~inner
+    if ((tree.start[leaves] < 0) | (tree.count[leaves] < 1)
+            | (tree.start[leaves] + tree.count[leaves] > n_values)).any():
+        raise ValueError("a leaf that points outside its values")
 
 
 def _empty(part: Part, n: int) -> np.ndarray:
@@ -671,13 +714,13 @@ def _apply_rule(part: Part, out: np.ndarray, hit: np.ndarray, rule: Rule) -> Non
     if not hit.any():
         return
     if part.kind == "category":
-        label = MISSING_LEVEL if rule.value is None else _label(rule.value)
+        label = MISSING_LEVEL if rule.value is None else value_text(rule.value)
         out[hit] = part.levels.index(label)
     elif part.kind == "indicator":
         if rule.value is None:
             out[hit] = part.levels.index(MISSING_LEVEL)
         else:
-            token = _label(rule.value)
+            token = value_text(rule.value)
             out[hit] = part.levels.index(token) if token in part.levels else 0
     else:
         out[hit] = np.nan if rule.value is None else float(rule.value)
@@ -692,8 +735,9 @@ def _encode_derived(steps: list[_Step], values: np.ndarray) -> list[np.ndarray]:
     return [states, values]
 
 
-def _smooth(values: np.ndarray, part: Part, rng: np.random.Generator) -> np.ndarray:
-    """Gaussian kernel smoothing with Silverman's bandwidth, kept within the real range."""
+def _smooth(values: np.ndarray, step_values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian kernel smoothing with Silverman's bandwidth, kept within the real range
+    (`step_values`: the real values the draws came from)."""
     ok = ~np.isnan(values)
     x = values[ok]
     if len(x) < 2:
@@ -702,9 +746,8 @@ def _smooth(values: np.ndarray, part: Part, rng: np.random.Generator) -> np.ndar
     spread = min(np.std(x, ddof=1), (q75 - q25) / 1.34) or np.std(x, ddof=1)
     bandwidth = 0.9 * spread * len(x) ** -0.2
     out = values.copy()
-    low, high = -np.inf, np.inf
-    if part.edges is not None and len(part.edges):
-        low, high = part.edges[0], part.edges[-1]
+    real = step_values[~np.isnan(step_values)]
+    low, high = (real.min(), real.max()) if len(real) else (-np.inf, np.inf)
     out[ok] = np.clip(x + rng.normal(0.0, bandwidth, size=len(x)), low, high)
     return out
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from confidata.errors import ConfidataError
+from confidata.table.conform import is_number
 
 __all__ = ["Derived", "Rule", "RuleError", "parse_rules"]
 
@@ -55,7 +56,13 @@ class Rule:
 
     def holds(self, frame: Mapping[str, pd.Series]) -> np.ndarray:
         tree = _parse(self.condition, self.text, "condition")
-        result = _Evaluator(frame, self.text).visit(tree.body)
+        try:
+            result = _Evaluator(frame, self.text).visit(tree.body)
+        except TypeError:
+            raise RuleError(
+                f"Rule '{self.text}' compares values of different types (text with numbers?); "
+                "quote text levels and leave numbers unquoted."
+            ) from None
         return np.asarray(pd.Series(result).fillna(False).astype(bool))
 
 
@@ -73,8 +80,13 @@ class Derived:
 
     def compute(self, frame: Mapping[str, pd.Series]) -> np.ndarray:
         tree = _parse(self.expression, self.text, "expression")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = _Evaluator(frame, self.text).visit(tree.body)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                out = _Evaluator(frame, self.text).visit(tree.body)
+        except TypeError:
+            raise RuleError(
+                f"Derived column rule '{self.text}' uses a column that is not numeric."
+            ) from None
         out = pd.to_numeric(pd.Series(out), errors="coerce").to_numpy(dtype=float, copy=True)
         out[~np.isfinite(out)] = np.nan
         return out
@@ -146,6 +158,8 @@ def _parse(text: str, line: str, what: str) -> ast.Expression:
                 f"Rule '{line}' uses '{type(node).__name__}', which rules do not allow; use "
                 "comparisons, and/or/not, arithmetic, numbers, quoted text and column names."
             )
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and not _small_power(node.right):
+            raise RuleError(f"Rule '{line}' raises to a power other than a number from -10 to 10.")
         if isinstance(node, ast.Call) and (
             not isinstance(node.func, ast.Name) or node.func.id not in ("__missing__", "__present__")
         ):
@@ -159,6 +173,14 @@ _ALLOWED = (
     ast.Compare, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq, ast.In, ast.NotIn,
     ast.Name, ast.Load, ast.Constant, ast.Tuple, ast.List, ast.Call,
 )
+
+
+def _small_power(node: ast.AST) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, int | float) \
+        and not isinstance(node.value, bool) and abs(node.value) <= 10
+
 
 
 def _names(tree: ast.Expression) -> set[str]:
@@ -194,9 +216,9 @@ class _Evaluator(ast.NodeVisitor):
             )
         values = self.frame[node.id]
         if isinstance(values.dtype, pd.CategoricalDtype):
-            numeric = pd.to_numeric(values.astype(object), errors="coerce")
-            if numeric.notna().sum() == values.notna().sum():  # codes such as "1", "2"
-                return numeric.astype(float)
+            levels = [str(c) for c in values.cat.categories]
+            if levels and all(is_number(level) for level in levels):  # codes such as "1", "2"
+                return pd.to_numeric(values.astype(object), errors="coerce").astype(float)
             return values.astype(object)
         return pd.to_numeric(values, errors="coerce").astype(float) if values.dtype != object else values
 

@@ -90,6 +90,8 @@ def detect_format(path: Path) -> str:
 
 def _looks_like(fmt: str, head: bytes, suffix: str) -> bool:
     if fmt == "csv":
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return True  # Excel's "Unicode text" export
         return _guess_from_magic(head) is None and b"\x00" not in head.lstrip(codecs.BOM_UTF8)[:4096]
     if fmt == "parquet":
         return head.startswith(b"PAR1")

@@ -22,7 +22,7 @@ import pandas as pd
 from confidata.errors import ConfidataWarning, SchemaError
 from confidata.table.schema import Column, Kind, Schema
 
-__all__ = ["conform", "missing_mask", "code_text"]
+__all__ = ["code_text", "conform", "is_number", "missing_mask", "value_text"]
 
 
 def conform(raw: pd.DataFrame, schema: Schema, *, source: str = "the data") -> pd.DataFrame:
@@ -48,11 +48,12 @@ def missing_mask(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 def code_text(values: pd.Series) -> pd.Series:
     """Values as the text a person writes: 1.0 -> '1', missing -> ''. Vectorised over uniques."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = np.array([_one_text(u) for u in uniques] + [""], dtype=object)
+    texts = np.array([value_text(u) for u in uniques] + [""], dtype=object)
     return pd.Series(texts[codes], index=values.index, dtype=object)
 
 
-def _one_text(value: object) -> str:
+def value_text(value: object) -> str:
+    """One value as a person writes it: 1.0 -> '1', 2.5 -> '2.5', 'A' -> 'A'."""
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     if isinstance(value, bool | np.bool_):
@@ -75,6 +76,8 @@ def _conform_column(values: pd.Series, column: Column, source: str) -> pd.Series
 def _categorical(values: pd.Series, column: Column, source: str) -> pd.Series:
     text = code_text(values)
     levels = list(column.levels)
+    if levels and all(is_number(lv) for lv in levels):
+        text = _canonical_codes(text, levels)
     missing = [t for t in column.missing_values if t not in levels]
     absent = text.isin(missing) | (text == "")
     if not levels:
@@ -85,6 +88,17 @@ def _categorical(values: pd.Series, column: Column, source: str) -> pd.Series:
               "add the missing levels to allowed_values (or to missing_values) in the schema")
     cat = pd.Categorical(text.where(~absent), categories=levels, ordered=column.kind is Kind.ORDINAL)
     return pd.Series(cat, index=values.index)
+
+
+def _canonical_codes(text: pd.Series, levels: list[str]) -> pd.Series:
+    """Numeric codes written differently ('1.0', '01', ' 1') matched to the level '1'."""
+    by_value: dict[float, str] = {}
+    for level in levels:
+        if by_value.setdefault(float(level), level) != level:
+            return text  # two levels with the same value ('1' and '01'): keep text as is
+    codes, uniques = pd.factorize(text)
+    mapped = [by_value.get(float(u), u) if u not in levels and is_number(u) else u for u in uniques]
+    return pd.Series(np.asarray(mapped, dtype=object)[codes], index=text.index)
 
 
 def _natural(level: str) -> tuple[int, float, str]:
@@ -110,6 +124,10 @@ def _numeric(values: pd.Series, column: Column, source: str) -> pd.Series:
             _fail(column, source, bad, f"entries that are not numbers although it is {column.kind.value}",
                   "declare those tokens in missing_values, or change the column's type")
         numbers = numbers.where(~text_missing | numbers.notna())
+    infinite = pd.Series(np.isinf(numbers.to_numpy(dtype=float)), index=numbers.index)
+    if infinite.any():
+        _fail(column, source, infinite, "infinite value(s)",
+              "replace them with a number or a missing code")
     finite = numbers.dropna()
     if column.kind is Kind.INTEGER:
         fractional = numbers.notna() & (numbers != np.round(numbers))
@@ -124,7 +142,7 @@ def _numeric(values: pd.Series, column: Column, source: str) -> pd.Series:
 
 
 def _check_range(numbers: pd.Series, column: Column, source: str) -> None:
-    codes = {float(t) for t in (*column.missing_values, *column.special_values) if _is_number(t)}
+    codes = {float(t) for t in (*column.missing_values, *column.special_values) if is_number(t)}
     values = numbers[~numbers.isin(codes)] if codes else numbers
     outside = pd.Series(False, index=values.index)
     if column.minimum is not None:
@@ -141,7 +159,8 @@ def _check_range(numbers: pd.Series, column: Column, source: str) -> None:
         )
 
 
-def _is_number(token: str) -> bool:
+def is_number(token: str) -> bool:
+    """Whether a missing-value token or level is a number ('-8', '1.5'), not text ('N')."""
     try:
         float(token)
     except ValueError:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from confidata.table.conform import value_text
 from confidata.table.schema import Column, Kind, Role, Schema
 
 __all__ = ["ColumnHints", "infer_column", "infer_schema"]
@@ -234,7 +235,7 @@ def _numeric_column(
     missing = tuple(dict.fromkeys([*missing, *hints.user_missing]))
     codes = _special_codes(counts)
     if codes:
-        missing = tuple(dict.fromkeys([*missing, *(_fmt(c) for c in codes)]))
+        missing = tuple(dict.fromkeys([*missing, *(_num_text(c) for c in codes)]))
     values = counts.drop(index=[c for c in codes], errors="ignore")
     notes = []
     if text_codes:
@@ -250,17 +251,13 @@ def _numeric_column(
     kind, why = _numeric_kind(name, values, x, whole, hints)
     levels: tuple[str, ...] = ()
     if kind.is_categorical:
-        levels = tuple(_fmt(v) for v in np.sort(x))
-    roles = _roles(name, kind, values)
-    bounds = {}
-    if kind.is_numeric:
-        bounds = {"minimum": float(x.min()), "maximum": float(x.max())}
-        if kind is Kind.INTEGER:
-            bounds = {k: int(v) for k, v in bounds.items()}
+        levels = tuple(_num_text(v) for v in np.sort(x))
+    # No observed minimum or maximum is recorded: the extremes are real, often disclosive
+    # values, and a schema travels with synthetic files.
     return Column(
-        name, kind, roles=roles, levels=levels, missing_values=missing,
+        name, kind, roles=_roles(name, kind, values), levels=levels, missing_values=missing,
         value_labels=hints.value_labels, description=hints.label,
-        inferred_because="; ".join([why, *notes]), extra={"range_observed": bounds} if bounds else {},
+        inferred_because="; ".join([why, *notes]),
     )
 
 
@@ -341,9 +338,6 @@ def _special_codes(counts: pd.Series) -> list[float]:
     return codes
 
 
-def _fmt(value: float) -> str:
-    value = float(value)
-    return str(int(value)) if value.is_integer() else repr(value)
 
 
 # -- roles ----------------------------------------------------------------------------------
@@ -398,3 +392,7 @@ def _weight_shaped(counts: pd.Series) -> bool:
     mean = np.average(x, weights=w)
     sd = np.sqrt(np.average((x - mean) ** 2, weights=w))
     return median > 0 and (x.max() / median >= 3 or sd / mean >= 0.5)
+
+
+def _num_text(value: float) -> str:
+    return value_text(float(value))

@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 
 from confidata.errors import ConfidataWarning, InputFileError, SchemaError, quote_names
 from confidata.table._files import decode_text, detect_format, format_name, sniff_delimiter
-from confidata.table.conform import conform
+from confidata.table.conform import conform, value_text
 from confidata.table.infer import ColumnHints, infer_schema
 from confidata.table.schema import Schema
 
@@ -301,11 +301,19 @@ def _read_stat(path: Path, *, table: str | None, encoding: str | None) -> RawTab
         for rng in missing_ranges.get(name, []):
             if rng["lo"] == rng["hi"]:
                 user_missing.append(rng["lo"])
+            else:
+                warnings.warn(
+                    f"'{path}': column '{name}' declares a range of user-missing values; confidata "
+                    "keeps only single missing codes, so values in that range are read as data. "
+                    "List the codes in the schema's missing_values.",
+                    ConfidataWarning,
+                    stacklevel=4,
+                )
         hints[name] = ColumnHints(
             label=labels.get(name) or "",
-            value_labels={_code_text(k): str(v) for k, v in value_labels.get(name, {}).items()},
+            value_labels={value_text(k): str(v) for k, v in value_labels.get(name, {}).items()},
             measure=measures.get(name, "unknown"),
-            user_missing=tuple(_code_text(v) for v in user_missing),
+            user_missing=tuple(value_text(v) for v in user_missing),
         )
         frame[name] = _text_or_typed(frame[name])
     return RawTable(frame=frame, hints=hints, encoding=encoding)
@@ -318,11 +326,6 @@ def _text_or_typed(values: pd.Series) -> pd.Series:
     return values.where(values.notna(), "").astype(str)
 
 
-def _code_text(value: Any) -> str:
-    """Codes as text the way a person writes them: 1.0 -> '1', 'A' -> 'A'."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 # -- databases ----------------------------------------------------------------------------
@@ -330,7 +333,8 @@ def _code_text(value: Any) -> str:
 
 def _read_sqlite(path: Path, *, table: str | None, encoding: str | None) -> RawTable:
     uri = f"file:{path.resolve()}?mode=ro"
-    with sqlite3.connect(uri, uri=True) as con:
+    con = sqlite3.connect(uri, uri=True)
+    try:
         names = [r[0] for r in con.execute(
             "SELECT name FROM sqlite_master WHERE type IN ('table','view') "
             "AND name NOT LIKE 'sqlite_%' ORDER BY name"
@@ -338,6 +342,8 @@ def _read_sqlite(path: Path, *, table: str | None, encoding: str | None) -> RawT
         table = _pick_table(path, names, table)
         quoted = '"' + table.replace('"', '""') + '"'
         frame = pd.read_sql_query(f"SELECT * FROM {quoted}", con)
+    finally:
+        con.close()
     return RawTable(frame=_db_frame(frame))
 
 

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from confidata.errors import ConfidataWarning, InputFileError, SchemaError, quote_names
 from confidata.table._files import atomic_write
-from confidata.table.conform import code_text
+from confidata.table.conform import code_text, is_number
 from confidata.table.schema import Kind, Schema
 
 __all__ = ["WRITABLE", "write_table"]
@@ -64,7 +64,7 @@ def write_table(
 def _na_token(column: Any) -> str:
     """The token a missing cell is written as: the column's first non-value missing token."""
     for token in column.missing_values:
-        if column.kind.is_numeric and _is_number(token):
+        if column.kind.is_numeric and is_number(token):
             continue
         if column.kind.is_categorical and token in column.levels:
             continue
@@ -72,12 +72,6 @@ def _na_token(column: Any) -> str:
     return ""
 
 
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 def _write_csv(frame: pd.DataFrame, path: Path, schema: Schema, suffix: str) -> None:
@@ -150,9 +144,9 @@ def _stat_frame(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, dict
         values = frame[column.name]
         if column.kind.is_categorical:
             text = code_text(values)
-            if column.levels and all(_is_number(lv) for lv in column.levels):
+            if column.levels and all(is_number(lv) for lv in column.levels):
                 out[column.name] = pd.to_numeric(text.replace("", np.nan))
-                labels = {float(k): v for k, v in column.value_labels.items() if _is_number(k)}
+                labels = {float(k): v for k, v in column.value_labels.items() if is_number(k)}
                 if labels:
                     value_labels[column.name] = labels
             else:
@@ -190,7 +184,7 @@ def _write_spss(frame: pd.DataFrame, path: Path, schema: Schema, suffix: str) ->
     }
     missing: dict[str, list] = {}
     for column in schema:
-        codes = [float(t) for t in column.missing_values if t and _is_number(t)]
+        codes = [float(t) for t in column.missing_values if t and is_number(t)]
         if codes and pd.api.types.is_numeric_dtype(out[column.name].dtype):
             missing[column.name] = codes[:3]  # SPSS allows three discrete missing values
     pyreadstat.write_sav(
