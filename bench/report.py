@@ -177,10 +177,10 @@ def main():
              f"- {mach['nproc']} cores (`nproc`), {mach['ram_gib']} GiB RAM, CPU: "
              f"{mach['cpu_model']} (from /proc/cpuinfo)",
              f"- Python {mach['python']} ({platform.python_implementation()}), "
-             f"{mach['platform']}; every tool and the scorer ran under `nice -n 10` on a "
-             "machine that another engineer was using at the same time, so times are "
-             "indicative: one run each unless `runs` in a result's JSON shows more "
-             "(`run.py --repeats 3` keeps the median of three)."]
+             f"{mach['platform']}. Tools ran one at a time; each result's JSON records its "
+             "`nice` level and its runs (`run.py --repeats 3` keeps the median of three). "
+             "A run may share the machine with other work, so read times as indicative and "
+             "compare ratios within one table."]
     for venv in VENVS:
         v = venv_versions(venv)
         lines.append(f"- `bench/{venv}`: {v}" if v else f"- `bench/{venv}`: not set up")

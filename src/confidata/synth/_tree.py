@@ -288,8 +288,7 @@ def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split,
                     keys = np.empty(n_present, dtype=np.float64)
                     if classify and not few_classes:
                         _dominant_keys(keys, s, c, f, order, bins, w, y_cls, present, n_present,
-                                       bin_rows, bin_w, bin_pos, sorted_rows, bin_cls,
-                                       few_classes, n_classes, class_left)
+                                       bin_rows, bin_w, bin_pos, sorted_rows, class_left)
                     else:
                         for j in range(n_present):
                             b = present[j]
@@ -441,15 +440,7 @@ def _walk_bins(c, present, n_present, bin_rows, bin_w, bin_key, bin_cls, classif
 def _walk_rows(s, c, f, order, bins, w, y_cls, present, n_present, bin_rows, bin_pos,
                sorted_rows, class_total, class_left, q_node, w_node, parent_score, min_leaf):
     """Best cut for a target with many classes: rows in bin order, Gini updated per row."""
-    pos = 0
-    for j in range(n_present):
-        bin_pos[present[j]] = pos
-        pos += bin_rows[present[j]]
-    for i in range(s, s + c):
-        r = order[i]
-        b = bins[r, f]
-        sorted_rows[bin_pos[b]] = r
-        bin_pos[b] += 1
+    _sort_rows_by_bin(s, c, f, order, bins, present, n_present, bin_rows, bin_pos, sorted_rows)
     best_gain = -np.inf
     best_cut = -1
     best_n = 0
@@ -491,7 +482,7 @@ def _walk_rows(s, c, f, order, bins, w, y_cls, present, n_present, bin_rows, bin
 
 @njit(cache=True, nogil=True)
 def _dominant_keys(keys, s, c, f, order, bins, w, y_cls, present, n_present, bin_rows, bin_w,
-                   bin_pos, sorted_rows, bin_cls, few_classes, n_classes, scratch):
+                   bin_pos, sorted_rows, scratch):
     """Order levels of a predictor for a many-class target by their most frequent class.
 
     Levels dominated by the same class become neighbours, so one cut can separate groups of
@@ -499,25 +490,7 @@ def _dominant_keys(keys, s, c, f, order, bins, w, y_cls, present, n_present, bin
     used for up to 16 classes, peels off one class per level of depth, and with more classes
     than ``max_depth`` some could never be told apart.
     """
-    if few_classes:
-        for j in range(n_present):
-            b = present[j]
-            best = 0
-            for k in range(1, n_classes):
-                if bin_cls[b, k] > bin_cls[b, best]:
-                    best = k
-            share = bin_cls[b, best] / bin_w[b] if bin_w[b] > 0 else 0.0
-            keys[j] = best + 0.5 * (1.0 - share)
-        return
-    pos = 0
-    for j in range(n_present):
-        bin_pos[present[j]] = pos
-        pos += bin_rows[present[j]]
-    for i in range(s, s + c):
-        r = order[i]
-        b = bins[r, f]
-        sorted_rows[bin_pos[b]] = r
-        bin_pos[b] += 1
+    _sort_rows_by_bin(s, c, f, order, bins, present, n_present, bin_rows, bin_pos, sorted_rows)
     i = 0
     for j in range(n_present):
         b = present[j]
@@ -535,3 +508,17 @@ def _dominant_keys(keys, s, c, f, order, bins, w, y_cls, present, n_present, bin
             scratch[y_cls[sorted_rows[t]]] = 0.0
         share = best_w / bin_w[b] if bin_w[b] > 0 else 0.0
         keys[j] = best + 0.5 * (1.0 - share)
+
+
+@njit(cache=True, nogil=True)
+def _sort_rows_by_bin(s, c, f, order, bins, present, n_present, bin_rows, bin_pos, sorted_rows):
+    """Counting sort of the node's rows into `sorted_rows`, bins in the order of `present`."""
+    pos = 0
+    for j in range(n_present):
+        bin_pos[present[j]] = pos
+        pos += bin_rows[present[j]]
+    for i in range(s, s + c):
+        r = order[i]
+        b = bins[r, f]
+        sorted_rows[bin_pos[b]] = r
+        bin_pos[b] += 1
