@@ -90,3 +90,17 @@ def test_version_and_help(cli):
     assert cli("--version").stdout.startswith("confidata ")
     helped = cli("--help")
     assert helped.code == 0 and "inspect" in helped.stdout
+
+
+def test_measures_inventory(cli):
+    from confidata.measures import MEASURES
+
+    listed = cli("measures", "list")
+    assert listed.code == 0, listed.output
+    assert f"{len(MEASURES)} measures" in listed.stdout
+    for name in MEASURES:
+        assert name in listed.stdout
+        shown = cli("measures", "show", name)
+        assert shown.code == 0 and name in shown.stdout
+    unknown = cli("measures", "show", "no_such_measure")
+    assert unknown.code == 2 and "measures list" in unknown.stderr

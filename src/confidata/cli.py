@@ -355,6 +355,47 @@ def sample(
                   f"[bold]{escape(str(path))}[/] (seed {int(copy_seed)}).")
 
 
+measures_app = typer.Typer(help="The inventory of utility and disclosure-risk measures.",
+                           no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(measures_app, name="measures")
+
+
+@measures_app.command("list")
+@_guarded
+def measures_list() -> None:
+    """List every measure: family, when it applies, what it tells."""
+    from confidata.measures import MEASURES
+
+    grid = Table(header_style="bold")
+    for header in ("measure", "family", "applies when", "what it tells"):
+        grid.add_column(header, overflow="fold")
+    for name, spec in sorted(MEASURES.items(), key=lambda kv: (kv[1].family.value, kv[0])):
+        grid.add_row(escape(name), spec.family.value, escape(spec.applies_when), escape(spec.summary))
+    out.print(grid)
+    out.print(f"{len(MEASURES)} measures. 'confidata measures show NAME' explains one.")
+
+
+@measures_app.command("show")
+@_guarded
+def measures_show(name: Annotated[str, typer.Argument(help="A measure's name, as in 'measures list'.")]) -> None:
+    """Explain one measure: what it computes, how to read it, where it comes from."""
+    import inspect as pyinspect
+
+    from confidata.measures import MEASURES
+
+    if name not in MEASURES:
+        close = [m for m in MEASURES if name.lower() in m.lower() or m.lower() in name.lower()]
+        hint = f" Did you mean {quote_names(close)}?" if close else ""
+        raise InputFileError(f"There is no measure '{name}'.{hint} See 'confidata measures list'.")
+    spec = MEASURES[name]
+    out.print(f"[bold]{escape(name)}[/] ({spec.family.value}; applies when {escape(spec.applies_when)})")
+    out.print(escape(spec.summary))
+    doc = pyinspect.getdoc(spec.function)
+    if doc:
+        out.print()
+        out.print(escape(doc))
+
+
 # -- entry point ----------------------------------------------------------------------------
 
 
