@@ -8,7 +8,7 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from confidata import ConfidataWarning, InputFileError, Schema, read_table
+from confidata import ConfidataWarning, InputFileError, Schema, SchemaError, read_table
 from conftest import SENTINEL
 
 
@@ -134,7 +134,7 @@ def test_text_in_a_numeric_column_of_the_schema(tmp_path):
     data = tmp_path / "data.csv"
     data.write_text("id,group,value\n" + good_rows())
     schema = Schema.from_dict({"columns": [{"name": "value", "type": "continuous"}]})
-    with pytest.raises(Exception) as info:
+    with pytest.raises(SchemaError) as info:
         read_table(data, schema=schema)
     assert "'value'" in str(info.value) and "data row 4" in str(info.value)
     assert SENTINEL not in str(info.value)
@@ -242,7 +242,7 @@ def test_infinite_numbers_are_refused_by_column_and_row(tmp_path):
     path.write_text("x,y\n" + "".join(f"{i},{'inf' if i == 4 else i}\n" for i in range(20)))
     schema = Schema.from_dict({"columns": [{"name": "x", "type": "integer"},
                                            {"name": "y", "type": "continuous"}]})
-    with pytest.raises(Exception, match="'y' has 1 infinite value.*data row 5"):
+    with pytest.raises(SchemaError, match="'y' has 1 infinite value.*data row 5"):
         read_table(path, schema=schema)
 
 

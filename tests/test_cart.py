@@ -157,6 +157,11 @@ def test_any_n_and_unseen_combinations(cps):
     big = model.sample(3 * len(frame), seed=1)
     assert len(big) == 3 * len(frame)
     assert model.sample(7, seed=1).shape[0] == 7
+    columns = list(big.columns)
+    # a large sample keeps the marginals ...
+    assert total_variation(frame[columns], big).max() < 0.02
+    # ... and is not the real file repeated: most rows are combinations no real person has
+    assert exact_match_rate(big, frame[columns]) < 0.5
 
 
 def test_rules_hold_and_shape_the_fit(sd2011):
