@@ -14,6 +14,7 @@ from confidata.errors import (
     InputFileError,
     OutputExistsError,
     SchemaError,
+    SynthesisError,
 )
 from confidata.table import Column, Kind, Role, Schema, infer_schema, read_table, write_table
 
@@ -32,6 +33,7 @@ __all__ = [
     "Role",
     "Schema",
     "SchemaError",
+    "SynthesisError",
     "__version__",
     "infer_schema",
     "read_table",

@@ -16,6 +16,7 @@ __all__ = [
     "InputFileError",
     "OutputExistsError",
     "SchemaError",
+    "SynthesisError",
     "quote_names",
 ]
 
@@ -33,6 +34,10 @@ class InputFileError(ConfidataError, ValueError):
 
 class SchemaError(ConfidataError, ValueError):
     """A schema is malformed, or it contradicts the data it describes."""
+
+
+class SynthesisError(ConfidataError, ValueError):
+    """Options or data that a synthesizer cannot work with."""
 
 
 class OutputExistsError(ConfidataError, FileExistsError):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from confidata.errors import SynthesisError
 from confidata.synth._modelfile import read_model_file
-from confidata.synth.cart import CART, SynthesisError
+from confidata.synth.cart import CART
 from confidata.synth.rules import RuleError, parse_rules
 
 __all__ = ["CART", "METHODS", "RuleError", "SynthesisError", "load_model", "parse_rules"]

@@ -29,20 +29,14 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from confidata.errors import (
-    ConfidataError,
-    ConfidataWarning,
-    InputFileError,
-    SchemaError,
-    quote_names,
-)
+from confidata.errors import ConfidataWarning, SchemaError, SynthesisError, quote_names
+from confidata.synth._cart_file import load_cart, save_cart
 from confidata.synth._encode import (
     MISSING_LEVEL,
     VALUE_STATE,
@@ -51,8 +45,8 @@ from confidata.synth._encode import (
     encode_column,
     to_bins,
 )
-from confidata.synth._modelfile import read_model_file, write_model_file
-from confidata.synth._tree import Tree, apply_tree, grow_tree
+from confidata.synth._fitted import CONFIDENTIAL_NOTE, FittedModel, Step
+from confidata.synth._tree import apply_tree, grow_tree
 from confidata.synth.rules import Rule, parse_rules
 from confidata.table.conform import conform, value_text
 from confidata.table.infer import infer_schema
@@ -63,35 +57,7 @@ __all__ = ["CART", "SynthesisError"]
 Progress = Callable[[str, str], None]  # (stage, column name)
 
 
-class SynthesisError(ConfidataError, ValueError):
-    """Options or data that a synthesizer cannot work with."""
 
-
-CONFIDENTIAL_NOTE = (
-    "This CART model contains real observed values of the training data in its leaves. Treat "
-    "it as confidential as the data itself: do not publish or share it."
-)
-
-
-@dataclass
-class _Step:
-    """One fitted part: its predictors, tree, and the real target values of each leaf."""
-
-    part: Part
-    predictors: list[int]
-    tree: Tree | None = None
-    leaf_values: np.ndarray | None = None
-    leaf_weights: np.ndarray | None = None  # cumulative case weights in leaf order
-    derived: bool = False
-
-
-@dataclass
-class _Model:
-    """The fitted sequence for one stratum (or the whole file)."""
-
-    steps: list[_Step] = field(default_factory=list)
-    n_rows: int = 0
-    weight_total: float = 0.0
 
 
 class CART:
@@ -363,7 +329,7 @@ class CART:
         return w
 
     def _fit_one(self, data: pd.DataFrame, weights: np.ndarray | None,
-                 progress: Progress | None) -> _Model:
+                 progress: Progress | None) -> FittedModel:
         if weights is not None and not weights.sum() > 0:
             where = " in one of the strata" if self.strata else ""
             raise SynthesisError(
@@ -385,12 +351,12 @@ class CART:
         excluded = {name: np.zeros(len(data), dtype=bool) for name in self.visit_sequence_}
         for rule in self.rules_:
             excluded[rule.column] |= rule.holds({c: data[c] for c in rule.columns})
-        steps: list[_Step] = []
+        steps: list[Step] = []
         jobs = []
         for name in self.visit_sequence_:
             predictor_parts = [j for p in self.predictor_matrix_[name] for j in owner[p]]
             for k, j in enumerate(owner[name]):
-                step = _Step(parts[j], predictor_parts, derived=name in derived)
+                step = Step(parts[j], predictor_parts, derived=name in derived)
                 steps.append(step)
                 if step.derived:
                     continue
@@ -399,7 +365,7 @@ class CART:
                     rows &= arrays[owner[name][0]] == 0  # only rows that have a value
                 jobs.append((step, j, np.flatnonzero(rows)))
 
-        def fit(job: tuple[_Step, int, np.ndarray]) -> None:
+        def fit(job: tuple[Step, int, np.ndarray]) -> None:
             step, j, rows = job
             target = arrays[j][rows]
             w = None if weights is None else weights[rows]
@@ -426,7 +392,7 @@ class CART:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(fit, jobs[1:]))
         total = float(weights.sum()) if weights is not None else float(len(data))
-        return _Model(steps=steps, n_rows=len(data), weight_total=total)
+        return FittedModel(steps=steps, n_rows=len(data), weight_total=total)
 
     def _room_for_rules(self, name: str, parts: list[Part],
                         arrays: list[np.ndarray]) -> tuple[list[Part], list[np.ndarray]]:
@@ -493,7 +459,7 @@ class CART:
                 frame[name] = pd.array([f"S{i:0{width}d}" for i in range(1, len(frame) + 1)], dtype="string")
         return frame[[c for c in self.columns_ if c in frame.columns]]
 
-    def _sample_one(self, model: _Model, n: int, rng: np.random.Generator,
+    def _sample_one(self, model: FittedModel, n: int, rng: np.random.Generator,
                     progress: Progress | None) -> pd.DataFrame:
         schema = self.schema_
         derived = {d.column: d for d in self.derived_}
@@ -542,7 +508,7 @@ class CART:
             decoded[name] = decode_column([s.part for s in column_steps], column_arrays, column)
         return pd.DataFrame(decoded)
 
-    def _draw(self, step: _Step, predictors: list[np.ndarray], idx: np.ndarray,
+    def _draw(self, step: Step, predictors: list[np.ndarray], idx: np.ndarray,
               rng: np.random.Generator) -> np.ndarray:
         values = step.leaf_values
         if step.tree is None or len(values) == 0:
@@ -575,52 +541,7 @@ class CART:
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the fitted model as JSON plus arrays (no pickle). The file is confidential."""
         self._check_fitted()
-        arrays: dict[str, np.ndarray] = {}
-        models = []
-        for m, model in enumerate(self.models_):
-            steps = []
-            for s, step in enumerate(model.steps):
-                key = f"m{m}_s{s}"
-                entry: dict[str, Any] = {
-                    "column": step.part.column, "kind": step.part.kind, "levels": step.part.levels,
-                    "integer": step.part.integer, "predictors": step.predictors,
-                    "derived": step.derived, "tree": step.tree is not None,
-                }
-                if step.part.edges is not None:
-                    arrays[f"{key}_edges"] = step.part.edges
-                if step.leaf_values is not None:
-                    arrays[f"{key}_values"] = step.leaf_values
-                if step.leaf_weights is not None:
-                    arrays[f"{key}_weights"] = step.leaf_weights
-                if step.tree is not None:
-                    for field_name in ("feature", "threshold", "categorical", "mask", "left",
-                                       "right", "start", "count"):
-                        arrays[f"{key}_{field_name}"] = getattr(step.tree, field_name)
-                steps.append(entry)
-            models.append({"steps": steps, "n_rows": model.n_rows, "weight_total": model.weight_total})
-        meta = {
-            "method": self.method,
-            "confidential": True,
-            "confidentiality_note": CONFIDENTIAL_NOTE,
-            "options": {
-                "min_leaf": self.min_leaf, "min_split": self.min_split, "cp": self.cp,
-                "max_depth": self.max_depth,
-                "smoothing": self.smoothing, "strata": self.strata,
-                "weights_as_case_weights": self.weights_as_case_weights,
-                "identifiers": self.identifiers,
-            },
-            "schema": self.schema_.to_dict(),
-            "visit_sequence": self.visit_sequence_,
-            "predictor_matrix": self.predictor_matrix_,
-            "rules": [r.text for r in self.rules_] + [d.text for d in self.derived_],
-            "columns": self.columns_,
-            "identifier_columns": self.identifier_columns_,
-            "dropped_columns": self.dropped_columns_,
-            "weight_column": self.weight_column_,
-            "strata_levels": self.strata_levels_,
-            "models": models,
-        }
-        written = write_model_file(Path(path), meta, arrays, overwrite=overwrite)
+        written = save_cart(self, Path(path), overwrite=overwrite)
         warnings.warn(f"Saved to '{written}'. {CONFIDENTIAL_NOTE}", ConfidataWarning, stacklevel=2)
         return written
 
@@ -628,80 +549,12 @@ class CART:
     def load(cls, path: str | Path) -> CART:
         """Read a model written by `save`; reading never runs code from the file, and every
         tree is checked before use so a damaged file is refused rather than followed."""
-        try:
-            return cls._load(Path(path))
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            if isinstance(exc, ConfidataError):
-                raise
-            raise InputFileError(
-                f"'{path}' is damaged or not a CART model file ({type(exc).__name__}); "
-                "save the model again."
-            ) from None
-
-    @classmethod
-    def _load(cls, path: Path) -> CART:
-        meta, arrays = read_model_file(path)
-        if meta.get("method") != cls.method:
-            raise SynthesisError(f"'{path}' holds a '{meta.get('method')}' model, not a CART model.")
-        options = meta["options"]
-        model = cls(Schema.from_dict(meta["schema"]), **{
-            k: options[k] for k in ("min_leaf", "min_split", "cp", "max_depth", "smoothing", "strata",
-                                    "weights_as_case_weights", "identifiers")
-        })
-        model.schema_ = model.schema
-        rules, derived = parse_rules(meta["rules"])
-        model.rules_, model.derived_ = rules, derived
-        model.visit_sequence_ = meta["visit_sequence"]
-        model.predictor_matrix_ = meta["predictor_matrix"]
-        model.columns_ = meta["columns"]
-        model.identifier_columns_ = meta["identifier_columns"]
-        model.dropped_columns_ = meta["dropped_columns"]
-        model.weight_column_ = meta["weight_column"]
-        model.strata_levels_ = meta["strata_levels"]
-        model.models_ = []
-        for m, entry in enumerate(meta["models"]):
-            steps = []
-            for s, spec in enumerate(entry["steps"]):
-                key = f"m{m}_s{s}"
-                part = Part(spec["column"], spec["kind"], list(spec["levels"]),
-                            arrays.get(f"{key}_edges"), bool(spec["integer"]))
-                tree = None
-                predictors = [int(j) for j in spec["predictors"]]
-                if any(not 0 <= j < s for j in predictors):
-                    raise ValueError("a predictor that is not an earlier part")
-                values = arrays.get(f"{key}_values")
-                if spec["tree"]:
-                    tree = Tree(*(arrays[f"{key}_{f}"] for f in (
-                        "feature", "threshold", "categorical", "mask", "left", "right",
-                        "start", "count")), order=np.zeros(0, dtype=np.int64))
-                    _check_tree(tree, len(predictors), 0 if values is None else len(values))
-                steps.append(_Step(part, predictors, tree, values,
-                                   arrays.get(f"{key}_weights"), bool(spec["derived"])))
-            model.models_.append(_Model(steps, int(entry["n_rows"]), float(entry["weight_total"])))
-        return model
+        return load_cart(cls, Path(path))
 
 
 # -- helpers ------------------------------------------------------------------------------
 
 
-
-
-def _check_tree(tree: Tree, n_predictors: int, n_values: int) -> None:
-    """Refuse a tree the compiled walker could not follow safely (it has no bounds checks)."""
-    n = len(tree.feature)
-    arrays = (tree.threshold, tree.categorical, tree.left, tree.right, tree.start, tree.count)
-    if n == 0 or any(len(a) != n for a in arrays) or tree.mask.ndim != 2 or len(tree.mask) != n:
-        raise ValueError("tree arrays of different lengths")
-    inner = tree.left >= 0
-    nodes = np.arange(n)
-    if ((inner & ((tree.left <= nodes) | (tree.right <= nodes) | (tree.left >= n)
-                  | (tree.right >= n) | (tree.feature < 0) | (tree.feature >= n_predictors)))
-            .any()):
-        raise ValueError("a tree node that points outside the tree")
-    leaves = ~inner
-    if ((tree.start[leaves] < 0) | (tree.count[leaves] < 1)
-            | (tree.start[leaves] + tree.count[leaves] > n_values)).any():
-        raise ValueError("a leaf that points outside its values")
 
 
 def _empty(part: Part, n: int) -> np.ndarray:
@@ -726,7 +579,7 @@ def _apply_rule(part: Part, out: np.ndarray, hit: np.ndarray, rule: Rule) -> Non
         out[hit] = np.nan if rule.value is None else float(rule.value)
 
 
-def _encode_derived(steps: list[_Step], values: np.ndarray) -> list[np.ndarray]:
+def _encode_derived(steps: list[Step], values: np.ndarray) -> list[np.ndarray]:
     """Arrays of a derived column's parts, from its computed values."""
     if len(steps) == 1:
         return [values]
