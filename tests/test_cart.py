@@ -215,8 +215,9 @@ def test_strata_keep_their_sizes_and_distributions(cps):
 def test_survey_weights_as_case_weights_on_nist(nist):
     frame, schema = read_table(nist / "data.csv")
     assert schema.with_role(Role.WEIGHT)[0] == "PWGTP"
-    schema = schema.replace_column("WGTP", roles=())
-    model = CART(schema, weights_as_case_weights=True).fit(frame)
+    with pytest.raises(SynthesisError, match="found 2 \\('PWGTP', 'WGTP'\\).*--weight-column"):
+        CART(schema, weights_as_case_weights=True).fit(frame)
+    model = CART(schema, weights_as_case_weights=True, weight_column="PWGTP").fit(frame)
     synthetic = model.sample(seed=6)
     weights = frame["PWGTP"].astype(float)
     # the weight is not synthesised: every synthetic row stands for the same number of people

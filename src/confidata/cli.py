@@ -275,6 +275,7 @@ def synth(
     cp: Annotated[float, typer.Option("--cp", help="Complexity parameter (rpart's cp).")] = 1e-8,
     smoothing: Annotated[bool, typer.Option("--smoothing", help="Smooth continuous values with a Gaussian kernel.")] = False,
     weights_as_case_weights: Annotated[bool, typer.Option("--weights-as-case-weights", help="Use the survey weight as case weights instead of synthesising it.")] = False,
+    weight_column: Annotated[Optional[str], typer.Option("--weight-column", help="The survey weight to use as case weights when the schema has several.")] = None,
     fresh_ids: Annotated[bool, typer.Option("--fresh-ids", help="Write new sequential values in identifier columns instead of dropping them.")] = False,
     table: TableOpt = None,
     encoding: EncodingOpt = None,
@@ -298,6 +299,7 @@ def synth(
         used, visit_sequence=sequence, strata=strata, rules=rules, min_leaf=min_leaf,
         min_split=min_split, cp=cp,
         smoothing=smoothing, weights_as_case_weights=weights_as_case_weights,
+        weight_column=weight_column,
         identifiers="fresh" if fresh_ids else "drop",
     )
     t0 = time.perf_counter()
@@ -326,6 +328,15 @@ def synth(
     if left_out:
         out.print(f"  not synthesised: {escape(quote_names(left_out))} (identifiers, free text or "
                   "left out of the visit sequence)")
+    case_weight = getattr(model, "weight_column_", None)
+    if case_weight is not None:
+        out.print(f"  survey weight '{escape(case_weight)}': used as case weights; every synthetic "
+                  "row carries the real total divided by the synthetic rows")
+    plain = [w for w in used.with_role(Role.WEIGHT) if w != case_weight]
+    if plain:
+        out.print(f"  survey weight(s) {escape(quote_names(plain))}: synthesised as ordinary "
+                  "variables" + ("" if case_weight else "; pass --weights-as-case-weights to "
+                                 "weight the model instead"))
     if save_model is not None:
         out.print(f"  model saved to [bold]{escape(str(save_model))}[/]. [yellow]It contains real "
                   "values from the data: keep it as confidential as the data.[/]")

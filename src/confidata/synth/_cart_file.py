@@ -60,6 +60,7 @@ def save_cart(model: CART, path: Path, *, overwrite: bool) -> Path:
             "max_depth": model.max_depth,
             "smoothing": model.smoothing, "strata": model.strata,
             "weights_as_case_weights": model.weights_as_case_weights,
+            "weight_column": model.weight_column,
             "identifiers": model.identifiers,
         },
         "schema": model.schema_.to_dict(),
@@ -96,7 +97,7 @@ def _load(cls: type[CART], path: Path) -> CART:
     options = meta["options"]
     model = cls(Schema.from_dict(meta["schema"]), **{
         k: options[k] for k in ("min_leaf", "min_split", "cp", "max_depth", "smoothing", "strata",
-                                "weights_as_case_weights", "identifiers")
+                                "weights_as_case_weights", "weight_column", "identifiers")
     })
     model.schema_ = model.schema
     rules, derived = parse_rules(meta["rules"])

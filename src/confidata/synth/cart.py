@@ -94,6 +94,9 @@ class CART:
         Use the schema's survey-weight column as case weights (trees and draws weighted, so
         the synthetic file represents the population) instead of synthesising it as a
         variable; the output weight is then the real total divided by the synthetic rows.
+    weight_column:
+        Which column to use as case weights when the schema has several (NIST's person weight
+        PWGTP beside the housing weight WGTP).
     identifiers:
         ``"drop"`` (default) leaves direct identifiers out; ``"fresh"`` writes new
         sequential ids. Identifiers are never synthesised from real ones.
@@ -137,6 +140,7 @@ class CART:
         rules: str | Path | Sequence[str] | None = None,
         strata: str | None = None,
         weights_as_case_weights: bool = False,
+        weight_column: str | None = None,
         identifiers: str = "drop",
         n_jobs: int | None = None,
     ) -> None:
@@ -151,6 +155,7 @@ class CART:
         self.rules = rules
         self.strata = strata
         self.weights_as_case_weights = weights_as_case_weights
+        self.weight_column = weight_column
         self.identifiers = identifiers
         self.n_jobs = n_jobs
 
@@ -220,10 +225,18 @@ class CART:
         self.weight_column_ = None
         if self.weights_as_case_weights:
             weights = schema.with_role(Role.WEIGHT)
+            if self.weight_column is not None:
+                if self.weight_column not in schema or not schema[self.weight_column].kind.is_numeric:
+                    raise SynthesisError(
+                        f"Weight column '{self.weight_column}' is not a numeric column of the data."
+                    )
+                weights = [self.weight_column]
             if len(weights) != 1:
+                found = f" ({quote_names(weights)})" if weights else ""
                 raise SynthesisError(
                     "--weights-as-case-weights needs exactly one column with role 'weight' in "
-                    f"the schema; found {len(weights)}. Set the role in the schema file."
+                    f"the schema; found {len(weights)}{found}. Choose one with --weight-column "
+                    "(weight_column=), or set the roles in the schema file."
                 )
             self.weight_column_ = weights[0]
             skip.add(self.weight_column_)
