@@ -4,8 +4,34 @@
 from __future__ import annotations
 
 from confidata.measures._result import Direction, Family, MeasureResult, MeasureSpec
+from confidata.measures.disclosure import (
+    attribute_disclosure,
+    correct_attribution_probability,
+    identity_disclosure,
+    k_anonymity,
+)
+from confidata.measures.distance import distance_to_closest_record, exact_matches
+from confidata.measures.marginals import kmarginal, pmse_1way, tvd_1way, tvd_2way
+from confidata.measures.propensity import pmse_cart, pmse_logit
 
 __all__ = ["MEASURES", "Direction", "Family", "MeasureResult", "MeasureSpec"]
 
 # name -> MeasureSpec, one line per measure; filled as measure modules land
-MEASURES: dict[str, MeasureSpec] = {}
+_RISK = Family.RISK
+_UTIL, _ALWAYS = Family.UTILITY_GENERAL, "always"
+_KEYS, _TARGET, _HOLDOUT = "keys are given", "keys and a target are given", "a holdout is given"
+
+MEASURES: dict[str, MeasureSpec] = {
+    "identity_disclosure": MeasureSpec(identity_disclosure, _RISK, "Replicated uniques vs UiO", _KEYS),
+    "attribute_disclosure": MeasureSpec(attribute_disclosure, _RISK, "DiSCO vs Dorig for a target", _TARGET),
+    "correct_attribution_probability": MeasureSpec(correct_attribution_probability, _RISK, "TCAP", _TARGET),
+    "k_anonymity": MeasureSpec(k_anonymity, _RISK, "Smallest key class k, fk, l-diversity", _KEYS),
+    "exact_matches": MeasureSpec(exact_matches, _RISK, "Synthetic rows copying training rows", _HOLDOUT),
+    "distance_to_closest_record": MeasureSpec(distance_to_closest_record, _RISK, "DCR share", _HOLDOUT),
+    "pmse_logit": MeasureSpec(pmse_logit, _UTIL, "Logistic propensity pMSE and S_pMSE", _ALWAYS),
+    "pmse_cart": MeasureSpec(pmse_cart, _UTIL, "Tree propensity pMSE, permutation S_pMSE, SPECKS", _ALWAYS),
+    "pmse_1way": MeasureSpec(pmse_1way, _UTIL, "Per-variable table S_pMSE (synthpop compare)", _ALWAYS),
+    "tvd_1way": MeasureSpec(tvd_1way, _UTIL, "Mean TVD over 1-way marginals", _ALWAYS),
+    "tvd_2way": MeasureSpec(tvd_2way, _UTIL, "Mean TVD over 2-way marginals", "two or more columns"),
+    "kmarginal": MeasureSpec(kmarginal, _UTIL, "3-marginal score, 0-1000", "three or more columns"),
+}
