@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from confidata.measures._result import Direction, Family, MeasureResult, MeasureSpec
+from confidata.measures.association import correlation_difference
+from confidata.measures.attacks import membership_inference, nndr
 from confidata.measures.disclosure import (
     attribute_disclosure,
     correct_attribution_probability,
@@ -13,6 +15,8 @@ from confidata.measures.disclosure import (
 from confidata.measures.distance import distance_to_closest_record, exact_matches
 from confidata.measures.marginals import kmarginal, pmse_1way, tvd_1way, tvd_2way
 from confidata.measures.propensity import pmse_cart, pmse_logit
+from confidata.measures.specific import ci_overlap, tstr
+from confidata.measures.suda import special_uniques
 
 __all__ = ["MEASURES", "Direction", "Family", "MeasureResult", "MeasureSpec"]
 
@@ -28,10 +32,19 @@ MEASURES: dict[str, MeasureSpec] = {
     "k_anonymity": MeasureSpec(k_anonymity, _RISK, "Smallest key class k, fk, l-diversity", _KEYS),
     "exact_matches": MeasureSpec(exact_matches, _RISK, "Synthetic rows copying training rows", _HOLDOUT),
     "distance_to_closest_record": MeasureSpec(distance_to_closest_record, _RISK, "DCR share", _HOLDOUT),
+    "membership_inference": MeasureSpec(membership_inference, _RISK, "Distance attack ROC AUC", _HOLDOUT),
+    "nndr": MeasureSpec(nndr, _RISK, "Nearest-neighbour distance ratio vs holdout", _HOLDOUT),
+    "special_uniques": MeasureSpec(special_uniques, _RISK, "SUDA minimal sample uniques share", _KEYS),
     "pmse_logit": MeasureSpec(pmse_logit, _UTIL, "Logistic propensity pMSE and S_pMSE", _ALWAYS),
     "pmse_cart": MeasureSpec(pmse_cart, _UTIL, "Tree propensity pMSE, permutation S_pMSE, SPECKS", _ALWAYS),
     "pmse_1way": MeasureSpec(pmse_1way, _UTIL, "Per-variable table S_pMSE (synthpop compare)", _ALWAYS),
     "tvd_1way": MeasureSpec(tvd_1way, _UTIL, "Mean TVD over 1-way marginals", _ALWAYS),
     "tvd_2way": MeasureSpec(tvd_2way, _UTIL, "Mean TVD over 2-way marginals", "two or more columns"),
     "kmarginal": MeasureSpec(kmarginal, _UTIL, "3-marginal score, 0-1000", "three or more columns"),
+    "correlation_difference": MeasureSpec(correlation_difference, _UTIL, "Pairwise association gap",
+                                          "two or more columns"),
+    "ci_overlap": MeasureSpec(ci_overlap, Family.UTILITY_SPECIFIC, "CI overlap for a user's model",
+                              "a model formula is given"),
+    "tstr": MeasureSpec(tstr, Family.UTILITY_SPECIFIC, "Train on synthetic, test on real",
+                        "a target is given"),
 }

@@ -134,21 +134,25 @@ class _Gower:
         """Distance from each selected row of frame `query` to its nearest selected row of `ref`."""
         out = np.empty(len(rows))
         block = max(1, _CELLS // max(1, len(ref_rows)))
-        num_ref = [c[ref][ref_rows] for c in self.numeric]
-        cat_ref = [c[ref][ref_rows] for c in self.categorical]
         for start in range(0, len(rows), block):
             pick = rows[start:start + block]
-            total = np.zeros((len(pick), len(ref_rows)), dtype=np.float32)
-            for column, b in zip(self.numeric, num_ref, strict=True):
-                a = column[query][pick][:, None]
-                d = np.abs(a - b[None, :])
-                gap = np.isnan(a) != np.isnan(b)[None, :]
-                d = np.where(np.isnan(d), 0.0, np.minimum(d, 1.0))
-                total += np.where(gap, 1.0, d).astype(np.float32)
-            for column, b in zip(self.categorical, cat_ref, strict=True):
-                total += column[query][pick][:, None] != b[None, :]
-            out[start:start + len(pick)] = total.min(axis=1) / self.p
+            out[start:start + len(pick)] = self.block(query, pick, ref, ref_rows).min(axis=1)
         return out
+
+    def block(self, query: int, pick: np.ndarray, ref: int, ref_rows: np.ndarray) -> np.ndarray:
+        """Gower distances, rows `pick` of frame `query` by rows `ref_rows` of frame `ref`
+        (float32); callers keep ``len(pick) * len(ref_rows)`` within a memory budget."""
+        total = np.zeros((len(pick), len(ref_rows)), dtype=np.float32)
+        for column in self.numeric:
+            a = column[query][pick][:, None]
+            b = column[ref][ref_rows]
+            d = np.abs(a - b[None, :])
+            gap = np.isnan(a) != np.isnan(b)[None, :]
+            d = np.where(np.isnan(d), 0.0, np.minimum(d, 1.0))
+            total += np.where(gap, 1.0, d).astype(np.float32)
+        for column in self.categorical:
+            total += column[query][pick][:, None] != column[ref][ref_rows][None, :]
+        return total / self.p
 
 
 def _as_float(values: pd.Series, kind: Kind) -> np.ndarray:
