@@ -16,6 +16,9 @@ __all__ = [
     "InputFileError",
     "OutputExistsError",
     "SchemaError",
+    "MeasureOptionError",
+    "ModelFitError",
+    "RuleError",
     "SynthesisError",
     "quote_names",
 ]
@@ -38,6 +41,18 @@ class SchemaError(ConfidataError, ValueError):
 
 class SynthesisError(ConfidataError, ValueError):
     """Options or data that a synthesizer cannot work with."""
+
+
+class RuleError(ConfidataError, ValueError):
+    """A synthesis rule or derived column that cannot be parsed or applied."""
+
+
+class MeasureOptionError(ConfidataError, ValueError):
+    """An option passed to a measure is out of range."""
+
+
+class ModelFitError(SchemaError):
+    """A model cannot be fitted to the data as asked (one-class target, no complete rows)."""
 
 
 class OutputExistsError(ConfidataError, FileExistsError):

@@ -13,10 +13,12 @@ from confidata.measures.disclosure import (
     k_anonymity,
 )
 from confidata.measures.distance import distance_to_closest_record, exact_matches
+from confidata.measures.gdpr import inference, linkability, singling_out
 from confidata.measures.marginals import kmarginal, pmse_1way, tvd_1way, tvd_2way
 from confidata.measures.propensity import pmse_cart, pmse_logit
 from confidata.measures.specific import ci_overlap, tstr
 from confidata.measures.suda import special_uniques
+from confidata.measures.weighted import individual_risk, weighted_estimates
 
 __all__ = ["MEASURES", "Direction", "Family", "MeasureResult", "MeasureSpec"]
 
@@ -35,6 +37,10 @@ MEASURES: dict[str, MeasureSpec] = {
     "membership_inference": MeasureSpec(membership_inference, _RISK, "Distance attack ROC AUC", _HOLDOUT),
     "nndr": MeasureSpec(nndr, _RISK, "Nearest-neighbour distance ratio vs holdout", _HOLDOUT),
     "special_uniques": MeasureSpec(special_uniques, _RISK, "SUDA minimal sample uniques share", _KEYS),
+    "singling_out": MeasureSpec(singling_out, _RISK, "GDPR singling-out attack risk vs holdout", _HOLDOUT),
+    "linkability": MeasureSpec(linkability, _RISK, "GDPR linkability attack risk vs holdout", _HOLDOUT),
+    "inference": MeasureSpec(inference, _RISK, "GDPR attribute-inference attack risk vs holdout",
+                             _HOLDOUT),
     "pmse_logit": MeasureSpec(pmse_logit, _UTIL, "Logistic propensity pMSE and S_pMSE", _ALWAYS),
     "pmse_cart": MeasureSpec(pmse_cart, _UTIL, "Tree propensity pMSE, permutation S_pMSE, SPECKS", _ALWAYS),
     "pmse_1way": MeasureSpec(pmse_1way, _UTIL, "Per-variable table S_pMSE (synthpop compare)", _ALWAYS),
@@ -47,4 +53,7 @@ MEASURES: dict[str, MeasureSpec] = {
                               "a model formula is given"),
     "tstr": MeasureSpec(tstr, Family.UTILITY_SPECIFIC, "Train on synthetic, test on real",
                         "a target is given"),
+    "weighted_estimates": MeasureSpec(weighted_estimates, _UTIL, "CI overlap of weighted domain estimates",
+                                      "a survey weight is declared"),
+    "individual_risk": MeasureSpec(individual_risk, _RISK, "Benedetti-Franconi individual risk", _KEYS),
 }

@@ -26,6 +26,7 @@ import pandas as pd
 
 from confidata.errors import SchemaError, quote_names
 from confidata.measures._result import Direction, MeasureResult
+from confidata.measures.keys import resolve_keys
 from confidata.table.conform import code_text
 from confidata.table.schema import Role, Schema
 
@@ -55,20 +56,8 @@ _SDC = (
 
 # -- shared helpers ----------------------------------------------------------------------------
 def _resolve_keys(schema: Schema, keys: Sequence[str] | str | None) -> list[str]:
-    if keys is None:
-        found = schema.with_role(Role.KEY)
-        if not found:
-            raise SchemaError(
-                "No key variables: pass keys=[...] or give the quasi-identifier columns the "
-                "role 'key' in the schema."
-            )
-        return found
-    if isinstance(keys, str):
-        keys = [keys]
-    keys = list(dict.fromkeys(keys))
-    if not keys:
-        raise SchemaError("keys=[] is empty; name at least one key (quasi-identifier) column.")
-    return keys
+    # explicit keys or the schema's 'key' role; no default here (the frames are checked later)
+    return resolve_keys(schema, None, keys, allow_default=False)[0]
 
 
 def _resolve_target(schema: Schema, target: str | None, option: str = "target") -> str:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from confidata.errors import ConfidataError
+from confidata.errors import MeasureOptionError
 from confidata.measures._encode import Pair, column_codes, joint_codes, prepare
 from confidata.measures._result import Direction, MeasureResult
 
@@ -40,9 +40,6 @@ _PMSE_CITE = (
     "synthetic data, JRSS A 181(3), 663-688; synthpop compare() (Raab, Nowok and Dibben 2021)."
 )
 
-
-class MeasureOptionError(ConfidataError, ValueError):
-    """An option passed to a measure is out of range."""
 
 
 def _check_int(name: str, value: object, low: int, measure: str) -> int:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from confidata.errors import SchemaError, quote_names
+from confidata.errors import ModelFitError, SchemaError, quote_names
 from confidata.measures._encode import Pair, column_codes, numeric_values, prepare
 from confidata.measures._result import Direction, MeasureResult
 from confidata.measures.marginals import MeasureOptionError, _draw_seed
@@ -45,9 +45,6 @@ _TSTR_CITE = (
     "Szpruch, Houssiau et al. (2022), Synthetic data - what, why and how?, arXiv:2205.03257."
 )
 
-
-class ModelFitError(SchemaError):
-    """A model cannot be fitted to the data as asked (one-class target, no complete rows)."""
 
 
 # -- shared helpers ----------------------------------------------------------------------------

@@ -29,16 +29,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from confidata.errors import ConfidataError
+from confidata.errors import RuleError
 from confidata.table.conform import is_number
 
 __all__ = ["Derived", "Rule", "RuleError", "parse_rules"]
 
 MISSING = "missing"
 
-
-class RuleError(ConfidataError, ValueError):
-    """A rule or derived column that cannot be parsed or applied."""
 
 
 @dataclass(frozen=True)

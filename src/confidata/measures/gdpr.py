@@ -1,0 +1,474 @@
+"""The three risks GDPR names for anonymised data, measured as attacks on a synthetic file.
+
+The EU Article 29 Working Party (Opinion 05/2014) asks whether, from released data, one can
+still *single out* a person, *link* records about a person, or *infer* a person's attributes.
+Giomi et al. (2023) turn each question into an attack run from the synthetic file, and judge it
+against a control: the same attack aimed at real records the synthesizer never saw (the
+holdout). Whatever the attack achieves on the holdout, it achieves from what the population
+reveals; only the surplus on training records is a privacy leak. The risk is
+
+    R = (main - control) / (1 - control), clipped at 0,
+
+with `main` and `control` the attack's success rates on training and holdout records. R = 0
+means the synthetic file tells nothing about its training records beyond the population; R = 1
+means every attack on a training record succeeds that would fail on a stranger. A third rate,
+the *baseline*, is a naive attack with random guesses: when the real attack does not beat it,
+the attack is too weak to measure anything and the result is reported as inconclusive.
+
+* `singling_out`: predicates ("age = 57 and income <= 800 and region = Lubuskie") that pick out
+  exactly one synthetic row; success when the predicate picks out exactly one training record.
+* `linkability`: two column groups of a record, matched to their nearest synthetic rows (Gower
+  distance) separately; success when both halves point at the same synthetic row.
+* `inference`: all columns but a secret one, matched to the nearest synthetic row; success when
+  that row's secret is the record's (within a relative tolerance for numbers).
+
+Written from the paper's definitions; success rates carry 95% Wilson score intervals, and the
+interval of R follows from them by first-order error propagation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from confidata.errors import SchemaError, quote_names
+from confidata.measures._result import Direction, MeasureResult
+from confidata.measures.attacks import _seeded
+from confidata.measures.disclosure import _column_codes
+from confidata.measures.distance import _CELLS, _as_float, _check, _columns, _Gower, _need_holdout
+from confidata.table.schema import Kind, Schema
+
+__all__ = ["inference", "linkability", "singling_out"]
+
+_GIOMI = (
+    "Giomi, M., Boenisch, F., Wehmeyer, C. & Tasnadi, B. (2023). A unified framework for "
+    "quantifying privacy risk in synthetic data. Proceedings on Privacy Enhancing Technologies "
+    "2023(2), 312-328; Article 29 Data Protection Working Party (2014). Opinion 05/2014 on "
+    "anonymisation techniques (WP216); Wilson, E. B. (1927). Probable inference, the law of "
+    "succession, and statistical inference. JASA 22(158), 209-212."
+)
+_Z = float(norm.ppf(0.975))
+_EQ, _LE, _GE, _NA = 0, 1, 2, 3  # predicate operators: equal, at most, at least, is missing
+
+
+# -- shared pieces ---------------------------------------------------------------------------
+def wilson(successes: int, n: int) -> tuple[float, float]:
+    """95% Wilson score interval of a success rate; (0, 1) when there are no trials."""
+    if n <= 0:
+        return 0.0, 1.0
+    rate = successes / n
+    scale = 1.0 + _Z**2 / n
+    centre = (rate + _Z**2 / (2 * n)) / scale
+    half = _Z / scale * np.sqrt(rate * (1 - rate) / n + _Z**2 / (4 * n * n))
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return float(low), float(high)
+
+
+def risk_from_rates(main: float, control: float, main_ci: tuple[float, float],
+                    control_ci: tuple[float, float]) -> tuple[float, tuple[float, float]]:
+    """R = (main - control) / (1 - control) clipped at 0, and a 95% interval for it.
+
+    The interval propagates each rate's uncertainty (half the width of its Wilson interval)
+    through the first derivatives of R: dR/dmain = 1 / (1 - control) and
+    dR/dcontrol = (main - 1) / (1 - control)^2, clipped to [0, 1].
+    """
+    gap = max(1.0 - control, 1e-12)
+    raw = (main - control) / gap
+    err_main = (main_ci[1] - main_ci[0]) / 2
+    err_control = (control_ci[1] - control_ci[0]) / 2
+    err = float(np.hypot(err_main / gap, err_control * (1.0 - main) / gap**2))
+    return max(0.0, raw), (float(max(0.0, raw - err)), float(min(1.0, max(0.0, raw + err))))
+
+
+def _whole(value: object, option: str, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise SchemaError(f"The '{option}' option must be a whole number of {low} or more.")
+    return int(value)
+
+
+def _prepare(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
+             holdout: pd.DataFrame | None, name: str) -> tuple[pd.DataFrame, list[str]]:
+    holdout = _need_holdout(holdout, name)
+    columns = _columns(real, schema)
+    _check({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
+    return holdout, columns
+
+
+def _result(name: str, *, main: int, control: int, baseline: int, n_main: int, n_control: int,
+            n_baseline: int, what: str, extra: dict, tables: dict | None = None) -> MeasureResult:
+    """The MeasureResult every GDPR attack returns, from its three success counts."""
+    rate_m, rate_c, rate_b = main / n_main, control / n_control, baseline / n_baseline
+    ci_m, ci_c, ci_b = wilson(main, n_main), wilson(control, n_control), wilson(baseline, n_baseline)
+    risk, ci = risk_from_rates(rate_m, rate_c, ci_m, ci_c)
+    inconclusive = rate_m <= rate_b
+    verdict = (
+        f"The result is INCONCLUSIVE: the attack succeeds on training records no more often than "
+        f"random guessing does ({100 * rate_b:.1f}%), so it is too weak here to show a risk or "
+        f"its absence; try more attacks or a different attack set-up."
+        if inconclusive else
+        f"The attack beats random guessing ({100 * rate_b:.1f}%), so the figure is meaningful."
+    )
+    interpretation = (
+        f"{what} It succeeds on {100 * rate_m:.1f}% of training records (95% interval "
+        f"{100 * ci_m[0]:.1f}% to {100 * ci_m[1]:.1f}%) and on {100 * rate_c:.1f}% of holdout "
+        f"records the synthesizer never saw ({100 * ci_c[0]:.1f}% to {100 * ci_c[1]:.1f}%). "
+        f"Success on the holdout comes from what the population reveals; only the surplus on "
+        f"training records is a leak. The risk, (main - control) / (1 - control), is "
+        f"{risk:.3f} (95% interval {ci[0]:.3f} to {ci[1]:.3f}); the reference is 0, no leak "
+        f"beyond the population, and 1 means every such attack on a training record succeeds. "
+        f"{verdict} Lower is safer."
+    )
+    rates = pd.DataFrame({
+        "attack": ["main (training)", "control (holdout)", "baseline (random)"],
+        "successes": [main, control, baseline],
+        "attacks": [n_main, n_control, n_baseline],
+        "rate": [rate_m, rate_c, rate_b],
+        "ci_low": [ci_m[0], ci_c[0], ci_b[0]],
+        "ci_high": [ci_m[1], ci_c[1], ci_b[1]],
+    })
+    return MeasureResult(
+        name=name,
+        value=risk,
+        reference=0.0,
+        reference_kind="real holdout",
+        direction=Direction.LOWER_IS_BETTER,
+        interpretation=interpretation,
+        citation=_GIOMI,
+        n=n_main,
+        ci=ci,
+        details={"main_rate": rate_m, "main_ci": ci_m, "control_rate": rate_c,
+                 "control_ci": ci_c, "baseline_rate": rate_b, "baseline_ci": ci_b,
+                 "n_attacks": n_main, "n_control": n_control, "n_baseline": n_baseline,
+                 "inconclusive": bool(inconclusive), **extra},
+        tables={"success_rates": rates, **(tables or {})},
+    )
+
+
+# -- singling out ----------------------------------------------------------------------------
+def _matrix(frames: Sequence[pd.DataFrame], columns: list[str],
+            schema: Schema) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each frame as a float matrix: numbers as they are (NaN = missing), categories as joint
+    integer codes (0 = missing); and which columns are numeric (ranges apply to those)."""
+    numeric = np.array([schema[c].kind.is_numeric or schema[c].kind in (Kind.DATE, Kind.DATETIME)
+                        for c in columns])
+    parts: list[list[np.ndarray]] = [[] for _ in frames]
+    for name, is_num in zip(columns, numeric, strict=True):
+        if is_num:
+            arrays = [_as_float(f[name], schema[name].kind) for f in frames]
+        else:
+            arrays = [c.astype(float) for c in _column_codes(frames, name)]
+        for i, array in enumerate(arrays):
+            parts[i].append(array)
+    return [np.column_stack(p) for p in parts], numeric
+
+
+def _match_counts(data: np.ndarray, cols: np.ndarray, ops: np.ndarray,
+                  values: np.ndarray) -> np.ndarray:
+    """How many rows of `data` satisfy each predicate (a conjunction over the predicate's
+    columns), in blocks of bounded size."""
+    n_pred, out = len(cols), np.zeros(len(cols), dtype=np.int64)
+    block = max(1, _CELLS // max(1, len(data)))
+    for start in range(0, n_pred, block):
+        sl = slice(start, start + block)
+        mask = np.ones((len(cols[sl]), len(data)), dtype=bool)
+        for j in range(cols.shape[1]):
+            x = data[:, cols[sl, j]].T
+            v, op = values[sl, j][:, None], ops[sl, j][:, None]
+            with np.errstate(invalid="ignore"):
+                hit = np.where(op == _EQ, x == v, np.where(op == _LE, x <= v,
+                               np.where(op == _GE, x >= v, np.isnan(x))))
+            mask &= hit
+        out[sl] = mask.sum(axis=1)
+    return out
+
+
+def _random_ops(rng: np.random.Generator, numeric: np.ndarray, cols: np.ndarray,
+                values: np.ndarray) -> np.ndarray:
+    """Equality on categories; on numbers equality or a range (at most / at least), each a
+    third of the time; "is missing" where the value is missing."""
+    ops = np.where(numeric[cols], rng.integers(0, 3, size=cols.shape), _EQ)
+    return np.where(np.isnan(values), _NA, ops)
+
+
+def _multivariate(syn: np.ndarray, numeric: np.ndarray, n_cols: int, n_attacks: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Predicates from random synthetic rows, on `n_cols` random columns each, kept when they
+    single out exactly one synthetic row (duplicates dropped)."""
+    n, p = syn.shape
+    found: list[np.ndarray] = []
+    have = 0
+    for _ in range(30):
+        size = 4 * n_attacks
+        rows = rng.integers(0, n, size=size)
+        cols = np.sort(np.argsort(rng.random((size, p)), axis=1)[:, :n_cols], axis=1)
+        values = syn[rows[:, None], cols]
+        ops = _random_ops(rng, numeric, cols, values)
+        keep = _match_counts(syn, cols, ops, values) == 1
+        stacked = np.concatenate([cols, ops, np.nan_to_num(values, nan=0.0)], axis=1)[keep]
+        found.append(stacked)
+        have = len(np.unique(np.concatenate(found), axis=0))
+        if have >= n_attacks:
+            break
+    table = np.unique(np.concatenate(found), axis=0)
+    table = table[rng.permutation(len(table))[:n_attacks]]
+    k = n_cols
+    return table[:, :k].astype(np.int64), table[:, k:2 * k].astype(np.int64), table[:, 2 * k:]
+
+
+def _univariate(syn: np.ndarray, numeric: np.ndarray, n_attacks: int,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One-column predicates that single out a synthetic row: a value held by one row only, or
+    for numbers "at most the minimum" / "at least the maximum" when only one row holds it."""
+    cols, ops, values = [], [], []
+    for j in range(syn.shape[1]):
+        column = syn[:, j]
+        present = column[~np.isnan(column)]
+        uniq, counts = np.unique(present, return_counts=True)
+        single = uniq[counts == 1]
+        cols.append(np.full(len(single), j))
+        ops.append(np.full(len(single), _EQ))
+        values.append(single)
+        if np.isnan(column).sum() == 1:
+            cols.append(np.array([j]))
+            ops.append(np.array([_NA]))
+            values.append(np.array([0.0]))
+        if numeric[j] and len(uniq) > 1:
+            for op, idx in ((_LE, 0), (_GE, -1)):
+                if counts[idx] == 1:
+                    cols.append(np.array([j]))
+                    ops.append(np.array([op]))
+                    values.append(np.array([uniq[idx]]))
+    cols_a, ops_a, values_a = map(np.concatenate, (cols, ops, values))
+    pick = rng.permutation(len(cols_a))[:n_attacks]
+    return cols_a[pick, None].astype(np.int64), ops_a[pick, None].astype(np.int64), \
+        values_a[pick, None].astype(float)
+
+
+def _random_predicates(syn: np.ndarray, numeric: np.ndarray, n_cols: int, size: int,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The baseline: predicates of the same shape with each value drawn uniformly from the
+    values the column takes in the synthetic data, ignoring how they combine in rows."""
+    n, p = syn.shape
+    cols = np.sort(np.argsort(rng.random((size, p)), axis=1)[:, :n_cols], axis=1)
+    values = np.empty(cols.shape)
+    draw = rng.random(cols.shape)
+    for j in range(p):
+        column = syn[:, j]
+        levels = np.unique(column[~np.isnan(column)])
+        if np.isnan(column).any():
+            levels = np.append(levels, np.nan)
+        where = cols == j
+        values[where] = levels[np.minimum((draw[where] * len(levels)).astype(int), len(levels) - 1)]
+    return cols, _random_ops(rng, numeric, cols, values), values
+
+
+def singling_out(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
+                 holdout: pd.DataFrame | None = None, n_attacks: int = 500, n_cols: int = 3,
+                 mode: str = "multivariate", seed: int | None = None) -> MeasureResult:
+    """Singling-out risk (Giomi et al. 2023): predicates unique in the synthetic data, tried on
+    training records (main) and on holdout records (control).
+
+    In ``mode="multivariate"`` each predicate is read off a random synthetic row on `n_cols`
+    random columns: equality for categories; equality, "at most" or "at least" the row's value
+    for numbers; kept when it holds for exactly one synthetic row. In ``mode="univariate"`` a
+    predicate is one column's value that only one synthetic row has (or the extreme of a
+    numeric column). An attack succeeds on a set of records when its predicate holds for exactly
+    one of them. Main and control sets are random subsets of the training and holdout rows of
+    the same size (the smaller of the two), as the chance of singling out depends on the number
+    of records. The baseline tries predicates of the same shape with random column values on the
+    training subset. Up to `n_attacks` predicates; fewer when the synthetic data offer fewer.
+    """
+    holdout, columns = _prepare(real, synthetic, schema, holdout, "singling_out")
+    n_attacks = _whole(n_attacks, "n_attacks")
+    if mode not in ("multivariate", "univariate"):
+        raise SchemaError("The 'mode' option must be 'multivariate' or 'univariate'.")
+    n_cols = 1 if mode == "univariate" else _whole(n_cols, "n_cols")
+    if n_cols > len(columns):
+        raise SchemaError(f"The 'n_cols' option asks for {n_cols} columns per predicate but the "
+                          f"data have {len(columns)}; pass n_cols={len(columns)} or fewer.")
+    seed, rng = _seeded(seed)
+    (train, syn, hold), numeric = _matrix([real, synthetic, holdout], columns, schema)
+    size = min(len(train), len(hold))
+    train = train[np.sort(rng.choice(len(train), size=size, replace=False))]
+    hold = hold[np.sort(rng.choice(len(hold), size=size, replace=False))]
+    if mode == "univariate":
+        cols, ops, values = _univariate(syn, numeric, n_attacks, rng)
+    else:
+        cols, ops, values = _multivariate(syn, numeric, n_cols, n_attacks, rng)
+    if len(cols) == 0:
+        raise SchemaError("No predicate singles out a synthetic row (every value combination "
+                          "tried is shared by several rows); try mode='multivariate' with a "
+                          "larger 'n_cols'.")
+    main = int((_match_counts(train, cols, ops, values) == 1).sum())
+    control = int((_match_counts(hold, cols, ops, values) == 1).sum())
+    b_cols, b_ops, b_values = _random_predicates(syn, numeric, n_cols, len(cols), rng)
+    baseline = int((_match_counts(train, b_cols, b_ops, b_values) == 1).sum())
+    what = (f"An attacker writes {len(cols)} {mode} predicates on {n_cols} column(s) that each "
+            f"single out one synthetic row, and tries them on {size} records.")
+    return _result("singling_out", main=main, control=control, baseline=baseline,
+                   n_main=len(cols), n_control=len(cols), n_baseline=len(cols), what=what,
+                   extra={"seed": seed, "mode": mode, "n_cols": n_cols, "n_records": size,
+                          "n_attacks_requested": n_attacks, "columns": len(columns)})
+
+
+# -- linkability -----------------------------------------------------------------------------
+def _nearest_k(gower: _Gower, query: int, rows: np.ndarray, ref_rows: np.ndarray,
+               k: int) -> np.ndarray:
+    """Indices (into `ref_rows` of frame 1) of the `k` nearest rows to each query row."""
+    out = np.empty((len(rows), k), dtype=np.int64)
+    block = max(1, _CELLS // max(1, len(ref_rows)))
+    for start in range(0, len(rows), block):
+        pick = rows[start:start + block]
+        dist = gower.block(query, pick, 1, ref_rows)
+        if k == 1:
+            out[start:start + len(pick), 0] = dist.argmin(axis=1)
+        else:
+            out[start:start + len(pick)] = np.argpartition(dist, k - 1, axis=1)[:, :k]
+    return out
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row: do the neighbour sets `a[i]` and `b[i]` share an index?"""
+    return (a[:, :, None] == b[:, None, :]).any(axis=(1, 2))
+
+
+def _names(value: Sequence[str], columns: list[str], option: str) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Sequence) or not value:
+        raise SchemaError(f"The '{option}' option must be a non-empty list of column names.")
+    absent = [c for c in value if c not in columns]
+    if absent:
+        raise SchemaError(f"The '{option}' option names column(s) {quote_names(absent)} that "
+                          f"are not in the data (or are direct identifiers); use data columns.")
+    return list(value)
+
+
+def linkability(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
+                holdout: pd.DataFrame | None = None,
+                aux_cols: tuple[Sequence[str], Sequence[str]] | None = None,
+                n_attacks: int = 500, n_neighbors: int = 1,
+                seed: int | None = None) -> MeasureResult:
+    """Linkability risk (Giomi et al. 2023): can two halves of a record, held apart, be joined
+    through the synthetic data?
+
+    The attacker holds columns `aux_cols[0]` of some records in one source and `aux_cols[1]` in
+    another (default: the columns split in half, in schema order). For each target record the
+    `n_neighbors` nearest synthetic rows are found on each half separately (Gower distance);
+    the attack succeeds when the two neighbour sets share a synthetic row, linking the halves.
+    Targets are up to `n_attacks` training rows (main) and as many holdout rows (control). The
+    baseline links at random: `n_neighbors` random synthetic rows per half.
+    """
+    holdout, columns = _prepare(real, synthetic, schema, holdout, "linkability")
+    n_attacks = _whole(n_attacks, "n_attacks")
+    k = _whole(n_neighbors, "n_neighbors")
+    if k > len(synthetic):
+        raise SchemaError(f"The 'n_neighbors' option is {k} but the synthetic data have "
+                          f"{len(synthetic)} rows; pass a smaller number.")
+    if aux_cols is None:
+        if len(columns) < 2:
+            raise SchemaError("linkability needs at least two columns to split into halves.")
+        half = len(columns) // 2
+        cols_a, cols_b = columns[:half], columns[half:]
+    else:
+        if len(aux_cols) != 2:
+            raise SchemaError("The 'aux_cols' option must be two lists of column names.")
+        cols_a = _names(aux_cols[0], columns, "aux_cols[0]")
+        cols_b = _names(aux_cols[1], columns, "aux_cols[1]")
+        shared = sorted(set(cols_a) & set(cols_b))
+        if shared:
+            raise SchemaError(f"The two column groups of 'aux_cols' share {quote_names(shared)}; "
+                              f"each column belongs to one group only.")
+    seed, rng = _seeded(seed)
+    size = min(n_attacks, len(real), len(holdout))
+    targets = {0: np.sort(rng.choice(len(real), size=size, replace=False)),
+               2: np.sort(rng.choice(len(holdout), size=size, replace=False))}
+    frames = [real, synthetic, holdout]
+    gower_a, gower_b = _Gower(frames, cols_a, schema), _Gower(frames, cols_b, schema)
+    all_s = np.arange(len(synthetic))
+    linked = {}
+    for frame, rows in targets.items():
+        near_a = _nearest_k(gower_a, frame, rows, all_s, k)
+        near_b = _nearest_k(gower_b, frame, rows, all_s, k)
+        linked[frame] = _overlap(near_a, near_b)
+    # random links: k synthetic rows per half, drawn with replacement (k is small beside the
+    # synthetic file, so repeats are rare and memory stays at size x k)
+    rand_a = rng.integers(0, len(synthetic), size=(size, k))
+    rand_b = rng.integers(0, len(synthetic), size=(size, k))
+    baseline = int(_overlap(rand_a, rand_b).sum())
+    what = (f"An attacker holding {len(cols_a)} and {len(cols_b)} columns of a record in two "
+            f"separate sources joins them through the nearest {k} synthetic row(s) of each half.")
+    return _result("linkability", main=int(linked[0].sum()), control=int(linked[2].sum()),
+                   baseline=baseline, n_main=size, n_control=size, n_baseline=size, what=what,
+                   extra={"seed": seed, "n_neighbors": k, "aux_cols": (list(cols_a), list(cols_b)),
+                          "n_attacks_requested": n_attacks, "n_synthetic": len(synthetic)})
+
+
+# -- inference -------------------------------------------------------------------------------
+def inference(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
+              holdout: pd.DataFrame | None = None, secret: str | None = None,
+              aux_cols: Sequence[str] | None = None, n_attacks: int = 500,
+              tolerance: float = 0.05, seed: int | None = None) -> MeasureResult:
+    """Attribute-inference risk (Giomi et al. 2023): guess a record's `secret` column from the
+    synthetic row nearest to it on the columns the attacker knows.
+
+    The attacker knows `aux_cols` (default: every column but the secret) of up to `n_attacks`
+    training records (main) and as many holdout records (control), finds the nearest synthetic
+    row (Gower distance on the known columns) and guesses its secret. A guess is right when it
+    equals the secret (categories; missing matches missing) or, for numbers, lies within
+    `tolerance` times the secret's absolute value of it (5% by default). The baseline guesses
+    the secret of a random synthetic row: a draw from the synthetic marginal.
+    """
+    holdout, columns = _prepare(real, synthetic, schema, holdout, "inference")
+    if secret is None:
+        raise SchemaError("inference needs secret=<column name>: the column the attacker tries "
+                          "to learn.")
+    if secret not in columns:
+        raise SchemaError(f"The 'secret' option names {quote_names([secret])}, which is not a "
+                          f"data column (or is a direct identifier); name a data column.")
+    known = [c for c in columns if c != secret] if aux_cols is None else \
+        _names(aux_cols, columns, "aux_cols")
+    if secret in known:
+        raise SchemaError("The 'aux_cols' option includes the secret column; the attacker "
+                          "cannot know it. Leave it out of aux_cols.")
+    if not known:
+        raise SchemaError("inference needs at least one column besides the secret.")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or \
+            not np.isfinite(tolerance) or tolerance < 0:
+        raise SchemaError("The 'tolerance' option must be a number of 0 or more (0.05 = 5%).")
+    n_attacks = _whole(n_attacks, "n_attacks")
+    seed, rng = _seeded(seed)
+    size = min(n_attacks, len(real), len(holdout))
+    frames = [real, synthetic, holdout]
+    targets = {0: np.sort(rng.choice(len(real), size=size, replace=False)),
+               2: np.sort(rng.choice(len(holdout), size=size, replace=False))}
+    kind = schema[secret].kind
+    numeric = kind.is_numeric or kind in (Kind.DATE, Kind.DATETIME)
+    truth = [_as_float(f[secret], kind) for f in frames] if numeric else \
+        [c.astype(float) for c in _column_codes(frames, secret)]
+
+    def right(guess: np.ndarray, actual: np.ndarray) -> np.ndarray:
+        if not numeric:
+            return guess == actual
+        both_missing = np.isnan(guess) & np.isnan(actual)
+        with np.errstate(invalid="ignore"):
+            close = np.abs(guess - actual) <= tolerance * np.abs(actual)
+        return both_missing | close
+
+    gower = _Gower(frames, known, schema)
+    all_s = np.arange(len(synthetic))
+    hits = {}
+    for frame, rows in targets.items():
+        nearest = _nearest_k(gower, frame, rows, all_s, 1)[:, 0]
+        hits[frame] = right(truth[1][nearest], truth[frame][rows])
+    random_rows = rng.integers(0, len(synthetic), size=size)
+    baseline = int(right(truth[1][random_rows], truth[0][targets[0]]).sum())
+    rule = f"within {100 * tolerance:g}% of the true value" if numeric else "equal to the true value"
+    what = (f"An attacker who knows {len(known)} column(s) of a record guesses its secret column "
+            f"from the nearest synthetic row; a guess counts when it is {rule}.")
+    return _result("inference", main=int(hits[0].sum()), control=int(hits[2].sum()),
+                   baseline=baseline, n_main=size, n_control=size, n_baseline=size, what=what,
+                   extra={"seed": seed, "secret_numeric": bool(numeric), "tolerance": tolerance,
+                          "n_known_columns": len(known), "n_attacks_requested": n_attacks})
