@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -31,6 +32,21 @@ def sd2011() -> Path:
 @pytest.fixture
 def nist() -> Path:
     return shared_dataset("nist_national2019")
+
+
+@pytest.fixture
+def francdat():
+    """sdcMicro's 8-record francdat with its keys and weight declared, as sdcMicro's examples use."""
+    from confidata import Role, Schema
+
+    folder = SHARED / "reference" / "sdcmicro" / "francdat"
+    if not (folder / "data.csv").is_file():
+        pytest.skip(f"sdcMicro's francdat is absent ({folder}); it lives beside the checkout")
+    data = pd.read_csv(folder / "data.csv")
+    schema = Schema.load(folder / "schema.json")
+    for key in ("Key1", "Key2", "Key3", "Key4"):
+        schema = schema.replace_column(key, roles=(Role.KEY,))
+    return data, schema.replace_column("w", roles=(Role.WEIGHT,))
 
 
 @dataclass

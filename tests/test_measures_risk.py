@@ -184,14 +184,8 @@ def test_attribute_and_cap_match_synthpop(sd12, target):
 
 
 # -- agreement with sdcMicro on francdat ---------------------------------------------------------
-def test_francdat_frequency_counts():
-    if not (FRANCDAT / "data.csv").is_file():
-        pytest.skip(f"sdcMicro's francdat is absent ({FRANCDAT}); it lives beside the checkout")
-    data = pd.read_csv(FRANCDAT / "data.csv")
-    schema = Schema.load(FRANCDAT / "schema.json")
-    for key in ("Key1", "Key2", "Key3", "Key4"):
-        schema = schema.replace_column(key, roles=(Role.KEY,))
-    schema = schema.replace_column("w", roles=(Role.WEIGHT,))
+def test_francdat_frequency_counts(francdat):
+    data, schema = francdat
     r = k_anonymity(data, data, schema, k=2)
     table = r.tables["equivalence_classes"]
     # sdcMicro's freqCalc(francdat, keyVars = 2, 4, 5, 6, w = 8): fk and Fk per record

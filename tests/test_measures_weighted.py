@@ -170,14 +170,8 @@ def test_risk_formula_closed_forms_series_and_limits():
     assert risk_from_counts(np.array([4]), np.array([40.0]))[0] == pytest.approx(integral, rel=1e-6)
 
 
-def test_francdat_individual_risk_by_hand():
-    if not (FRANCDAT / "data.csv").is_file():
-        pytest.skip(f"sdcMicro's francdat is absent ({FRANCDAT}); it lives beside the checkout")
-    data = pd.read_csv(FRANCDAT / "data.csv")
-    schema = Schema.load(FRANCDAT / "schema.json")
-    for key in ("Key1", "Key2", "Key3", "Key4"):
-        schema = schema.replace_column(key, roles=(Role.KEY,))
-    schema = schema.replace_column("w", roles=(Role.WEIGHT,))
+def test_francdat_individual_risk_by_hand(francdat):
+    data, schema = francdat
     r = individual_risk(data, data, schema)
     table = r.tables["individual_risk"]
     assert table["fk"].tolist() == [2, 2, 2, 1, 1, 1, 1, 2]
