@@ -22,7 +22,6 @@ from confidata.table.schema import Column, Kind, Role
 from conftest import SENTINEL, SHARED
 
 SYNTHPOP = SHARED / "reference" / "synthpop"
-FRANCDAT = SHARED / "reference" / "sdcmicro" / "francdat"
 KEYS = ["sex", "age", "edu", "marital"]
 
 

@@ -17,7 +17,6 @@ from confidata.table.readers import read_table
 from confidata.table.schema import Column, Kind, Role
 from conftest import SENTINEL, SHARED
 
-FRANCDAT = SHARED / "reference" / "sdcmicro" / "francdat"
 NIST_KEYS = ["PUMA", "AGEP", "SEX", "RAC1P"]
 
 
