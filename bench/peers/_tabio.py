@@ -15,6 +15,7 @@ for that column (or the file's usual token), numbers in the input's style (integ
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import re
@@ -154,3 +155,15 @@ def fit_rows(frame, n, seed):
 
 def note(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def peer_arguments(doc):
+    """The command line every peer script shares: --train --schema --n --seed --out."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train", required=True)
+    ap.add_argument("--schema", required=True)
+    ap.add_argument("--n", type=int, required=True, help="rows to synthesise")
+    ap.add_argument("--seed", type=int, default=2011)
+    ap.add_argument("--out", required=True)
+    return ap.parse_args()

@@ -9,7 +9,6 @@ Metadata comes from the schema, not from SDV's own detection: categorical/ordina
 computer_representation any more). Missing tokens and the output format are
 handled by _tabio (see there). Timings of the phases go to stderr.
 """
-import argparse
 import os
 import random
 import sys
@@ -17,20 +16,13 @@ import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _tabio import Table, note  # noqa: E402
+from _tabio import Table, note, peer_arguments  # noqa: E402
 
 TABLE = "data"
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--train", required=True)
-    ap.add_argument("--schema", required=True)
-    ap.add_argument("--n", type=int, required=True, help="rows to synthesise")
-    ap.add_argument("--seed", type=int, default=2011)
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
+    args = peer_arguments(__doc__)
 
     t0 = time.time()
     import numpy as np

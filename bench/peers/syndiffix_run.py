@@ -13,14 +13,13 @@ SynDiffix chooses its own row count (a noisy count of the input's). To hand back
 rows, a larger output is subsampled and a smaller one topped up by drawing its own rows again;
 both counts are printed on stderr.
 """
-import argparse
 import hashlib
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _tabio import Table, fit_rows, note  # noqa: E402
+from _tabio import Table, fit_rows, note, peer_arguments  # noqa: E402
 
 
 def accept_whole_floats_as_integers():
@@ -40,14 +39,7 @@ def accept_whole_floats_as_integers():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--train", required=True)
-    ap.add_argument("--schema", required=True)
-    ap.add_argument("--n", type=int, required=True, help="rows to synthesise")
-    ap.add_argument("--seed", type=int, default=2011)
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
+    args = peer_arguments(__doc__)
 
     t0 = time.time()
     from importlib.metadata import version

@@ -325,9 +325,16 @@ def synth(
               f"{time.perf_counter() - started:.1f} s (fit {fitted:.1f} s, generate {generated:.1f} s).")
     for path in paths:
         out.print(f"  wrote [bold]{escape(str(path))}[/]")
-    if left_out:
-        out.print(f"  not synthesised: {escape(quote_names(left_out))} (identifiers, free text or "
-                  "left out of the visit sequence)")
+    reasons = (
+        (model.identifier_columns_, "direct identifiers, never synthesised; --fresh-ids writes new ones"),
+        (model.dropped_columns_, "free text, left out because text can identify people"),
+        ([c for c in left_out if c not in model.identifier_columns_ + model.dropped_columns_],
+         "not in the visit sequence"),
+    )
+    for names, why in reasons:
+        names = [c for c in names if c in left_out]
+        if names:
+            out.print(f"  not synthesised: {escape(quote_names(names))} ({why})")
     case_weight = getattr(model, "weight_column_", None)
     if case_weight is not None:
         out.print(f"  survey weight '{escape(case_weight)}': used as case weights; every synthetic "
