@@ -7,28 +7,22 @@ with ``--verbose``), exit status 3.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-import tempfile
 import time
-import traceback
 import warnings
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from confidata import __version__
+from confidata._cli_common import VERBOSE, err, guarded, out
 from confidata.errors import (
-    ConfidataError,
     ConfidataWarning,
     InputFileError,
     OutputExistsError,
@@ -48,10 +42,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-# Piped output (a log, a test) gets a wide fixed width instead of rich's 80 columns.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
 # Example values are shown only when this many rows share them, so inspect never prints a
 # rare (possibly identifying) value.
 MIN_EXAMPLE_COUNT = 5
@@ -71,7 +61,7 @@ def _root(
     verbose: Annotated[bool, typer.Option("--verbose", help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """confidata: synthetic microdata with measured utility and risk, and secure computation."""
-    _VERBOSE["on"] = verbose
+    VERBOSE["on"] = verbose
 
 
 FileArg = Annotated[Path, typer.Argument(help="Data file: CSV/TSV, Parquet, Excel, SAS, SPSS, Stata, SQLite or DuckDB.")]
@@ -81,43 +71,10 @@ EncodingOpt = Annotated[Optional[str], typer.Option("--encoding", help="Text enc
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace output files that already exist.")]
 
 
-def _guarded(func: Callable[..., None]) -> Callable[..., None]:
-    """Turn confidata's errors into one red line and exit 2; any other error into exit 3."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs) -> None:
-        warnings.showwarning = _show_warning
-        try:
-            func(*args, **kwargs)
-        except ConfidataError as exc:
-            err.print(f"[red]Error:[/] {escape(str(exc))}")
-            raise typer.Exit(2) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception:  # a bug: keep the details out of the terminal unless asked
-            details = traceback.format_exc()
-            # private to the user (mode 0600): a library's message may quote a data value
-            fd, name = tempfile.mkstemp(prefix=f"confidata-error-{datetime.now():%Y%m%d-%H%M%S}-",
-                                        suffix=".log")
-            with os.fdopen(fd, "w") as fh:
-                fh.write(details)
-            log = Path(name)
-            if _VERBOSE["on"]:
-                err.print(details, markup=False)
-            err.print(f"[red]Internal error[/] (a bug in confidata). Please report it with the "
-                      f"log written to {escape(str(log))}.")
-            raise typer.Exit(3) from None
-        finally:
-            warnings.showwarning = _default_showwarning
-
-    return wrapper
-
-
-_VERBOSE = {"on": False}
 
 
 @app.command()
-@_guarded
+@guarded
 def inspect(
     file: FileArg,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the schema (default: FILE's folder, FILE.schema.json).")] = None,
@@ -204,7 +161,7 @@ def _examples(values, column) -> str:
 
 
 @app.command()
-@_guarded
+@guarded
 def convert(
     file: FileArg,
     output: Annotated[Path, typer.Argument(help="Output file: .csv, .tsv, .parquet, .xlsx, .sav, .dta or .xpt.")],
@@ -257,7 +214,7 @@ class _Steps:
 
 
 @app.command()
-@_guarded
+@guarded
 def synth(
     file: FileArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Synthetic file to write (.csv, .parquet, .sav, .dta, .xpt, .xlsx).")],
@@ -350,7 +307,7 @@ def synth(
 
 
 @app.command()
-@_guarded
+@guarded
 def sample(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model saved with synth --save-model.")],
     n: Annotated[Optional[int], typer.Option("--n", "-n", min=1, help="Synthetic rows (default: as many as the real file).")] = None,
@@ -379,7 +336,7 @@ app.add_typer(measures_app, name="measures")
 
 
 @measures_app.command("list")
-@_guarded
+@guarded
 def measures_list() -> None:
     """List every measure: family, when it applies, what it tells."""
     from confidata.measures import MEASURES
@@ -394,7 +351,7 @@ def measures_list() -> None:
 
 
 @measures_app.command("show")
-@_guarded
+@guarded
 def measures_show(name: Annotated[str, typer.Argument(help="A measure's name, as in 'measures list'.")]) -> None:
     """Explain one measure: what it computes, how to read it, where it comes from."""
     import inspect as pyinspect
@@ -417,14 +374,6 @@ def measures_show(name: Annotated[str, typer.Argument(help="A measure's name, as
 # -- entry point ----------------------------------------------------------------------------
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    if issubclass(category, ConfidataWarning):
-        err.print(f"[yellow]Warning:[/] {escape(str(message))}")
-    else:
-        _default_showwarning(message, category, filename, lineno, file, line)
-
-
-_default_showwarning = warnings.showwarning
 
 
 def main(argv: list[str] | None = None) -> int:
