@@ -22,6 +22,7 @@ from rich.table import Table
 
 from confidata import __version__
 from confidata._cli_common import VERBOSE, err, guarded, out
+from confidata.cli_ipp import ipp_app
 from confidata.errors import (
     ConfidataWarning,
     InputFileError,
@@ -333,6 +334,7 @@ def sample(
 measures_app = typer.Typer(help="The inventory of utility and disclosure-risk measures.",
                            no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(measures_app, name="measures")
+app.add_typer(ipp_app, name="ipp")
 
 
 @measures_app.command("list")
