@@ -8,8 +8,8 @@
   training row over the distance to its second nearest). A ratio near 0 means the row sits on
   one particular real person; the reference is the same ratio for holdout rows.
 
-Both reuse the Gower encoding of `confidata.measures.distance` and compute distances in blocks
-of bounded size, so memory stays fixed however many rows are compared.
+Both search nearest neighbours with `confidata.measures._nearest`, in a compiled kernel whose
+memory stays fixed however many rows are compared.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import pandas as pd
 from scipy.stats import norm, rankdata
 
 from confidata.errors import SchemaError
+from confidata.measures._nearest import GowerSpace
 from confidata.measures._result import Direction, MeasureResult
-from confidata.measures.distance import _CELLS, _check, _columns, _Gower, _need_holdout
+from confidata.measures.distance import _check, _columns, _need_holdout
 from confidata.table.schema import Schema
 
 __all__ = ["membership_inference", "nndr"]
@@ -83,10 +84,9 @@ def membership_inference(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Sc
     size = min(max_rows, len(real), len(holdout))
     members = np.sort(rng.choice(len(real), size=size, replace=False))
     others = np.sort(rng.choice(len(holdout), size=size, replace=False))
-    gower = _Gower([real, synthetic, holdout], columns, schema)
-    all_s = np.arange(len(synthetic))
-    score_in = -gower.nearest(0, members, 1, all_s)
-    score_out = -gower.nearest(2, others, 1, all_s)
+    space = GowerSpace([real, synthetic, holdout], columns, schema)
+    score_in = -space.nearest(0, members, 1)[0][:, 0]
+    score_out = -space.nearest(2, others, 1)[0][:, 0]
     auc, se = _auc_delong(score_in, score_out)
     low, high = max(0.0, auc - norm.ppf(0.975) * se), min(1.0, auc + norm.ppf(0.975) * se)
     interpretation = (
@@ -116,18 +116,6 @@ def membership_inference(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Sc
                  "columns": len(columns)},
         tables={"scores": scores},
     )
-
-
-def _two_nearest(gower: _Gower, query: int, rows: np.ndarray, ref: int,
-                 ref_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distances from each query row to its nearest and second-nearest reference row."""
-    first, second = np.empty(len(rows)), np.empty(len(rows))
-    block = max(1, _CELLS // max(1, len(ref_rows)))
-    for start in range(0, len(rows), block):
-        pick = rows[start:start + block]
-        two = np.partition(gower.block(query, pick, ref, ref_rows), 1, axis=1)[:, :2]
-        first[start:start + len(pick)], second[start:start + len(pick)] = two[:, 0], two[:, 1]
-    return first, second
 
 
 def _ratio(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -167,12 +155,12 @@ def nndr(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
     if len(real) < 2:
         raise SchemaError("nndr needs at least two training (real) rows: a ratio of the nearest to "
                           "the second-nearest row; pass the full training data.")
-    gower = _Gower([real, synthetic, holdout], columns, schema)
+    space = GowerSpace([real, synthetic, holdout], columns, schema)
     query_s = np.sort(rng.choice(len(synthetic), size=min(max_rows, len(synthetic)), replace=False))
     query_h = np.sort(rng.choice(len(holdout), size=min(max_rows, len(holdout)), replace=False))
-    all_r = np.arange(len(real))
-    ratio_s = _ratio(*_two_nearest(gower, 1, query_s, 0, all_r))
-    ratio_h = _ratio(*_two_nearest(gower, 2, query_h, 0, all_r))
+    two_s = space.nearest(1, query_s, 0, k=2)[0]
+    two_h = space.nearest(2, query_h, 0, k=2)[0]
+    ratio_s, ratio_h = _ratio(two_s[:, 0], two_s[:, 1]), _ratio(two_h[:, 0], two_h[:, 1])
     value, reference = float(np.median(ratio_s)), float(np.median(ratio_h))
     low, high = _median_ci(ratio_s)
     stats = {"synthetic_p5": float(np.percentile(ratio_s, 5)),

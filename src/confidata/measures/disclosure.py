@@ -94,29 +94,54 @@ def _column_codes(frames: Sequence[pd.DataFrame], column: str) -> list[np.ndarra
     """One column of several frames as joint integer codes; missing is a level of its own.
 
     Values are compared as the text a person writes (1.0 and 1 are the same category), so a
-    column read as Int64 in one frame and float in the other still matches.
+    column read as Int64 in one frame and float in the other still matches. Numbers compare as
+    floats and categories through the text of their levels, so no cell is turned into text.
     """
-    series = [f[column] for f in frames]
-    values = pd.concat([s.reset_index(drop=True) for s in series], ignore_index=True)
-    missing = values.isna().to_numpy()
-    text = code_text(values).to_numpy(dtype=object)
-    codes, _ = pd.factorize(text)
-    codes = np.where(missing, -1, codes).astype(np.int64) + 1  # 0 = missing
+    series = [f[column].reset_index(drop=True) for f in frames]
     bounds = np.cumsum([0, *[len(s) for s in series]])
+    if all(_is_plain_number(s) for s in series):
+        values = np.concatenate([s.to_numpy(dtype=float, na_value=np.nan) for s in series])
+        codes, _ = pd.factorize(values, use_na_sentinel=True)
+    elif all(isinstance(s.dtype, pd.CategoricalDtype) for s in series):
+        level_text = [code_text(pd.Series(s.cat.categories, dtype=object)).to_numpy() for s in series]
+        _, shared = pd.factorize(np.concatenate(level_text))
+        lookup = {text: i for i, text in enumerate(shared)}
+        parts = []
+        for s, texts in zip(series, level_text, strict=True):
+            to_shared = np.array([lookup[t] for t in texts] + [-1], dtype=np.int64)
+            parts.append(to_shared[s.cat.codes.to_numpy()])  # code -1 picks the trailing -1
+        codes = np.concatenate(parts)
+    else:
+        values = pd.concat(series, ignore_index=True)
+        missing = values.isna().to_numpy()
+        codes, _ = pd.factorize(code_text(values).to_numpy(dtype=object))
+        codes = np.where(missing, -1, codes)
+    codes = np.asarray(codes, dtype=np.int64) + 1  # 0 = missing
     return [codes[bounds[i]:bounds[i + 1]] for i in range(len(series))]
 
 
+def _is_plain_number(values: pd.Series) -> bool:
+    dtype = values.dtype
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype) \
+        and not isinstance(dtype, pd.CategoricalDtype)
+
+
 def _joint_codes(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> list[np.ndarray]:
-    """Each row's combination of `columns` as one integer, the same across `frames` (exact)."""
-    per_column = [_column_codes(frames, c) for c in columns]
+    """Each row's combination of `columns` as one integer, the same across `frames` (exact).
+
+    Columns are folded in one at a time: the codes so far times the next column's number of
+    levels plus its code, renumbered by hashing after each step so the key never overflows.
+    """
     sizes = [len(f) for f in frames]
     if not columns:
         return [np.zeros(n, dtype=np.int64) for n in sizes]
-    stacked = np.column_stack([np.concatenate(parts) for parts in per_column])
-    _, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse, dtype=np.int64).reshape(-1)
+    key = np.zeros(sum(sizes), dtype=np.int64)
+    for column in columns:
+        code = np.concatenate(_column_codes(frames, column))
+        key, _ = pd.factorize(key * (int(code.max()) + 1) + code)
+        key = np.asarray(key, dtype=np.int64)
     bounds = np.cumsum([0, *sizes])
-    return [inverse[bounds[i]:bounds[i + 1]] for i in range(len(frames))]
+    return [key[bounds[i]:bounds[i + 1]] for i in range(len(frames))]
 
 
 def _pct(count: float, total: int) -> float:

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from confidata.errors import SchemaError, quote_names
+from confidata.measures._nearest import GowerSpace
 from confidata.measures._result import Direction, MeasureResult
-from confidata.measures.disclosure import _column_codes, _joint_codes
-from confidata.table.schema import Kind, Role, Schema
+from confidata.measures.disclosure import _joint_codes
+from confidata.table.schema import Role, Schema
 
 __all__ = ["distance_to_closest_record", "exact_matches"]
 
@@ -32,7 +33,6 @@ _EXACT = (
     "Platzer, M. & Reutterer, T. (2021). Holdout-based fidelity and privacy assessment of mixed-"
     "type synthetic data. Frontiers in Big Data 4:679939 (identical match share)."
 )
-_CELLS = 4_000_000  # distance-matrix cells held at once (about 16 MB in float32)
 
 
 def _columns(real: pd.DataFrame, schema: Schema) -> list[str]:
@@ -110,59 +110,6 @@ def exact_matches(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *
     )
 
 
-class _Gower:
-    """Columns encoded once for Gower distance: numbers scaled by the real range, categories as
-    joint codes (0 = missing); missing against present counts 1, both missing 0."""
-
-    def __init__(self, frames: list[pd.DataFrame], columns: list[str], schema: Schema) -> None:
-        self.numeric: list[list[np.ndarray]] = []
-        self.categorical: list[list[np.ndarray]] = []
-        for name in columns:
-            kind = schema[name].kind
-            if kind.is_numeric or kind in (Kind.DATE, Kind.DATETIME):
-                arrays = [_as_float(f[name], kind) for f in frames]
-                real = arrays[0]
-                finite = real[~np.isnan(real)]
-                span = float(finite.max() - finite.min()) if len(finite) else 0.0
-                span = span if span > 0 else 1.0
-                self.numeric.append([a / span for a in arrays])
-            else:
-                self.categorical.append(_column_codes(frames, name))
-        self.p = len(self.numeric) + len(self.categorical)
-
-    def nearest(self, query: int, rows: np.ndarray, ref: int, ref_rows: np.ndarray) -> np.ndarray:
-        """Distance from each selected row of frame `query` to its nearest selected row of `ref`."""
-        out = np.empty(len(rows))
-        block = max(1, _CELLS // max(1, len(ref_rows)))
-        for start in range(0, len(rows), block):
-            pick = rows[start:start + block]
-            out[start:start + len(pick)] = self.block(query, pick, ref, ref_rows).min(axis=1)
-        return out
-
-    def block(self, query: int, pick: np.ndarray, ref: int, ref_rows: np.ndarray) -> np.ndarray:
-        """Gower distances, rows `pick` of frame `query` by rows `ref_rows` of frame `ref`
-        (float32); callers keep ``len(pick) * len(ref_rows)`` within a memory budget."""
-        total = np.zeros((len(pick), len(ref_rows)), dtype=np.float32)
-        for column in self.numeric:
-            a = column[query][pick][:, None]
-            b = column[ref][ref_rows]
-            d = np.abs(a - b[None, :])
-            gap = np.isnan(a) != np.isnan(b)[None, :]
-            d = np.where(np.isnan(d), 0.0, np.minimum(d, 1.0))
-            total += np.where(gap, 1.0, d).astype(np.float32)
-        for column in self.categorical:
-            total += column[query][pick][:, None] != column[ref][ref_rows][None, :]
-        return total / self.p
-
-
-def _as_float(values: pd.Series, kind: Kind) -> np.ndarray:
-    if kind in (Kind.DATE, Kind.DATETIME):
-        stamps = pd.to_datetime(values, errors="coerce")
-        days = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
-        return days.to_numpy(dtype=float, na_value=np.nan)
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-
 def distance_to_closest_record(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
                                holdout: pd.DataFrame | None = None, max_rows: int = 2000,
                                seed: int | None = None) -> MeasureResult:
@@ -186,22 +133,28 @@ def distance_to_closest_record(real: pd.DataFrame, synthetic: pd.DataFrame, sche
     rng = np.random.default_rng(seed)
     columns = _columns(real, schema)
     _check({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
-    gower = _Gower([real, synthetic, holdout], columns, schema)
+    space = GowerSpace([real, synthetic, holdout], columns, schema)
     n_r, n_s, n_h = len(real), len(synthetic), len(holdout)
     query_s = np.sort(rng.choice(n_s, size=min(max_rows, n_s), replace=False))
     query_h = np.sort(rng.choice(n_h, size=min(max_rows, n_h), replace=False))
-    all_r, all_h = np.arange(n_r), np.arange(n_h)
 
-    dcr_s = gower.nearest(1, query_s, 0, all_r)
-    dcr_h = gower.nearest(2, query_h, 0, all_r)
-    d_hold = gower.nearest(1, query_s, 2, all_h)
-    order = rng.permutation(n_r)
+    train_sums = space.nearest_sums(1, query_s, 0)[0][:, 0]
+    dcr_s = train_sums / space.p
+    dcr_h = space.nearest(2, query_h, 0)[0][:, 0]
+    hold_sums = space.nearest_sums(1, query_s, 2)[0][:, 0]
+    # training rows in random disjoint chunks of the holdout's size (rows left over join none)
     chunks = max(1, n_r // n_h)
-    shares = []
-    for k in range(chunks):
-        part = np.sort(order[k * n_h:(k + 1) * n_h]) if n_r >= n_h else all_r
-        d_train = gower.nearest(1, query_s, 0, part)
-        shares.append(np.mean((d_train < d_hold) + 0.5 * (d_train == d_hold)))
+    chunk_of = np.full(n_r, -1, dtype=np.int64)
+    order = rng.permutation(n_r)
+    if n_r >= n_h:
+        chunk_of[order[:chunks * n_h]] = np.repeat(np.arange(chunks), n_h)
+    else:
+        chunk_of[:] = 0
+    # a row no nearer to all the training data than to the holdout is nearer in no chunk
+    nearer = np.zeros((len(query_s), chunks))
+    scan = train_sums <= hold_sums
+    nearer[scan] = space.nearer_than(1, query_s[scan], 0, chunk_of, chunks, hold_sums[scan])
+    shares = nearer.mean(axis=0)
     share = float(np.mean(shares))
     n = len(query_s)
     copy_score = 0.5 + 0.5 / chunks  # a copy is nearest its own chunk once in `chunks` draws

@@ -32,13 +32,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numba import njit, prange
 from scipy.stats import norm
 
 from confidata.errors import SchemaError, quote_names
+from confidata.measures._nearest import GowerSpace, as_float
 from confidata.measures._result import Direction, MeasureResult
 from confidata.measures.attacks import _seeded
 from confidata.measures.disclosure import _column_codes
-from confidata.measures.distance import _CELLS, _as_float, _check, _columns, _Gower, _need_holdout
+from confidata.measures.distance import _check, _columns, _need_holdout
 from confidata.table.schema import Kind, Schema
 
 __all__ = ["inference", "linkability", "singling_out"]
@@ -51,7 +53,8 @@ _GIOMI = (
     "succession, and statistical inference. JASA 22(158), 209-212."
 )
 _Z = float(norm.ppf(0.975))
-_EQ, _LE, _GE, _NA = 0, 1, 2, 3  # predicate operators: equal, at most, at least, is missing
+# predicate operators: equal, at most, at least, is missing
+_EQ, _LE, _GE, _NA = 0, 1, 2, 3
 
 
 # -- shared pieces ---------------------------------------------------------------------------
@@ -158,7 +161,7 @@ def _matrix(frames: Sequence[pd.DataFrame], columns: list[str],
     parts: list[list[np.ndarray]] = [[] for _ in frames]
     for name, is_num in zip(columns, numeric, strict=True):
         if is_num:
-            arrays = [_as_float(f[name], schema[name].kind) for f in frames]
+            arrays = [as_float(f[name], schema[name].kind) for f in frames]
         else:
             arrays = [c.astype(float) for c in _column_codes(frames, name)]
         for i, array in enumerate(arrays):
@@ -169,21 +172,39 @@ def _matrix(frames: Sequence[pd.DataFrame], columns: list[str],
 def _match_counts(data: np.ndarray, cols: np.ndarray, ops: np.ndarray,
                   values: np.ndarray) -> np.ndarray:
     """How many rows of `data` satisfy each predicate (a conjunction over the predicate's
-    columns), in blocks of bounded size."""
-    n_pred, out = len(cols), np.zeros(len(cols), dtype=np.int64)
-    block = max(1, _CELLS // max(1, len(data)))
-    for start in range(0, n_pred, block):
-        sl = slice(start, start + block)
-        mask = np.ones((len(cols[sl]), len(data)), dtype=bool)
-        for j in range(cols.shape[1]):
-            x = data[:, cols[sl, j]].T
-            v, op = values[sl, j][:, None], ops[sl, j][:, None]
-            with np.errstate(invalid="ignore"):
-                hit = np.where(op == _EQ, x == v, np.where(op == _LE, x <= v,
-                               np.where(op == _GE, x >= v, np.isnan(x))))
-            mask &= hit
-        out[sl] = mask.sum(axis=1)
+    columns), counted up to 2: every attack asks only whether exactly one row matches."""
+    out = np.zeros(len(cols), dtype=np.int64)
+    _count_matches(np.asfortranarray(data, dtype=np.float64), np.ascontiguousarray(cols, dtype=np.int64),
+                   np.ascontiguousarray(ops, dtype=np.int64),
+                   np.ascontiguousarray(values, dtype=np.float64), out)
     return out
+
+
+@njit(parallel=True, cache=True)
+def _count_matches(data, cols, ops, values, out):  # pragma: no cover - compiled
+    n, width = data.shape[0], cols.shape[1]
+    for i in prange(cols.shape[0]):
+        found = 0
+        for row in range(n):
+            hit = True
+            for j in range(width):
+                x = data[row, cols[i, j]]
+                op, v = ops[i, j], values[i, j]
+                if op == _NA:
+                    hit = x != x
+                elif op == _EQ:
+                    hit = x == v
+                elif op == _LE:
+                    hit = x <= v
+                else:
+                    hit = x >= v
+                if not hit:
+                    break
+            if hit:
+                found += 1
+                if found == 2:
+                    break
+        out[i] = found
 
 
 def _random_ops(rng: np.random.Generator, numeric: np.ndarray, cols: np.ndarray,
@@ -316,21 +337,6 @@ def singling_out(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
 
 
 # -- linkability -----------------------------------------------------------------------------
-def _nearest_k(gower: _Gower, query: int, rows: np.ndarray, ref_rows: np.ndarray,
-               k: int) -> np.ndarray:
-    """Indices (into `ref_rows` of frame 1) of the `k` nearest rows to each query row."""
-    out = np.empty((len(rows), k), dtype=np.int64)
-    block = max(1, _CELLS // max(1, len(ref_rows)))
-    for start in range(0, len(rows), block):
-        pick = rows[start:start + block]
-        dist = gower.block(query, pick, 1, ref_rows)
-        if k == 1:
-            out[start:start + len(pick), 0] = dist.argmin(axis=1)
-        else:
-            out[start:start + len(pick)] = np.argpartition(dist, k - 1, axis=1)[:, :k]
-    return out
-
-
 def _overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per row: do the neighbour sets `a[i]` and `b[i]` share an index?"""
     return (a[:, :, None] == b[:, None, :]).any(axis=(1, 2))
@@ -386,12 +392,11 @@ def linkability(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
     targets = {0: np.sort(rng.choice(len(real), size=size, replace=False)),
                2: np.sort(rng.choice(len(holdout), size=size, replace=False))}
     frames = [real, synthetic, holdout]
-    gower_a, gower_b = _Gower(frames, cols_a, schema), _Gower(frames, cols_b, schema)
-    all_s = np.arange(len(synthetic))
+    space_a, space_b = GowerSpace(frames, cols_a, schema), GowerSpace(frames, cols_b, schema)
     linked = {}
     for frame, rows in targets.items():
-        near_a = _nearest_k(gower_a, frame, rows, all_s, k)
-        near_b = _nearest_k(gower_b, frame, rows, all_s, k)
+        near_a = space_a.nearest(frame, rows, 1, k=k)[1]
+        near_b = space_b.nearest(frame, rows, 1, k=k)[1]
         linked[frame] = _overlap(near_a, near_b)
     # random links: k synthetic rows per half, drawn with replacement (k is small beside the
     # synthetic file, so repeats are rare and memory stays at size x k)
@@ -446,7 +451,7 @@ def inference(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
                2: np.sort(rng.choice(len(holdout), size=size, replace=False))}
     kind = schema[secret].kind
     numeric = kind.is_numeric or kind in (Kind.DATE, Kind.DATETIME)
-    truth = [_as_float(f[secret], kind) for f in frames] if numeric else \
+    truth = [as_float(f[secret], kind) for f in frames] if numeric else \
         [c.astype(float) for c in _column_codes(frames, secret)]
 
     def right(guess: np.ndarray, actual: np.ndarray) -> np.ndarray:
@@ -457,11 +462,10 @@ def inference(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
             close = np.abs(guess - actual) <= tolerance * np.abs(actual)
         return both_missing | close
 
-    gower = _Gower(frames, known, schema)
-    all_s = np.arange(len(synthetic))
+    space = GowerSpace(frames, known, schema)
     hits = {}
     for frame, rows in targets.items():
-        nearest = _nearest_k(gower, frame, rows, all_s, 1)[:, 0]
+        nearest = space.nearest(frame, rows, 1)[1][:, 0]
         hits[frame] = right(truth[1][nearest], truth[frame][rows])
     random_rows = rng.integers(0, len(synthetic), size=size)
     baseline = int(right(truth[1][random_rows], truth[0][targets[0]]).sum())

@@ -74,8 +74,10 @@ def _conform_column(values: pd.Series, column: Column, source: str) -> pd.Series
 
 
 def _categorical(values: pd.Series, column: Column, source: str) -> pd.Series:
-    text = code_text(values)
     levels = list(column.levels)
+    if _already_conformed(values, column, levels):
+        return values
+    text = code_text(values)
     if levels and all(is_number(lv) for lv in levels):
         text = _canonical_codes(text, levels)
     missing = [t for t in column.missing_values if t not in levels]
@@ -88,6 +90,17 @@ def _categorical(values: pd.Series, column: Column, source: str) -> pd.Series:
               "add the missing levels to allowed_values (or to missing_values) in the schema")
     cat = pd.Categorical(text.where(~absent), categories=levels, ordered=column.kind is Kind.ORDINAL)
     return pd.Series(cat, index=values.index)
+
+
+def _already_conformed(values: pd.Series, column: Column, levels: list[str]) -> bool:
+    """A frame conformed before (a measure called on what `read_table` returned) passes as is."""
+    dtype = values.dtype
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        and bool(levels)
+        and dtype.ordered == (column.kind is Kind.ORDINAL)
+        and list(dtype.categories) == levels
+    )
 
 
 def _canonical_codes(text: pd.Series, levels: list[str]) -> pd.Series:
@@ -109,6 +122,9 @@ def _natural(level: str) -> tuple[int, float, str]:
 
 
 def _numeric(values: pd.Series, column: Column, source: str) -> pd.Series:
+    if column.kind is Kind.INTEGER and values.dtype == "Int64":
+        _check_range(values.dropna(), column, source)
+        return values
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         numbers = pd.to_numeric(values, errors="coerce").astype(float)
         text_missing = pd.Series(False, index=values.index)
