@@ -23,6 +23,7 @@ from rich.table import Table
 from confidata import __version__
 from confidata._cli_common import VERBOSE, err, guarded, out
 from confidata.cli_ipp import ipp_app
+from confidata.cli_secure import secure_app
 from confidata.errors import (
     ConfidataWarning,
     InputFileError,
@@ -335,6 +336,7 @@ measures_app = typer.Typer(help="The inventory of utility and disclosure-risk me
                            no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(measures_app, name="measures")
 app.add_typer(ipp_app, name="ipp")
+app.add_typer(secure_app, name="secure")
 
 
 @measures_app.command("list")

@@ -1,0 +1,199 @@
+"""`confidata secure ...`: certificates, one party of a study, and a local demo."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from confidata._cli_common import err, guarded, out
+from confidata.errors import ConfidataError
+
+secure_app = typer.Typer(
+    help="Input privacy: secure tables across parties (MPyC over TLS).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+StudyArg = Annotated[Path, typer.Argument(help="The study TOML file every party holds.")]
+
+
+@secure_app.command("certs")
+@guarded
+def certs(
+    study: StudyArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the CA and party certificates.")],
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace certificates that exist.")] = False,
+) -> None:
+    """Make a CA and one key + certificate per party of STUDY (keys mode 0600)."""
+    from confidata.secure import load_study, make_certificates
+
+    paths = make_certificates(load_study(study), output, overwrite=overwrite)
+    for name, path in paths.items():
+        out.print(f"{escape(name)}: {escape(str(path))}" + ("" if name == "ca" else " (+ .key)"))
+    out.print("Give each party its own .key file only; the CA key (mpyc_ca.key) stays with the coordinator.")
+
+
+def print_report(report, *, echo=out) -> None:
+    result = report.result
+    if result is not None:
+        grid = Table(header_style="bold", title=f"{result.study}: {result.statistic}")
+        for col in result.by:
+            grid.add_column(col)
+        grid.add_column(result.statistic, justify="right")
+        grid.add_column("note")
+        for i, lab in enumerate(result.labels):
+            v = result.values[i]
+            note = (
+                "suppressed (small cell)"
+                if result.suppressed[i]
+                else "undefined (too few records)"
+                if result.undefined[i]
+                else "flagged (small cell)"
+                if result.flagged[i]
+                else ""
+            )
+            text = "" if v is None else (f"{v:,}" if isinstance(v, int) else f"{v:,.6g}")
+            grid.add_row(*map(escape, lab), text, note)
+        echo.print(grid)
+        for note in result.notes:
+            echo.print(escape(note))
+    echo.print(
+        f"Party {escape(report.party)}: {report.seconds_secure:.3f} s from all connected to result "
+        f"opened; {report.seconds_total:.3f} s for the whole process."
+    )
+    echo.print(
+        "Sent (MPyC framing, before TLS): "
+        + ", ".join(
+            f"{escape(n)} {b:,} bytes in {report.messages_sent[n]:,} messages"
+            for n, b in report.bytes_sent.items()
+        )
+    )
+
+
+@secure_app.command("party")
+@guarded
+def party(
+    study: StudyArg,
+    name: Annotated[str, typer.Option("--as", help="This party's name in the study.")],
+    data: Annotated[
+        Path, typer.Option("--data", help="This party's data file (any format confidata reads).")
+    ],
+    schema: Annotated[
+        Optional[Path], typer.Option("--schema", "-s", help="Schema JSON for the data.")
+    ] = None,
+    key: Annotated[
+        Optional[Path], typer.Option("--key", help="Private key (default: the certificate's .key).")
+    ] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="Write the result (JSON) here; result parties only."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the output file.")] = False,
+    added_delay_ms: Annotated[float, typer.Option("--added-delay-ms", hidden=True)] = 0.0,
+) -> None:
+    """Run one party of STUDY: check and sum its data locally, then compute the secure table."""
+    from confidata.secure import run_party
+
+    report = run_party(
+        study,
+        name,
+        data,
+        schema=schema,
+        key=key,
+        output=output,
+        overwrite=overwrite,
+        added_delay=added_delay_ms / 1000.0,
+    )
+    print_report(report)
+
+
+@secure_app.command("demo")
+@guarded
+def demo(
+    parties: Annotated[int, typer.Option("--parties", help="Number of parties (3 or more).")] = 3,
+    rows: Annotated[int, typer.Option("--rows", help="Records per party.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 1,
+    statistic: Annotated[str, typer.Option("--statistic", help="count, total, mean or variance.")] = "mean",
+    tls: Annotated[bool, typer.Option("--tls/--no-tls", help="Encrypt the links.")] = True,
+) -> None:
+    """Synthetic data for N parties, certificates, a study; run every party as a process on 127.0.0.1."""
+    from confidata.secure import aggregate, plain_result, plan_for
+    from confidata.secure.runner import demo_data, demo_study, start_parties, wait_parties
+
+    if parties < 3:
+        raise ConfidataError("--parties must be 3 or more (Shamir sharing with an honest majority).")
+    names = [f"party{i + 1}" for i in range(parties)]
+    with tempfile.TemporaryDirectory(prefix="confidata-demo-") as tmp:
+        folder = Path(tmp)
+        st = demo_study(folder, names, statistic=statistic, tls=tls)
+        frames, paths = [], {}
+        for i, n in enumerate(names):
+            frames.append(demo_data(rows, seed, i))
+            paths[n] = folder / f"{n}.csv"
+            frames[-1].to_csv(paths[n], index=False)
+        out.print(
+            f"{parties} parties, {rows:,} records each, study digest {st.digest[:12]}, "
+            f"TLS {'on' if tls else 'off'}; folder {escape(str(folder))}"
+        )
+        started = time.perf_counter()
+        procs = wait_parties(
+            start_parties(folder / "study.toml", st, paths, folder),
+            st.connect_timeout + st.step_timeout * 4 + 10,
+        )
+        failed = [p for p in procs if p.code != 0]
+        for p in failed:
+            err.print(f"[red]{escape(p.name)} exited {p.code}:[/] {escape(p.stderr.strip()[-600:])}")
+        if failed:
+            raise typer.Exit(1)
+        import pandas as pd
+
+        from confidata.secure.party import PartyReport
+        from confidata.secure.plain import TableResult
+
+        rep = procs[0].report()
+        res = TableResult(
+            **{k: v for k, v in rep["result"].items() if k not in ("cells", "notes")},
+            labels=[tuple(c[b] for b in st.by) for c in rep["result"]["cells"]],
+            values=[c["value"] for c in rep["result"]["cells"]],
+            suppressed=[c["suppressed"] for c in rep["result"]["cells"]],
+            flagged=[c["flagged"] for c in rep["result"]["cells"]],
+            undefined=[c["undefined"] for c in rep["result"]["cells"]],
+        )
+        plan = plan_for(st)
+        plain = plain_result(st, aggregate(st, pd.concat(frames, ignore_index=True), plan), plan)
+        grid = Table(header_style="bold", title=f"{statistic} of income by region and sex: secure vs plain")
+        for col in (*st.by, "secure", "plain", "difference"):
+            grid.add_column(col, justify="right" if col not in st.by else "left")
+        worst = 0.0
+        for i, lab in enumerate(res.labels):
+            s, p = res.values[i], plain.values[i]
+            diff = "" if s is None or p is None else f"{abs(s - p):.3g}"
+            worst = max(worst, 0.0 if s is None or p is None else abs(s - p))
+            grid.add_row(
+                *lab, "suppressed" if s is None else f"{s:,.6g}", "-" if p is None else f"{p:,.6g}", diff
+            )
+        out.print(grid)
+        bound = {"mean": plan.mean_bound, "variance": plan.variance_bound}.get(statistic, 0.0)
+        same = worst <= bound and [v is None for v in res.values] == [v is None for v in plain.values]
+        out.print(
+            ("[green]Equal[/]" if same else "[red]Different[/]")
+            + f": largest difference {worst:.3g} (stated bound {bound:.3g})."
+        )
+        report = PartyReport(
+            rep["party"],
+            None,
+            rep["seconds_secure"],
+            rep["seconds_total"],
+            rep["bytes_sent"],
+            rep["messages_sent"],
+        )
+        print_report(report)
+        out.print(f"Wall time for all {parties} processes: {time.perf_counter() - started:.2f} s.")
+        if not same:
+            raise typer.Exit(1)

@@ -1,0 +1,373 @@
+"""The MPyC engine: one runtime per OS process, connected over TCP (TLS by default).
+
+How MPyC is configured here, and why (MPyC 0.11, read from its source):
+
+* ``import mpyc`` parses ``sys.argv`` for its logging options, and ``import mpyc.runtime``
+  calls ``mpyc.runtime.setup()``, which parses ``sys.argv`` again (-M/-I/-P/--ssl/--no-prss...)
+  and *rewrites* it. Our command line has its own arguments, so we import MPyC with
+  ``sys.argv`` swapped for ``[prog, '--no-log']`` and then build our runtime by calling the
+  public ``mpyc.runtime.setup()`` once more with a synthetic argument list
+  (``-P host:port`` per party, ``-I index``, ``-T threshold``). ``setup()`` is the only supported
+  way that also wires the runtime into MPyC's modules (``sectypes.runtime`` and friends); its
+  options object comes from MPyC's own parser, so defaults stay MPyC's. ``sys.argv`` is restored.
+* ``Runtime.start()`` listens on *all* interfaces, finds certificates only as
+  ``.config/party_<i>.crt|key`` and ``.config/mpyc_ca.crt`` relative to the working folder,
+  checks the peer's name as ``'MPyC party <i>'`` and retries connecting forever. We therefore
+  do not call it: `Engine.connect` opens the same links (party i listens for parties < i and
+  connects to parties > i, with MPyC's own `MessageExchanger` framing and PRSS key exchange),
+  but binds only the configured interface, takes the certificate paths from the study, checks
+  that a peer's certificate names the party it claims to be, and gives up after the timeout,
+  naming the parties that never came.
+* Bytes sent are counted by MPyC itself in ``MessageExchanger.nbytes_sent`` (12-byte header +
+  payload, before TLS); our subclass also counts messages. MPyC has no round counter: we report
+  messages per link, an upper bound on communication rounds (independent messages may share
+  a round).
+* MPyC unpickles what peers send for NumPy arrays and ``transfer``. We replace the
+  ``pickle`` that ``mpyc.runtime`` uses with one whose ``loads`` only rebuilds NumPy arrays and
+  plain Python data: a malicious peer cannot make us run code, only fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import pickle
+import ssl
+import sys
+import time
+import types
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from confidata.errors import ConfidataError
+from confidata.secure.study import Party, Study
+
+__all__ = ["Engine", "PartyFailure", "mpyc_runtime_module"]
+
+
+class PartyFailure(ConfidataError, RuntimeError):
+    """Another party is missing, died, misbehaved or disagrees: the computation stops."""
+
+    def __init__(self, message: str, parties: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.parties = parties or []
+
+
+_ALLOWED_GLOBALS = {
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+}
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError("a peer sent an object of a type that is not allowed")
+
+
+def _safe_loads(data: bytes) -> Any:
+    return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
+
+
+_MPYC: dict[str, Any] = {}
+
+
+def mpyc_runtime_module():
+    """Import ``mpyc.runtime`` without letting it read our command line (see the module notes)."""
+    if "runtime" not in _MPYC:
+        saved = sys.argv
+        sys.argv = [saved[0] if saved else "confidata", "--no-log"]
+        try:
+            import mpyc.runtime as mpyc_runtime  # noqa: PLC0415 - deliberately late and guarded
+        finally:
+            sys.argv = saved
+        mpyc_runtime.pickle = types.SimpleNamespace(dumps=pickle.dumps, loads=_safe_loads)
+        _MPYC["runtime"] = mpyc_runtime
+    return _MPYC["runtime"]
+
+
+@dataclass
+class LinkStats:
+    bytes_sent: int = 0
+    messages_sent: int = 0
+
+
+@dataclass
+class Engine:
+    """One party's MPyC runtime and its links to the others."""
+
+    study: Study
+    me: str
+    key_file: Path | None = None
+    added_delay: float = 0.0  # seconds added to every message sent (benchmarks without netem)
+    rt: Any = None
+    pid: int = -1
+    failure: asyncio.Future | None = None
+    stats: dict[int, LinkStats] = field(default_factory=dict)
+    connected_at: float | None = None
+    shutting_down: bool = False
+    _last_error: dict[int, str] = field(default_factory=dict)
+
+    # -- setup -----------------------------------------------------------------------------------
+    def build(self) -> None:
+        mr = mpyc_runtime_module()
+        parties = self.study.parties
+        self.pid = self.study.index(self.me)
+        argv = [sys.argv[0] if sys.argv else "confidata"]
+        for p in parties:
+            argv += ["-P", f"{p.host}:{p.port}"]
+        argv += ["-I", str(self.pid), "-T", str((len(parties) - 1) // 2), "--no-log"]
+        saved = sys.argv
+        sys.argv = argv
+        try:
+            self.rt = mr.setup()
+        finally:
+            sys.argv = saved
+        self.failure = self.rt._loop.create_future()
+        self.stats = {p: LinkStats() for p in range(len(parties)) if p != self.pid}
+
+    def name_of(self, pid: int) -> str:
+        return self.study.parties[pid].name
+
+    def _tls(self, server: bool) -> ssl.SSLContext | None:
+        if not self.study.tls:
+            return None
+        me = self.study.party(self.me)
+        cert = self.study.resolve(me.certificate)
+        key = self.key_file or cert.with_suffix(".key")
+        ca = self.study.resolve(self.study.ca)
+        for path, what in ((cert, "certificate"), (key, "private key"), (ca, "CA certificate")):
+            if not path.is_file():
+                raise ConfidataError(
+                    f"The {what} '{path}' of party '{self.me}' does not exist; make the "
+                    "certificates with 'confidata secure certs STUDY -o DIR'."
+                )
+        purpose = ssl.Purpose.CLIENT_AUTH if server else ssl.Purpose.SERVER_AUTH
+        context = ssl.create_default_context(purpose, cafile=str(ca))
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(str(cert), keyfile=str(key))
+        context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+    # -- failures --------------------------------------------------------------------------------
+    def fail(self, message: str, pids: list[int]) -> None:
+        if self.failure is not None and not self.failure.done():
+            self.failure.set_exception(PartyFailure(message, [self.name_of(p) for p in pids]))
+
+    async def step(self, awaitable: Awaitable, what: str, timeout: float | None = None) -> Any:
+        """Await one protocol step, or fail naming the parties it waited on."""
+        timeout = self.study.step_timeout if timeout is None else timeout
+        task = asyncio.ensure_future(awaitable)
+        done, _ = await asyncio.wait(
+            {task, self.failure}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if self.failure in done:
+            task.cancel()
+            raise self.failure.exception()
+        if task in done:
+            return task.result()
+        task.cancel()
+        waiting = [
+            pid
+            for pid, p in enumerate(self.rt.parties)
+            if pid != self.pid
+            and p.protocol is not None
+            and any(isinstance(b, asyncio.Future) and not b.done() for b in p.protocol.buffers.values())
+        ]
+        names = ", ".join(f"'{self.name_of(p)}'" for p in waiting) or "the other parties"
+        raise PartyFailure(
+            f"Party '{self.me}' stopped: no answer from {names} within {timeout:g} s during {what}.",
+            [self.name_of(p) for p in waiting],
+        )
+
+    # -- connecting ------------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Open all links; fail within connect_timeout naming every party that did not come."""
+        mr = mpyc_runtime_module()
+        rt = self.rt
+        loop = rt._loop
+        me = self.study.parties[self.pid]
+        for peer in rt.parties:
+            peer.protocol = loop.create_future() if peer.pid == self.pid else None
+        link_class = _make_link_class(mr.asyncoro.MessageExchanger)
+        server = None
+        deadline = time.monotonic() + self.study.connect_timeout
+        if self.pid > 0:
+            host, port = me.bind
+            try:
+                server = await loop.create_server(
+                    lambda: link_class(self, rt),
+                    host=host,
+                    port=port,
+                    ssl=self._tls(server=True),
+                    reuse_address=True,
+                )
+            except OSError as exc:
+                raise ConfidataError(
+                    f"Party '{self.me}' cannot listen on {host}:{port} ({exc.strerror}); "
+                    "free the port or change it in the study."
+                ) from None
+        clients = [
+            asyncio.ensure_future(self._dial(link_class, peer, deadline))
+            for peer in self.study.parties[self.pid + 1 :]
+        ]
+        try:
+            await self.step(
+                rt.parties[self.pid].protocol, "connecting", timeout=max(0.1, deadline - time.monotonic())
+            )
+        except PartyFailure:
+            missing = [p.pid for p in rt.parties if p.pid != self.pid and p.protocol is None]
+            reasons = "; ".join(
+                f"'{self.name_of(p)}': {self._last_error.get(p, 'never connected')}" for p in missing
+            )
+            raise PartyFailure(
+                f"Party '{self.me}' stopped: party(ies) {reasons} within the "
+                f"{self.study.connect_timeout:g} s connect timeout.",
+                [self.name_of(p) for p in missing],
+            ) from None
+        finally:
+            for c in clients:
+                c.cancel()
+            if server is not None:
+                server.close()
+        rt.start_time = time.time()
+        self.connected_at = time.perf_counter()
+
+    async def _dial(self, link_class, peer: Party, deadline: float) -> None:
+        loop = self.rt._loop
+        pid = self.study.parties.index(peer)
+        context = self._tls(server=False)
+        while time.monotonic() < deadline:
+            try:
+                await asyncio.wait_for(
+                    loop.create_connection(
+                        lambda: link_class(self, self.rt, pid),
+                        peer.host,
+                        peer.port,
+                        ssl=context,
+                        server_hostname=peer.name.lower() if context else None,
+                    ),
+                    timeout=max(0.1, deadline - time.monotonic()),
+                )
+                return
+            except ssl.SSLError as exc:
+                self._last_error[pid] = f"TLS handshake failed ({exc.reason or exc})"
+            except (TimeoutError, OSError) as exc:
+                self._last_error[pid] = f"unreachable ({type(exc).__name__})"
+            await asyncio.sleep(0.1)
+
+    # -- closing ---------------------------------------------------------------------------------
+    async def shutdown(self) -> None:
+        self.shutting_down = True
+        await self.step(self.rt.shutdown(), "shutdown")
+
+    def abort(self) -> None:
+        self.shutting_down = True
+        for peer in self.rt.parties:
+            if (
+                peer.pid != self.pid
+                and peer.protocol is not None
+                and not isinstance(peer.protocol, asyncio.Future)
+            ):
+                peer.protocol.close_connection()
+
+    def bytes_sent(self) -> int:
+        return sum(s.bytes_sent for s in self.stats.values())
+
+    def messages_sent(self) -> int:
+        return sum(s.messages_sent for s in self.stats.values())
+
+
+def _make_link_class(base):
+    """A MessageExchanger that counts, can delay, checks identities and reports failures."""
+
+    class Link(base):
+        __slots__ = ("engine", "delay", "expected")
+
+        def __init__(self, engine: Engine, rt, peer_pid=None):
+            super().__init__(rt, peer_pid)
+            self.engine = engine
+            self.delay = engine.added_delay
+            self.expected = None
+
+        def connection_made(self, transport):
+            if self.peer_pid is None and self.engine.study.tls:
+                self.expected = _certificate_pid(self.engine.study, transport.get_extra_info("peercert"))
+            super().connection_made(transport)
+
+        def send(self, pc, payload):
+            frame = pc.to_bytes(8, "little", signed=True) + len(payload).to_bytes(4, "little") + payload
+            if self.delay > 0:
+                self.runtime._loop.call_later(self.delay, self.transport.write, frame)
+            else:
+                self.transport.write(frame)
+            self.nbytes_sent += len(frame)
+            stats = self.engine.stats.get(self.peer_pid)
+            if stats is not None:
+                stats.bytes_sent += len(frame)
+                stats.messages_sent += 1
+
+        def data_received(self, data):
+            if self.peer_pid is None and len(self.bytes) + len(data) >= 2:
+                claimed = int.from_bytes((bytes(self.bytes) + data)[:2], "little")
+                if (
+                    not 0 <= claimed < len(self.engine.study.parties)
+                    or claimed == self.engine.pid
+                    or (self.engine.study.tls and claimed != self.expected)
+                ):
+                    self.engine.fail(
+                        f"Party '{self.engine.me}' stopped: a connection claimed to be another "
+                        "party than its certificate names (or an unknown one); check the "
+                        "study's hosts and certificates.",
+                        [],
+                    )
+                    self.transport.close()
+                    return
+            try:
+                super().data_received(data)
+            except Exception:
+                pid = self.peer_pid if self.peer_pid is not None else self.expected
+                self.engine.fail(
+                    f"Party '{self.engine.me}' stopped: malformed data from party "
+                    f"'{self.engine.name_of(pid) if pid is not None else 'unknown'}'.",
+                    [pid] if pid is not None else [],
+                )
+                self.transport.close()
+
+        def connection_lost(self, exc):
+            engine = self.engine
+            if self.peer_pid is None:
+                return
+            if engine.shutting_down:
+                if engine.rt.parties[self.peer_pid].protocol is self:
+                    self.runtime.unset_protocol(self.peer_pid)
+                return
+            if engine.connected_at is None and engine.rt.parties[self.peer_pid].protocol is not self:
+                return
+            engine.fail(
+                f"Party '{engine.me}' stopped: party '{engine.name_of(self.peer_pid)}' closed its "
+                "connection in the middle of the computation (it stopped or crashed).",
+                [self.peer_pid],
+            )
+
+    return Link
+
+
+def _certificate_pid(study: Study, cert: dict | None) -> int | None:
+    if not cert:
+        return None
+    names = {v.lower() for k, v in cert.get("subjectAltName", ()) if k == "DNS"}
+    for i, p in enumerate(study.parties):
+        if p.name.lower() in names:
+            return i
+    return None
+
+
+def environment_note() -> str:
+    return f"python {sys.version.split()[0]}, pid {os.getpid()}"

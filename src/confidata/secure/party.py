@@ -1,0 +1,197 @@
+"""One party as its own OS process: read, check and aggregate locally, connect, agree on the
+study, compute the secure table, report.
+
+Order of events, and what stops everyone:
+
+1. Read the party's data and reduce them to per-cell sums (`local.aggregate`). A problem here
+   does not end the process yet: the party still connects and tells the others, so that all
+   stop naming it rather than waiting for a party that never comes.
+2. Connect to every party (`Engine.connect`; fails naming the parties that did not come within
+   ``connect_timeout``).
+3. Exchange the study digest, the schema fingerprint and an ok/problem word (all public: hashes
+   of public study files and of how columns are typed; never data). Any difference stops all
+   parties, naming the odd ones.
+4. The secure protocol; every step is bounded by ``step_timeout`` and stops at once when a peer
+   disconnects or sends malformed data, naming it.
+5. Every party shares its byte and message counts (public metadata); the result parties write
+   their output file only now, atomically: a failed run leaves no output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from confidata.errors import ConfidataError, OutputExistsError
+from confidata.secure.engine import Engine, PartyFailure
+from confidata.secure.local import LocalAggregates, aggregate, read_party_data, schema_fingerprint
+from confidata.secure.plain import TableResult
+from confidata.secure.protection import discrete_laplace, noise_plan
+from confidata.secure.protocol import secure_table
+from confidata.secure.scaling import FixedPointPlan, plan_for
+from confidata.secure.study import Study, load_study
+
+__all__ = ["PartyReport", "run_party"]
+
+# Test-only positive control for the wire test: with TLS off and this set to "1", a party also
+# sends its local aggregates in the clear. Never set it in a study.
+LEAK_FOR_TESTS = "CONFIDATA_TEST_LEAK_PLAINTEXT"
+
+
+@dataclass
+class PartyReport:
+    party: str
+    result: TableResult | None
+    seconds_secure: float  # from all parties connected to the result opened
+    seconds_total: float  # the whole process, reading the data included
+    bytes_sent: dict[str, int] = field(default_factory=dict)
+    messages_sent: dict[str, int] = field(default_factory=dict)
+    study_digest: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "party": self.party,
+            "result": self.result.to_dict() if self.result else None,
+            "seconds_secure": self.seconds_secure,
+            "seconds_total": self.seconds_total,
+            "bytes_sent": self.bytes_sent,
+            "messages_sent": self.messages_sent,
+            "study_digest": self.study_digest,
+        }
+
+
+def _noise(study: Study) -> dict[str, np.ndarray]:
+    if study.epsilon is None:
+        return {}
+    return {
+        name: discrete_laplace(sens / study.epsilon, study.n_cells)
+        for name, sens in noise_plan(study).items()
+    }
+
+
+def _local(study: Study, plan: FixedPointPlan, data: Path, schema: Path | None):
+    try:
+        frame, found = read_party_data(study, data, schema)
+        return aggregate(study, frame, plan), schema_fingerprint(study, found), None
+    except ConfidataError as exc:
+        return None, "", exc
+
+
+def run_party(
+    study_path: str | Path,
+    name: str,
+    data: str | Path,
+    *,
+    schema: str | Path | None = None,
+    key: str | Path | None = None,
+    output: str | Path | None = None,
+    overwrite: bool = False,
+    added_delay: float = 0.0,
+) -> PartyReport:
+    """Run one party to the end; raises `ConfidataError` (naming the party at fault) on failure."""
+    started = time.perf_counter()
+    study = load_study(study_path)
+    study.party(name)
+    plan = plan_for(study)
+    if output is not None and Path(output).exists() and not overwrite:
+        raise OutputExistsError(f"'{output}' already exists; pass --overwrite to replace it.")
+    agg, fingerprint, problem = _local(study, plan, Path(data), Path(schema) if schema else None)
+    engine = Engine(study, name, key_file=Path(key) if key else None, added_delay=added_delay)
+    engine.build()
+    rt = engine.rt
+    try:
+        report = rt.run(_protocol(engine, study, plan, agg, fingerprint, problem))
+    except BaseException:
+        engine.abort()
+        raise
+    report.seconds_total = time.perf_counter() - started
+    if output is not None and report.result is not None:
+        _write_atomically(Path(output), json.dumps(report.to_dict(), indent=2) + "\n")
+    return report
+
+
+async def _protocol(
+    engine: Engine,
+    study: Study,
+    plan: FixedPointPlan,
+    agg: LocalAggregates | None,
+    fingerprint: str,
+    problem: ConfidataError | None,
+) -> PartyReport:
+    rt = engine.rt
+    await engine.connect()
+    mine = (study.digest, fingerprint, "ok" if problem is None else "data")
+    theirs = await engine.step(rt.transfer(mine), "the study check")
+    _compare(engine, study, mine, theirs)
+    if problem is not None:  # the others already know and stop; say why here
+        raise problem
+    if os.environ.get(LEAK_FOR_TESTS) == "1" and not study.tls:
+        leak = np.array(agg.as_integers(), dtype=np.int64).tobytes()
+        await engine.step(rt.transfer(leak), "the test-only plaintext leak")
+    result = await secure_table(engine, study, plan, agg, _noise(study))
+    seconds_secure = time.perf_counter() - engine.connected_at
+    counts = await engine.step(rt.transfer((engine.bytes_sent(), engine.messages_sent())), "reporting")
+    await engine.shutdown()
+    names = [p.name for p in study.parties]
+    return PartyReport(
+        engine.me,
+        result,
+        seconds_secure,
+        0.0,
+        bytes_sent={n: int(c[0]) for n, c in zip(names, counts, strict=True)},
+        messages_sent={n: int(c[1]) for n, c in zip(names, counts, strict=True)},
+        study_digest=study.digest,
+    )
+
+
+def _compare(engine: Engine, study: Study, mine: tuple, theirs: list) -> None:
+    names = [p.name for p in study.parties]
+    if (
+        not isinstance(theirs, list)
+        or len(theirs) != len(names)
+        or not all(
+            isinstance(t, tuple) and len(t) == 3 and all(isinstance(s, str) for s in t) for t in theirs
+        )
+    ):
+        raise PartyFailure(f"Party '{engine.me}' stopped: malformed study check from a peer.")
+    digests = [t[0] for t in theirs]
+    majority = max(set(digests), key=digests.count)
+    odd = [names[i] for i, d in enumerate(digests) if d != majority]
+    if odd:
+        raise PartyFailure(
+            f"Party '{engine.me}' stopped: the study file of party(ies) "
+            f"{', '.join(repr(n) for n in odd)} differs from the others' (digest mismatch); "
+            "every party must use the same study file.",
+            odd,
+        )
+    bad = [names[i] for i, t in enumerate(theirs) if t[2] != "ok"]
+    if bad:
+        raise PartyFailure(
+            f"Party '{engine.me}' stopped: the data of party(ies) "
+            f"{', '.join(repr(n) for n in bad)} do not match the study (missing column, unknown "
+            "level or value out of bounds); that party's own error says which column.",
+            bad,
+        )
+    prints = [t[1] for t in theirs]
+    majority = max(set(prints), key=prints.count)
+    odd = [names[i] for i, p in enumerate(prints) if p != majority]
+    if odd:
+        raise PartyFailure(
+            f"Party '{engine.me}' stopped: party(ies) {', '.join(repr(n) for n in odd)} type the "
+            "study's columns differently (schema fingerprint mismatch); align their schemas.",
+            odd,
+        )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

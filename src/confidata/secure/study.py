@@ -1,0 +1,440 @@
+"""The study file: one TOML document that every party holds, describing who computes what.
+
+A study names the parties (and where each listens), who receives the result, the statistic,
+the grouping columns with *all* their levels (public: taken from the study, never from the data,
+so the shape of the table reveals nothing), the value column with public bounds, an optional
+weight column, the output protection and the timeouts. Every party checks it has the same study
+by comparing `Study.digest` (a SHA-256 of the canonical content) with the others before
+computing anything.
+
+Example::
+
+    [study]
+    name = "income-by-region"
+    statistic = "mean"              # count | total | mean | variance | table
+    by = ["region"]                 # 0, 1 or 2 grouping columns
+    results = ["north"]             # parties that receive the result
+
+    [levels]
+    region = ["N", "S", "E", "W"]
+
+    [value]
+    column = "income"
+    min = 0
+    max = 500000
+
+    [protection]
+    min_cell_size = 5
+    small_cells = "suppress"        # or "flag"
+
+    [[party]]
+    name = "north"
+    host = "10.0.0.1"
+    port = 11365
+    certificate = "certs/north.crt"
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from confidata.errors import InputFileError, SchemaError
+
+__all__ = ["Party", "Study", "load_study", "parse_study", "STATISTICS", "CELL_STATISTICS"]
+
+STATISTICS = ("count", "total", "mean", "variance", "table")
+CELL_STATISTICS = ("count", "total", "mean")  # what a 'table' statistic shows in each cell
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
+_TOP_KEYS = {"study", "levels", "value", "weight", "protection", "limits", "tls", "party"}
+
+
+@dataclass(frozen=True)
+class Party:
+    """One computing party: where the others reach it, and its TLS certificate."""
+
+    name: str
+    host: str
+    port: int
+    certificate: str = ""  # path, resolved against the study's folder
+    listen_host: str = ""  # where it binds, when that differs from host:port (NAT, proxy)
+    listen_port: int = 0
+
+    @property
+    def bind(self) -> tuple[str, int]:
+        return (self.listen_host or self.host, self.listen_port or self.port)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study. Build with `load_study` or `parse_study`."""
+
+    name: str
+    statistic: str
+    by: tuple[str, ...]
+    levels: Mapping[str, tuple[str, ...]]
+    parties: tuple[Party, ...]
+    results: tuple[str, ...]
+    cell: str = "count"  # the per-cell statistic of a 'table'; equal to `statistic` otherwise
+    value: str | None = None
+    value_min: float = 0.0
+    value_max: float = 0.0
+    weight: str | None = None
+    weight_max: float = 1.0
+    min_cell_size: int = 0
+    small_cells: str = "suppress"
+    epsilon: float | None = None
+    max_records: int = 10_000_000
+    connect_timeout: float = 30.0
+    step_timeout: float = 60.0
+    tls: bool = True
+    ca: str = ""
+    folder: str = "."
+    digest: str = field(default="", compare=False)
+
+    # -- derived facts -------------------------------------------------------------------------
+    @property
+    def columns(self) -> list[str]:
+        """Every data column the study reads, in a fixed order."""
+        cols = list(self.by)
+        cols += [c for c in (self.value, self.weight) if c]
+        return cols
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(self.levels[c]) for c in self.by)
+
+    @property
+    def n_cells(self) -> int:
+        return math.prod(self.shape) if self.by else 1
+
+    def party(self, name: str) -> Party:
+        for p in self.parties:
+            if p.name == name:
+                return p
+        raise SchemaError(
+            f"Party '{name}' is not in the study; its parties are {', '.join(p.name for p in self.parties)}. "
+            "Pass one of them with --as."
+        )
+
+    def index(self, name: str) -> int:
+        return [p.name for p in self.parties].index(self.party(name).name)
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else Path(self.folder) / p
+
+    def cell_labels(self) -> list[tuple[str, ...]]:
+        """The level combination of each cell, in the order cells are stored (C order)."""
+        if not self.by:
+            return [()]
+        labels: list[tuple[str, ...]] = [()]
+        for col in self.by:
+            labels = [lab + (lev,) for lab in labels for lev in self.levels[col]]
+        return labels
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study TOML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"Study file '{path}' does not exist; write one (see 'confidata secure demo').")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"Study file '{path}' is not valid TOML ({exc}); fix the syntax.") from None
+    return parse_study(data, folder=path.resolve().parent, where=str(path))
+
+
+def _need(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, hint: str) -> Any:
+    if key not in table:
+        raise SchemaError(f"{where}: key '{key}' is missing; {hint}")
+    value = table[key]
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise SchemaError(f"{where}: key '{key}' must not be true/false; {hint}")
+    if not isinstance(value, kind):
+        raise SchemaError(f"{where}: key '{key}' has the wrong type; {hint}")
+    return value
+
+
+def _opt(table: Mapping[str, Any], key: str, kind, default, where: str, hint: str):
+    return _need(table, key, kind, where, hint) if key in table else default
+
+
+def _section(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise SchemaError(f"{where}: '{key}' must be a table, written [{key}].")
+    return value
+
+
+def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str = "study") -> Study:
+    """Validate a study given as a dict (a parsed TOML document)."""
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise SchemaError(
+            f"{where}: unknown section(s) {', '.join(unknown)}; the known ones are "
+            f"{', '.join(sorted(_TOP_KEYS))}."
+        )
+    st = _section(data, "study", where)
+    w = f"{where} [study]"
+    name = _opt(st, "name", str, "study", w, 'give the study a name, e.g. name = "income-by-region".')
+    statistic = _need(st, "statistic", str, w, f"set statistic to one of {', '.join(STATISTICS)}.")
+    if statistic not in STATISTICS:
+        raise SchemaError(f"{w}: key 'statistic' must be one of {', '.join(STATISTICS)}; fix its value.")
+    by = _opt(st, "by", list, [], w, 'list 0, 1 or 2 grouping columns, e.g. by = ["region", "sex"].')
+    if len(by) > 2 or not all(isinstance(c, str) and c for c in by) or len(set(by)) != len(by):
+        raise SchemaError(f"{w}: key 'by' must list 0, 1 or 2 distinct column names.")
+    if statistic == "table" and not by:
+        raise SchemaError(f"{w}: a 'table' needs 1 or 2 grouping columns in key 'by'.")
+
+    lv = _section(data, "levels", where)
+    levels: dict[str, tuple[str, ...]] = {}
+    for col in by:
+        values = lv.get(col)
+        if not isinstance(values, list) or not values:
+            raise SchemaError(
+                f"{where} [levels]: key '{col}' is missing or empty; list every level of "
+                f'grouping column \'{col}\', e.g. {col} = ["A", "B"].'
+            )
+        names = [str(v) for v in values]
+        if len(set(names)) != len(names):
+            raise SchemaError(f"{where} [levels]: key '{col}' lists a level twice; list each level once.")
+        levels[col] = tuple(names)
+    extra = sorted(set(lv) - set(by))
+    if extra:
+        raise SchemaError(
+            f"{where} [levels]: levels given for {', '.join(extra)}, which is not in 'by'; "
+            "remove them or add the column to 'by'."
+        )
+
+    val = _section(data, "value", where)
+    value = None
+    vmin = vmax = 0.0
+    if val:
+        w = f"{where} [value]"
+        value = _need(val, "column", str, w, 'name the value column, e.g. column = "income".')
+        vmin = float(_need(val, "min", (int, float), w, "give the public lower bound of the value."))
+        vmax = float(_need(val, "max", (int, float), w, "give the public upper bound of the value."))
+        if not (math.isfinite(vmin) and math.isfinite(vmax) and vmin < vmax):
+            raise SchemaError(f"{w}: keys 'min' and 'max' must be finite with min < max.")
+        if max(abs(vmin), abs(vmax)) >= 2.0**40:
+            raise SchemaError(
+                f"{w}: bounds beyond 2**40 are not supported; rescale the value (e.g. thousands)."
+            )
+        if value in by:
+            raise SchemaError(f"{w}: key 'column' names a grouping column; pick another value column.")
+    cell = statistic
+    if statistic == "table":
+        cell = _opt(
+            st,
+            "cell",
+            str,
+            "total" if value else "count",
+            f"{where} [study]",
+            f"set cell to one of {', '.join(CELL_STATISTICS)}.",
+        )
+        if cell not in CELL_STATISTICS:
+            raise SchemaError(f"{where} [study]: key 'cell' must be one of {', '.join(CELL_STATISTICS)}.")
+    if cell in ("total", "mean", "variance") and not value:
+        raise SchemaError(
+            f"{where}: statistic '{cell}' needs a value column; add a [value] section with "
+            "column, min and max."
+        )
+
+    wt = _section(data, "weight", where)
+    weight = None
+    wmax = 1.0
+    if wt:
+        w = f"{where} [weight]"
+        weight = _need(wt, "column", str, w, 'name the weight column, e.g. column = "weight".')
+        wmax = float(_need(wt, "max", (int, float), w, "give the public upper bound of the weights."))
+        if not (math.isfinite(wmax) and 0 < wmax < 2.0**24):
+            raise SchemaError(f"{w}: key 'max' must be positive and below 2**24.")
+        if weight in by or weight == value:
+            raise SchemaError(f"{w}: key 'column' names a column used otherwise; pick the weight column.")
+
+    pr = _section(data, "protection", where)
+    w = f"{where} [protection]"
+    min_cell = _opt(pr, "min_cell_size", int, 0, w, "give a whole number, e.g. min_cell_size = 5.")
+    if min_cell < 0:
+        raise SchemaError(f"{w}: key 'min_cell_size' must be 0 (off) or more.")
+    small = _opt(pr, "small_cells", str, "suppress", w, 'use "suppress" or "flag".')
+    if small not in ("suppress", "flag"):
+        raise SchemaError(f'{w}: key \'small_cells\' must be "suppress" or "flag".')
+    epsilon = _opt(pr, "epsilon", (int, float), None, w, "give a positive number, e.g. epsilon = 1.0.")
+    if epsilon is not None:
+        epsilon = float(epsilon)
+        if not (math.isfinite(epsilon) and epsilon > 0):
+            raise SchemaError(f"{w}: key 'epsilon' must be a positive number.")
+        if cell not in ("count", "total"):
+            raise SchemaError(
+                f"{w}: key 'epsilon' (differential privacy) is supported for counts and totals, "
+                f"not '{cell}'; remove epsilon or ask for count/total."
+            )
+
+    lim = _section(data, "limits", where)
+    w = f"{where} [limits]"
+    max_records = _opt(lim, "max_records", int, 10_000_000, w, "give a whole number, e.g. 10000000.")
+    if not 1 <= max_records <= 2**40:
+        raise SchemaError(f"{w}: key 'max_records' must be between 1 and 2**40.")
+    connect_timeout = float(_opt(lim, "connect_timeout", (int, float), 30.0, w, "give seconds, e.g. 30."))
+    step_timeout = float(_opt(lim, "step_timeout", (int, float), 60.0, w, "give seconds, e.g. 60."))
+    if connect_timeout <= 0 or step_timeout <= 0:
+        raise SchemaError(f"{w}: timeouts must be positive numbers of seconds.")
+
+    tl = _section(data, "tls", where)
+    w = f"{where} [tls]"
+    tls = _opt(tl, "enabled", bool, True, w, "write enabled = true or enabled = false.")
+    ca = _opt(tl, "ca", str, "", w, 'give the path of the CA certificate, e.g. ca = "certs/mpyc_ca.crt".')
+
+    raw_parties = data.get("party")
+    if not isinstance(raw_parties, list) or len(raw_parties) < 3:
+        raise SchemaError(
+            f"{where}: at least 3 [[party]] entries are needed (Shamir sharing with an honest "
+            "majority); add the missing parties."
+        )
+    parties = []
+    for i, entry in enumerate(raw_parties):
+        w = f"{where} [[party]] #{i + 1}"
+        if not isinstance(entry, Mapping):
+            raise SchemaError(f"{w}: must be a table with name, host and port.")
+        pname = _need(entry, "name", str, w, "give a name of letters, digits and '-', e.g. name = \"north\".")
+        if not _NAME.match(pname):
+            raise SchemaError(
+                f"{w}: key 'name' must start with a letter and hold only letters, digits and '-'."
+            )
+        host = _need(entry, "host", str, w, 'give the host the others connect to, e.g. host = "10.0.0.1".')
+        port = _need(entry, "port", int, w, "give a TCP port, e.g. port = 11365.")
+        cert = _opt(entry, "certificate", str, "", w, "give the path of the party's certificate.")
+        listen = _opt(entry, "listen", str, "", w, 'write listen = "HOST:PORT".')
+        lhost, lport = "", 0
+        if listen:
+            lhost, _, lport_text = listen.rpartition(":")
+            if not lport_text.isdigit():
+                raise SchemaError(f"{w}: key 'listen' must be HOST:PORT, e.g. listen = \"0.0.0.0:11365\".")
+            lport = int(lport_text)
+        for p in (port, lport or port):
+            if not 1 <= p <= 65535:
+                raise SchemaError(f"{w}: ports must be between 1 and 65535.")
+        if tls and not cert:
+            raise SchemaError(
+                f"{w}: key 'certificate' is missing while TLS is on; make certificates with "
+                "'confidata secure certs STUDY -o DIR' or set [tls] enabled = false."
+            )
+        parties.append(Party(pname, host, port, cert, lhost, lport))
+    names = [p.name for p in parties]
+    if len(set(n.lower() for n in names)) != len(names):
+        raise SchemaError(f"{where}: party names must be distinct (ignoring case).")
+    if tls and not ca:
+        raise SchemaError(
+            f"{where} [tls]: key 'ca' is missing while TLS is on; give the CA certificate path."
+        )
+
+    results = _opt(
+        st, "results", list, names[:1], f"{where} [study]", "list the parties that receive the result."
+    )
+    if not results or any(r not in names for r in results):
+        raise SchemaError(f"{where} [study]: key 'results' must list party names from [[party]].")
+
+    study = Study(
+        name=name,
+        statistic=statistic,
+        by=tuple(by),
+        levels=levels,
+        parties=tuple(parties),
+        results=tuple(dict.fromkeys(results)),
+        cell=cell,
+        value=value,
+        value_min=vmin,
+        value_max=vmax,
+        weight=weight,
+        weight_max=wmax,
+        min_cell_size=min_cell,
+        small_cells=small,
+        epsilon=epsilon,
+        max_records=max_records,
+        connect_timeout=connect_timeout,
+        step_timeout=step_timeout,
+        tls=tls,
+        ca=ca,
+        folder=str(folder),
+    )
+    return _with_digest(study)
+
+
+def _with_digest(study: Study) -> Study:
+    """The canonical content (everything but the local folder) hashed; equal studies, equal digest."""
+    content = asdict(study)
+    content.pop("folder")
+    content.pop("digest")
+    content["levels"] = {k: list(v) for k, v in study.levels.items()}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    object.__setattr__(study, "digest", digest)
+    return study
+
+
+def study_toml(study: Study) -> str:
+    """Write a study back as TOML (used by the demo); `load_study` reads it to an equal study."""
+    lines = [
+        "[study]",
+        f"name = {json.dumps(study.name)}",
+        f"statistic = {json.dumps(study.statistic)}",
+        f"by = {json.dumps(list(study.by))}",
+        f"results = {json.dumps(list(study.results))}",
+    ]
+    if study.statistic == "table":
+        lines.append(f"cell = {json.dumps(study.cell)}")
+    if study.by:
+        lines += ["", "[levels]"] + [f"{c} = {json.dumps(list(study.levels[c]))}" for c in study.by]
+    if study.value:
+        lines += [
+            "",
+            "[value]",
+            f"column = {json.dumps(study.value)}",
+            f"min = {study.value_min!r}",
+            f"max = {study.value_max!r}",
+        ]
+    if study.weight:
+        lines += ["", "[weight]", f"column = {json.dumps(study.weight)}", f"max = {study.weight_max!r}"]
+    lines += [
+        "",
+        "[protection]",
+        f"min_cell_size = {study.min_cell_size}",
+        f"small_cells = {json.dumps(study.small_cells)}",
+    ]
+    if study.epsilon is not None:
+        lines.append(f"epsilon = {study.epsilon!r}")
+    lines += [
+        "",
+        "[limits]",
+        f"max_records = {study.max_records}",
+        f"connect_timeout = {study.connect_timeout!r}",
+        f"step_timeout = {study.step_timeout!r}",
+        "",
+        "[tls]",
+        f"enabled = {'true' if study.tls else 'false'}",
+    ]
+    if study.ca:
+        lines.append(f"ca = {json.dumps(study.ca)}")
+    for p in study.parties:
+        lines += [
+            "",
+            "[[party]]",
+            f"name = {json.dumps(p.name)}",
+            f"host = {json.dumps(p.host)}",
+            f"port = {p.port}",
+        ]
+        if p.certificate:
+            lines.append(f"certificate = {json.dumps(p.certificate)}")
+        if p.listen_host or p.listen_port:
+            lines.append(f"listen = {json.dumps(f'{p.bind[0]}:{p.bind[1]}')}")
+    return "\n".join(lines) + "\n"
