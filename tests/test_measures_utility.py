@@ -141,13 +141,15 @@ def test_pmse_1way_matches_synthpop_compare(sd12):
 
 def test_cart_within_stated_tolerance_of_synthpop(sd12):
     # synthpop: pMSE 0.00597, S_pMSE 1.29-1.33 with rpart (cp 1e-3, minbucket 5, surrogate splits
-    # for missing values, misclassification-based pruning). scikit-learn's tree differs in all
-    # three, and on this pair (synthetic rows copied from real leaves, so many cross-file
-    # duplicates) its in-sample fit on the true labels is below the permutation mean, giving
-    # S_pMSE about 0.64 with pMSE 0.0030. Tolerance: the same verdict (S_pMSE in [0.5, 2.0], i.e. not
-    # distinguishable beyond chance) and pMSE within a factor of 10 of synthpop's.
+    # for missing values, misclassification-based pruning). confidata's tree differs in all three
+    # (histogram splits, missing as a bin, cost-complexity pruning), and on this pair (synthetic
+    # rows copied from real leaves, so many cross-file duplicates) its in-sample fit on the true
+    # labels is below the permutation mean, giving S_pMSE about 0.44 with pMSE 0.0025.
+    # Tolerance: the same verdict (S_pMSE at most 2: not distinguishable beyond chance; the
+    # shuffled file scores above 5 in the test above) and pMSE within a factor of 10 of
+    # synthpop's.
     result = pmse_cart(*sd12, permutations=20, seed=2011)
-    assert 0.5 <= result.details["s_pmse"] <= 2.0
+    assert 0.1 <= result.details["s_pmse"] <= 2.0
     assert SP_CART_PMSE / 10 <= result.value <= SP_CART_PMSE * 10
     assert result.details["null_2.5%"] <= result.reference <= result.details["null_97.5%"]
     assert set(result.tables) == {"propensity", "permutation_null"}
@@ -176,8 +178,8 @@ def test_kmarginal_samples_with_seed(sd12):
 
 def test_cart_same_seed_same_result():
     real, synthetic, schema = _tiny()
-    a = pmse_cart(real, synthetic, schema, permutations=5, min_samples_leaf=1, seed=9)
-    b = pmse_cart(real, synthetic, schema, permutations=5, min_samples_leaf=1, seed=9)
+    a = pmse_cart(real, synthetic, schema, permutations=5, min_leaf=1, seed=9)
+    b = pmse_cart(real, synthetic, schema, permutations=5, min_leaf=1, seed=9)
     assert a.to_dict() == b.to_dict()
 
 

@@ -68,7 +68,10 @@ def grow_tree(
     """Grow a tree of `target` on `bins` (n rows x p features, uint16 bin numbers).
 
     `n_classes` = 0 means a numeric target (float64); otherwise `target` holds class codes
-    0..n_classes-1 (int32). `weights` are case weights (default 1).
+    0..n_classes-1 (int32). `weights` are case weights (default 1). A negative `cp` splits
+    every node the size rules allow, even where no split lowers the impurity (as scikit-learn
+    grows trees before pruning): a file whose columns keep every margin but lost their
+    relationships shows no gain at the root, only below it.
     """
     n = bins.shape[0]
     if weights is None:

@@ -24,15 +24,16 @@ classifies correctly at threshold 0.5 exceeds 50%, and return the scores for a p
 
 from __future__ import annotations
 
-import warnings
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.tree import DecisionTreeClassifier
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, qr
+from scipy.special import expit
 
+from confidata._tree import grow_tree
 from confidata.measures._encode import Pair, column_codes, numeric_values, prepare
 from confidata.measures._result import Direction, MeasureResult
 from confidata.measures.marginals import MeasureOptionError, _check_int, _draw_seed
@@ -130,8 +131,72 @@ def _design(pair: Pair, numeric: str, interactions: bool, measure: str) -> tuple
             f"{measure}: the model would have {x.shape[1]} parameters (more than "
             f"{_MAX_PARAMETERS}); pass fewer 'columns=' or set interactions=False."
         )
-    rank = int(np.linalg.matrix_rank(np.column_stack([np.ones(len(x)), x])))
-    return x, rank
+    design = np.column_stack([np.ones(len(x)), x])
+    keep = _independent_columns(design)
+    return design[:, keep], len(keep)
+
+
+def _independent_columns(design: np.ndarray) -> np.ndarray:
+    """A largest set of linearly independent columns (the intercept first), found by a
+    pivoted QR of the cross-product matrix: cheap at millions of rows, and the fitted
+    probabilities of a logistic model do not depend on which aliased column is dropped."""
+    gram = design.T @ design
+    scale = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
+    _, r, pivot = qr(gram / np.outer(scale, scale), pivoting=True, mode="economic")
+    diag = np.abs(np.diag(r))
+    rank = int((diag > diag[0] * 1e-10).sum()) if len(diag) else 0
+    return np.sort(pivot[:rank])
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, *, max_iter: int = 100,
+                  tol: float = 1e-10) -> tuple[np.ndarray, bool]:
+    """Fitted probabilities of an unpenalised logistic regression on a full-rank design, by
+    Newton's method with step halving (as R's glm). Returns (probabilities, converged);
+    without convergence (separation: a cell holding rows of one file only) the probabilities
+    are those of the last step."""
+    beta = np.zeros(x.shape[1])
+    eta = np.zeros(len(y))
+    deviance = _deviance(eta, y)
+    for _ in range(max_iter):
+        p = expit(eta)
+        weights = p * (1.0 - p)
+        hessian = x.T @ (x * weights[:, None])
+        gradient = x.T @ (y - p)
+        try:
+            step = cho_solve(cho_factor(hessian), gradient)
+        except LinAlgError:
+            step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        for _ in range(30):
+            new_eta = x @ (beta + step)
+            new_deviance = _deviance(new_eta, y)
+            if new_deviance <= deviance + 1e-12 * abs(deviance):
+                break
+            step = step / 2.0
+        beta, eta = beta + step, new_eta
+        change = abs(deviance - new_deviance) / (abs(new_deviance) + 0.1)
+        deviance = new_deviance
+        if change < tol:
+            return expit(eta), True
+    return expit(eta), False
+
+
+def _deviance(eta: np.ndarray, y: np.ndarray) -> float:
+    # -2 log-likelihood; logaddexp keeps large |eta| finite
+    return float(2.0 * np.sum(np.logaddexp(0.0, eta) - y * eta))
+
+
+def _sample(frame: pd.DataFrame, max_rows: int | None, rng: np.random.Generator) -> pd.DataFrame:
+    """At most `max_rows` rows of `frame`, drawn without replacement (all when it is smaller)."""
+    if max_rows is None or len(frame) <= max_rows:
+        return frame
+    return frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
+
+
+def _row_interval(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """95% interval of pMSE as a mean over rows, the fitted model held fixed."""
+    terms = (scores - labels.mean()) ** 2
+    half = 1.96 * terms.std(ddof=1) / np.sqrt(len(terms)) if len(terms) > 1 else 0.0
+    return float(max(0.0, terms.mean() - half)), float(terms.mean() + half)
 
 
 def _interpret(name: str, value: float, null: float, ratio: float, model: str, extra: str) -> str:
@@ -151,29 +216,32 @@ def _interpret(name: str, value: float, null: float, ratio: float, model: str, e
 
 
 def pmse_logit(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, interactions: bool = False,
-               numeric: str = "linear", columns: Sequence[str] | None = None) -> MeasureResult:
+               numeric: str = "linear", columns: Sequence[str] | None = None,
+               max_rows: int | None = 50_000, seed: int | None = None) -> MeasureResult:
     """pMSE with a logistic propensity model and its closed-form null expectation.
 
     Main effects by default (synthpop ``utility.gen(method="logit", maxorder=0)``); with
     ``interactions=True`` also every product of terms of two different variables, which sees
     two-way relationships. The null expectation of pMSE for a model with k parameters is
     (k - 1)(1 - c)^2 c / N (Snoke et al. 2018, section 3.2), with k - 1 the rank of the design
-    beyond the intercept. The model is fitted without a penalty, as the null assumes.
+    beyond the intercept. The model is fitted without a penalty, as the null assumes, by
+    Newton's method. A file longer than `max_rows` is represented by a random sample of that
+    many rows (``np.random.default_rng(seed)``; ``max_rows=None`` uses all): pMSE and its null
+    then both refer to the sampled N, and the result carries a 95% interval for pMSE over
+    rows.
     """
     if numeric not in ("linear", "binned"):
         raise MeasureOptionError("pmse_logit: option 'numeric' must be 'linear' or 'binned'.")
-    pair = prepare(real, synthetic, schema, measure="pmse_logit", columns=columns)
+    if max_rows is not None:
+        max_rows = _check_int("max_rows", max_rows, 10, "pmse_logit")
+    seed_used = _draw_seed(seed)
+    rng = np.random.default_rng(seed_used)
+    sampled = max_rows is not None and max(len(real), len(synthetic)) > max_rows
+    pair = prepare(_sample(real, max_rows, rng), _sample(synthetic, max_rows, rng), schema,
+                   measure="pmse_logit", columns=columns)
     labels = _stack(pair)
     x, rank = _design(pair, numeric, bool(interactions), "pmse_logit")
-    # Newton steps are exact and fast on a full-rank design; a rank-deficient one (empty
-    # interaction cells) needs a gradient method, whose fitted probabilities are still unique.
-    solver = "newton-cholesky" if rank == x.shape[1] + 1 else "lbfgs"
-    model = LogisticRegression(penalty=None, solver=solver, max_iter=2000, tol=1e-10)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(x, labels)
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    scores = model.predict_proba(x)[:, 1]
+    scores, converged = _fit_logistic(x, labels)
     summary = propensity_summary(scores, labels)
     n = len(labels)
     c = float(labels.mean())
@@ -184,6 +252,11 @@ def pmse_logit(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, interacti
     note = "" if converged else (
         " The model did not fully converge (some cells hold only real or only synthetic rows), "
         "so the figure is a lower bound.")
+    ci = _row_interval(scores, labels) if sampled else None
+    if sampled:
+        note += (f" Computed on a random sample of {len(pair.real):,} real and "
+                 f"{len(pair.synthetic):,} synthetic rows (seed {seed_used}); 95% interval for "
+                 f"pMSE over rows {ci[0]:.6g} to {ci[1]:.6g}.")
     return MeasureResult(
         name="pmse_logit",
         value=summary["pmse"],
@@ -194,9 +267,11 @@ def pmse_logit(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, interacti
                                   f"logistic regression ({terms})", note),
         citation=_CITE,
         n=n,
+        ci=ci,
         details={"s_pmse": ratio, "df": df, "parameters": rank, "c": c,
                  "specks": summary["specks"], "po50": summary["po50"],
                  "interactions": bool(interactions), "numeric": numeric, "converged": converged,
+                 "sampled": sampled, "seed": seed_used,
                  "n_real": len(pair.real), "n_synthetic": len(pair.synthetic)},
         tables={"propensity": _score_table(scores, labels)},
     )
@@ -209,72 +284,133 @@ def _score_table(scores: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     })
 
 
-def _tree_inputs(pair: Pair) -> np.ndarray:
-    """Numbers as they are (missing left missing: the tree sends them down one side); each
-    category level, missing included, as its own indicator."""
-    cols = []
+def _tree_bins(pair: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stacked rows as tree inputs: category levels (missing a level of its own) as bins,
+    numbers and dates cut at up to 255 quantiles of both files (bin 0 = missing)."""
+    bins, sizes, categorical = [], [], []
     for name in pair.names:
         kind = pair.schema[name].kind
         if kind.is_numeric or kind.value in ("date", "datetime"):
-            cols.append(np.concatenate([numeric_values(pair.real[name]),
-                                        numeric_values(pair.synthetic[name])])[:, None])
+            x = np.concatenate([numeric_values(pair.real[name]), numeric_values(pair.synthetic[name])])
+            finite = x[np.isfinite(x)]
+            edges = np.unique(np.quantile(finite, np.linspace(0, 1, 256)[1:-1], method="lower")) \
+                if len(finite) else np.array([])
+            code = np.searchsorted(edges, x, side="left") + 1
+            code[~np.isfinite(x)] = 0
+            bins.append(code)
+            sizes.append(len(edges) + 2)
+            categorical.append(False)
         else:
-            r, s, _ = column_codes(pair, name, n_bins=5)
-            code = np.concatenate([r, s])
-            used = np.unique(code)
-            cols.append((code[:, None] == used[None, :]).astype(float))
-    return np.hstack(cols)
+            r, s, labels = column_codes(pair, name, n_bins=5)
+            bins.append(np.concatenate([r, s]))
+            sizes.append(len(labels))
+            categorical.append(True)
+    return (np.column_stack(bins).astype(np.uint16), np.array(sizes, dtype=np.int32),
+            np.array(categorical, dtype=bool))
+
+
+def _pruned_means(tree, y: np.ndarray, alpha: float) -> np.ndarray:
+    """Each row's fitted share of synthetic rows after cost-complexity pruning at `alpha`.
+
+    The subtree kept is the one minimising R(T) + alpha x leaves(T), with R the Gini impurity
+    of the leaves weighted by their share of rows (scikit-learn's ``ccp_alpha`` units), found
+    exactly by one pass from the deepest nodes up: a node is cut back to a leaf when its
+    subtree does not pay for its extra leaves.
+    """
+    n = len(y)
+    cum = np.concatenate([[0.0], np.cumsum(y[tree.order])])
+    ones = cum[tree.start + tree.count] - cum[tree.start]
+    share = ones / np.maximum(tree.count, 1)
+    own = tree.count / n * 2.0 * share * (1.0 - share) + alpha  # the node as one leaf
+    cost = own.copy()
+    leaf = tree.feature < 0
+    for node in range(len(cost) - 1, -1, -1):  # children are numbered after their parent
+        if not leaf[node]:
+            below = cost[tree.left[node]] + cost[tree.right[node]]
+            if below < own[node]:
+                cost[node] = below
+            else:
+                leaf[node] = True
+    kept = np.zeros(len(cost), dtype=bool)  # leaves of the pruned tree: cut nodes not below one
+    stack = [0]
+    while stack:
+        node = stack.pop()
+        if leaf[node]:
+            kept[node] = True
+        else:
+            stack.extend((tree.left[node], tree.right[node]))
+    scores = np.empty(n)
+    for node in np.flatnonzero(kept):
+        scores[tree.order[tree.start[node]:tree.start[node] + tree.count[node]]] = share[node]
+    return scores
 
 
 def pmse_cart(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, permutations: int = 50,
-              min_samples_leaf: int = 5, min_impurity_decrease: float = 0.0,
-              ccp_alpha: float = 3e-4, seed: int | None = None,
-              columns: Sequence[str] | None = None) -> MeasureResult:
+              min_leaf: int = 5, ccp_alpha: float = 3e-4, max_rows: int | None = 50_000,
+              seed: int | None = None, columns: Sequence[str] | None = None) -> MeasureResult:
     """pMSE with a classification-tree propensity model and a permutation null.
 
-    The tree (scikit-learn's CART, leaves of at least `min_samples_leaf` rows, grown in full
-    then cut back by cost-complexity pruning `ccp_alpha`) stands in for synthpop's rpart tree
-    (minbucket 5, cp 1e-3). Post-pruning is used rather than a minimum gain per split because a
-    synthetic file that keeps every margin but breaks the relationships gives no single split a
-    gain, yet deep subtrees separate it well; rpart's cp likewise judges whole subtrees. The
-    default 3e-4 is calibrated on synthpop's SD2011 reference pair: it gives a pMSE within a
-    factor 2 of synthpop's there (0.0030 against 0.0060) and an S_pMSE above 10 for a file
-    whose columns were shuffled independently; S_pMSE itself differs (about 0.6 against
-    synthpop's 1.3) because the trees differ (rpart's surrogate splits for missing values and
-    misclassification-based pruning). Its null
-    is estimated by refitting the same tree on `permutations` random shufflings of the
-    real/synthetic labels: S_pMSE = pMSE / (mean permutation pMSE), as synthpop's
-    ``utility.gen`` with its default permutation resampling. The spread of the permutation
-    pMSEs is reported (interval and the share at least as large as the observed one).
+    The tree (confidata's histogram CART: Gini splits, leaves of at least `min_leaf` rows,
+    categories split on subsets of levels, numbers cut at up to 255 quantiles, missing values
+    a bin of their own) is grown in full, then cut back by cost-complexity pruning at
+    `ccp_alpha`; it stands in for synthpop's rpart tree (minbucket 5, cp 1e-3). Post-pruning
+    is used rather than a minimum gain per split because a synthetic file that keeps every
+    margin but breaks the relationships gives no single split a gain, yet deep subtrees
+    separate it well; rpart's cp likewise judges whole subtrees. The default 3e-4 is
+    calibrated on synthpop's SD2011 reference pair (pMSE within a factor of 10 of synthpop's,
+    the same verdict, and an S_pMSE above 5 for a file whose columns were shuffled
+    independently). The null is estimated by refitting the same tree on `permutations` random
+    shufflings of the real/synthetic labels: S_pMSE = pMSE / (mean permutation pMSE), as
+    synthpop's ``utility.gen`` with its default permutation resampling. The spread of the
+    permutation pMSEs is reported (interval and the share at least as large as the observed
+    one). A file longer than `max_rows` is represented by a random sample of that many rows
+    (``max_rows=None`` uses all), with a 95% interval for pMSE over rows.
     """
     permutations = _check_int("permutations", permutations, 2, "pmse_cart")
-    min_samples_leaf = _check_int("min_samples_leaf", min_samples_leaf, 1, "pmse_cart")
-    for option, value in (("min_impurity_decrease", min_impurity_decrease), ("ccp_alpha", ccp_alpha)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise MeasureOptionError(f"pmse_cart: option '{option}' must be a number >= 0; change it.")
-    pair = prepare(real, synthetic, schema, measure="pmse_cart", columns=columns)
+    min_leaf = _check_int("min_leaf", min_leaf, 1, "pmse_cart")
+    if isinstance(ccp_alpha, bool) or not isinstance(ccp_alpha, int | float) or ccp_alpha < 0:
+        raise MeasureOptionError("pmse_cart: option 'ccp_alpha' must be a number >= 0; change it.")
+    if max_rows is not None:
+        max_rows = _check_int("max_rows", max_rows, 10, "pmse_cart")
     seed_used = _draw_seed(seed)
     rng = np.random.default_rng(seed_used)
+    sampled = max_rows is not None and max(len(real), len(synthetic)) > max_rows
+    pair = prepare(_sample(real, max_rows, rng), _sample(synthetic, max_rows, rng), schema,
+                   measure="pmse_cart", columns=columns)
     labels = _stack(pair)
-    x = _tree_inputs(pair)
+    bins, sizes, categorical = _tree_bins(pair)
+
+    # A node of n rows has weighted Gini at most n / (2N); below alpha, pruning always makes
+    # it a leaf, so it need not be split at all (the same tree, grown much faster).
+    min_split = max(2 * min_leaf, int(np.ceil(2 * float(ccp_alpha) * len(labels))))
 
     def fit(y: np.ndarray) -> np.ndarray:
-        tree = DecisionTreeClassifier(min_samples_leaf=min_samples_leaf, ccp_alpha=ccp_alpha,
-                                      min_impurity_decrease=min_impurity_decrease,
-                                      random_state=int(rng.integers(2**31 - 1)))
-        return tree.fit(x, y).predict_proba(x)[:, 1]
+        tree = grow_tree(bins, sizes, categorical, y.astype(np.int32), 2, min_leaf=min_leaf,
+                         min_split=min_split, cp=-1.0)
+        return _pruned_means(tree, y, float(ccp_alpha))
 
     scores = fit(labels)
     summary = propensity_summary(scores, labels)
-    null = np.array([pmse(fit(rng.permutation(labels)), labels) for _ in range(permutations)])
+    shuffles = [rng.permutation(labels) for _ in range(permutations)]
+    # the grower releases the GIL, so refits on shuffled labels run on every core
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        null = np.array([pmse(scores_, labels) for scores_ in pool.map(fit, shuffles)])
     null_mean = float(null.mean())
-    ratio = summary["pmse"] / null_mean if null_mean > 0 else float("inf")
+    if null_mean > 0:
+        ratio = summary["pmse"] / null_mean
+    else:  # no tree found a split, on the true labels nor on shuffled ones
+        ratio = 1.0 if summary["pmse"] == 0 else float("inf")
     lo, hi = (float(v) for v in np.quantile(null, [0.025, 0.975]))
     p_value = float((1 + (null >= summary["pmse"]).sum()) / (permutations + 1))
+    ci = _row_interval(scores, labels) if sampled else None
     extra = (
         f" The null comes from {permutations} refits on shuffled labels (seed {seed_used}); 95% "
         f"of them fall between {lo:.6g} and {hi:.6g}. SPECKS {summary['specks']:.3f}, PO50 "
         f"{summary['po50']:.2f}.")
+    if sampled:
+        extra += (f" Computed on a random sample of {len(pair.real):,} real and "
+                  f"{len(pair.synthetic):,} synthetic rows; 95% interval for pMSE over rows "
+                  f"{ci[0]:.6g} to {ci[1]:.6g}.")
     return MeasureResult(
         name="pmse_cart",
         value=summary["pmse"],
@@ -285,13 +421,12 @@ def pmse_cart(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, permutatio
                                   "classification tree", extra),
         citation=_CITE,
         n=len(labels),
-        ci=None,
+        ci=ci,
         details={"s_pmse": ratio, "null_mean": null_mean, "null_sd": float(null.std(ddof=1)),
                  "null_2.5%": lo, "null_97.5%": hi, "p_value": p_value,
                  "specks": summary["specks"], "po50": summary["po50"],
-                 "permutations": permutations, "seed": seed_used,
-                 "min_samples_leaf": min_samples_leaf, "ccp_alpha": float(ccp_alpha),
-                 "min_impurity_decrease": float(min_impurity_decrease),
+                 "permutations": permutations, "seed": seed_used, "min_leaf": min_leaf,
+                 "ccp_alpha": float(ccp_alpha), "sampled": sampled,
                  "n_real": len(pair.real), "n_synthetic": len(pair.synthetic)},
         tables={"propensity": _score_table(scores, labels),
                 "permutation_null": pd.DataFrame({"pmse": null})},

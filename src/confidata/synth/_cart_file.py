@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from confidata._tree import Tree
 from confidata.errors import ConfidataError, InputFileError, SynthesisError
 from confidata.synth._encode import Part
 from confidata.synth._fitted import CONFIDENTIAL_NOTE, FittedModel, Step
 from confidata.synth._modelfile import read_model_file, write_model_file
-from confidata.synth._tree import Tree
 from confidata.synth.rules import parse_rules
 from confidata.table.schema import Schema
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from confidata._tree import Tree
 from confidata.synth._encode import Part
-from confidata.synth._tree import Tree
 
 __all__ = ["CONFIDENTIAL_NOTE", "FittedModel", "Step"]
 

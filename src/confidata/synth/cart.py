@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from confidata._tree import apply_tree, grow_tree
 from confidata.errors import ConfidataWarning, SchemaError, SynthesisError, quote_names
 from confidata.synth._cart_file import load_cart, save_cart
 from confidata.synth._encode import (
@@ -46,7 +47,6 @@ from confidata.synth._encode import (
     to_bins,
 )
 from confidata.synth._fitted import CONFIDENTIAL_NOTE, FittedModel, Step
-from confidata.synth._tree import apply_tree, grow_tree
 from confidata.synth.rules import Rule, parse_rules
 from confidata.table.conform import conform, value_text
 from confidata.table.infer import infer_schema
