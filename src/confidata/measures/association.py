@@ -66,6 +66,8 @@ def _encoded(pair: Pair, rows: np.ndarray | None = None) -> tuple[dict, dict]:
             s[miss_s[name].to_numpy()] = np.nan
         else:
             r, s, _ = column_codes(pair, name, n_bins=1)
+            both = _dense(np.concatenate([r, s]))  # small codes: tables stay small
+            r, s = both[:len(r)], both[len(r):]
         real_out[name] = r if rows is None else r[rows]
         syn_out[name] = s
     return real_out, syn_out
@@ -80,14 +82,20 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float((x * y).sum() / denom) if denom > 0 else np.nan
 
 
+def _dense(codes: np.ndarray) -> np.ndarray:
+    """Small non-negative codes renumbered 0..k-1 over the levels present, in O(n)."""
+    present = np.bincount(codes) > 0
+    return (np.cumsum(present) - 1)[codes]
+
+
 def _cramers_v(a: np.ndarray, b: np.ndarray) -> float:
     """Bias-corrected Cramér's V (Bergsma 2013) over the levels observed in this file."""
-    _, a = np.unique(a, return_inverse=True)
-    _, b = np.unique(b, return_inverse=True)
     r, k, n = int(a.max()) + 1, int(b.max()) + 1, len(a)
+    table = np.bincount(a * k + b, minlength=r * k).reshape(r, k).astype(float)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]  # levels seen in this file
+    r, k = table.shape
     if r < 2 or k < 2 or n < 2:
         return np.nan
-    table = np.bincount(a * k + b, minlength=r * k).reshape(r, k).astype(float)
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
     chi2 = float(((table - expected) ** 2 / expected).sum())
     phi2 = max(0.0, chi2 / n - (k - 1) * (r - 1) / (n - 1))
@@ -102,9 +110,10 @@ def _eta(x: np.ndarray, group: np.ndarray) -> float:
     if ok.sum() < 2:
         return np.nan
     x, group = x[ok], group[ok]
-    _, g = np.unique(group, return_inverse=True)
-    counts = np.bincount(g)
-    means = np.bincount(g, weights=x) / counts
+    counts = np.bincount(group)
+    seen = counts > 0
+    means = np.bincount(group, weights=x)[seen] / counts[seen]
+    counts = counts[seen]
     total = float(((x - x.mean()) ** 2).sum())
     if total <= 0:
         return np.nan

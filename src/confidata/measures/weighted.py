@@ -365,9 +365,14 @@ def individual_risk(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
         (key_o,) = _joint_codes([real], keys)
         key_s = np.array([], dtype=np.int64)
     n_keys = int(max(key_o.max(initial=-1), key_s.max(initial=-1))) + 1
-    fk = np.bincount(key_o, minlength=n_keys)[key_o]
-    Fk = np.bincount(key_o, weights=w, minlength=n_keys)[key_o]
-    risk = risk_from_counts(fk, Fk) if weight_used else 1.0 / fk
+    f_cell = np.bincount(key_o, minlength=n_keys)
+    F_cell = np.bincount(key_o, weights=w, minlength=n_keys)
+    fk, Fk = f_cell[key_o], F_cell[key_o]
+    # one risk per key cell (records of a cell share it), then spread to the records
+    used = f_cell > 0
+    cell_risk = np.zeros(n_keys)
+    cell_risk[used] = risk_from_counts(f_cell[used], F_cell[used]) if weight_used else 1.0 / f_cell[used]
+    risk = cell_risk[key_o]
     in_syn = np.bincount(key_s, minlength=n_keys)[key_o] > 0
     expected = float(risk.sum())
     uniques = int((fk == 1).sum())
