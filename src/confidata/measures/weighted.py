@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from confidata.errors import SchemaError, quote_names
 from confidata.measures._encode import numeric_values
@@ -95,27 +96,52 @@ def _ratio_and_total(w: np.ndarray, y: np.ndarray, dom: np.ndarray, n_dom: int,
     linearised values u_i = w_i 1{i in d} (y_i - R) / N_d.
     """
     n = len(w)
-    wy = np.where(inside, w * np.nan_to_num(y), 0.0)
-    wd = np.where(inside, w, 0.0)
-    total = np.bincount(dom, weights=wy, minlength=n_dom)
-    size = np.bincount(dom, weights=wd, minlength=n_dom)
-    count = np.bincount(dom, weights=inside.astype(float), minlength=n_dom)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / size
+    total, size, count, s1, mean, s2, sum_u = _domain_sums(
+        np.asarray(w, dtype=np.float64), np.asarray(y, dtype=np.float64),
+        np.asarray(inside, dtype=np.bool_), np.asarray(dom, dtype=np.int64), int(n_dom))
     factor = n / (n - 1) if n > 1 else np.nan
     # sum over all records of (z_i - zbar)^2 where z_i is zero outside the domain
-    s1 = np.bincount(dom, weights=wy**2, minlength=n_dom)
     var_total = factor * (s1 - total**2 / n)
-    resid = np.where(inside, np.nan_to_num(y) - mean[dom], 0.0) * wd
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s2 = np.bincount(dom, weights=resid**2, minlength=n_dom) / size**2
-        sum_u = np.bincount(dom, weights=resid, minlength=n_dom) / size  # zero up to rounding
     var_mean = factor * (s2 - sum_u**2 / n)
     return {
         "total": total, "se_total": np.sqrt(np.clip(var_total, 0, None)),
         "mean": mean, "se_mean": np.sqrt(np.clip(var_mean, 0, None)),
         "count": count,
     }
+
+
+@njit(cache=True)
+def _domain_sums(w, y, inside, dom, n_dom):  # pragma: no cover - compiled
+    """Two passes over the records: per-domain totals, then the residual sums for the mean's
+    linearised variance (numpy would make a dozen full-length temporaries per call)."""
+    total = np.zeros(n_dom)
+    size = np.zeros(n_dom)
+    count = np.zeros(n_dom)
+    s1 = np.zeros(n_dom)
+    for i in range(len(w)):
+        if inside[i]:
+            d = dom[i]
+            wy = w[i] * y[i]
+            total[d] += wy
+            size[d] += w[i]
+            count[d] += 1.0
+            s1[d] += wy * wy
+    mean = np.full(n_dom, np.nan)
+    for d in range(n_dom):
+        if size[d] != 0.0:
+            mean[d] = total[d] / size[d]
+    s2 = np.zeros(n_dom)
+    sum_u = np.zeros(n_dom)
+    for i in range(len(w)):
+        if inside[i]:
+            d = dom[i]
+            resid = (y[i] - mean[d]) * w[i]
+            s2[d] += resid * resid
+            sum_u[d] += resid
+    for d in range(n_dom):
+        s2[d] = s2[d] / (size[d] * size[d]) if size[d] != 0.0 else np.nan
+        sum_u[d] = sum_u[d] / size[d] if size[d] != 0.0 else np.nan
+    return total, size, count, s1, mean, s2, sum_u
 
 
 def _overlap(lo_r, hi_r, lo_s, hi_s, est_r, est_s) -> np.ndarray:
