@@ -322,6 +322,12 @@ def _make_link_class(base):
                 stats.bytes_sent += len(frame)
                 stats.messages_sent += 1
 
+        def close_connection(self):
+            if self.delay > 0:  # let the messages held back go first
+                self.runtime._loop.call_later(self.delay + 0.01, self.transport.close)
+            else:
+                self.transport.close()
+
         def data_received(self, data):
             if self.peer_pid is None and len(self.bytes) + len(data) >= 2:
                 claimed = int.from_bytes((bytes(self.bytes) + data)[:2], "little")
