@@ -210,8 +210,26 @@ def test_missing_keys_and_target_name_the_column():
     assert "synthetic" in str(info.value) and SENTINEL not in str(info.value)
     with pytest.raises(SchemaError, match="target"):
         attribute_disclosure(real, real, schema)  # no target given, none marked sensitive
+    numbers = pd.DataFrame({"t": [1.0, 2.0]})
     with pytest.raises(SchemaError, match="key"):
-        identity_disclosure(real, real, schema_for(real))  # no keys anywhere
+        identity_disclosure(numbers, numbers, schema_for(numbers))  # no key can be chosen
+
+
+def test_keys_rule_is_stated_in_every_key_based_result():
+    real = pd.DataFrame({"k": list("aabbc"), "j": list("xyxyx"), "t": [1.0, 2, 3, 4, 5]})
+    syn = real.iloc[[0, 1, 2, 2, 4]].reset_index(drop=True)
+    by_role = schema_for(real, keys=("k",), sensitive=("t",))
+    no_roles = schema_for(real, sensitive=("t",))
+    for name in ("identity_disclosure", "k_anonymity", "special_uniques", "attribute_disclosure",
+                 "correct_attribution_probability"):
+        extra = {"target": "t"} if "attribut" in name else {}
+        role = MEASURES[name].function(real, syn, by_role, **extra).details
+        assert role["keys"] == ["k"] and "role 'key'" in role["keys_rule"], name
+        given = MEASURES[name].function(real, syn, by_role, keys=["j"], **extra).details
+        assert given["keys"] == ["j"] and "caller" in given["keys_rule"], name
+        default = MEASURES[name].function(real, syn, no_roles, **extra).details
+        # the stated default: low-cardinality categorical columns that are not sensitive
+        assert default["keys"] == ["k", "j"] and "by default" in default["keys_rule"], name
 
 
 def test_distance_errors_never_show_values():
@@ -245,3 +263,9 @@ def test_registered_and_complete(name):
         result.interpretation) or f"{result.value:.0f}" in result.interpretation
     assert not math.isnan(result.value)
     result.to_dict()
+
+
+def test_default_keys_leave_out_the_target():
+    real = pd.DataFrame({"k": list("aabbc"), "j": list("xyxyx")})
+    r = attribute_disclosure(real, real, schema_for(real), target="j")
+    assert r.details["keys"] == ["k"] and "'j' left out" in r.details["keys_rule"]

@@ -55,9 +55,13 @@ _SDC = (
 
 
 # -- shared helpers ----------------------------------------------------------------------------
-def _resolve_keys(schema: Schema, keys: Sequence[str] | str | None) -> list[str]:
-    # explicit keys or the schema's 'key' role; no default here (the frames are checked later)
-    return resolve_keys(schema, None, keys, allow_default=False)[0]
+def _resolve_keys(schema: Schema, real: pd.DataFrame, keys: Sequence[str] | str | None,
+                  exclude: Sequence[str] = ()) -> tuple[list[str], str]:
+    """The keys and the sentence naming the rule that chose them (for ``details["keys_rule"]``):
+    the caller's, the schema's 'key' role, or the stated default over the real data."""
+    if not isinstance(real, pd.DataFrame):
+        raise SchemaError("Pass the real data as a pandas DataFrame.")
+    return resolve_keys(schema, real, keys, exclude=exclude)
 
 
 def _resolve_target(schema: Schema, target: str | None, option: str = "target") -> str:
@@ -227,30 +231,31 @@ def _attribute_figures(key_o: np.ndarray, key_s: np.ndarray, t_o: np.ndarray,
 
 
 def _prepare(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
-             keys: Sequence[str] | str | None) -> tuple[list[str], np.ndarray, np.ndarray]:
-    keys = _resolve_keys(schema, keys)
+             keys: Sequence[str] | str | None,
+             exclude: Sequence[str] = ()) -> tuple[list[str], str, np.ndarray, np.ndarray]:
+    keys, rule = _resolve_keys(schema, real, keys, exclude)
     _require(real, keys, "real data", "keys")
     _require(synthetic, keys, "synthetic data", "keys")
     _require_rows(real, "real data")
     _require_rows(synthetic, "synthetic data")
     key_o, key_s = _joint_codes([real, synthetic], keys)
-    return keys, key_o, key_s
+    return keys, rule, key_o, key_s
 
 
 def _prepare_target(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
                     keys: Sequence[str] | str | None, target: str | None):
-    keys = _resolve_keys(schema, keys)
     target = _resolve_target(schema, target)
+    resolved, _ = _resolve_keys(schema, real, keys, (target,))
     _require(real, [target], "real data", "target")
     _require(synthetic, [target], "synthetic data", "target")
-    if target in keys:
+    if target in resolved:
         raise SchemaError(
             f"Column '{target}' is both a key and the target; drop it from keys or choose "
             "another target."
         )
-    keys, key_o, key_s = _prepare(real, synthetic, schema, keys)
+    keys, rule, key_o, key_s = _prepare(real, synthetic, schema, keys, (target,))
     t_o, t_s = _column_codes([real, synthetic], target)
-    return keys, target, _attribute_figures(key_o, key_s, t_o, t_s)
+    return keys, rule, target, _attribute_figures(key_o, key_s, t_o, t_s)
 
 
 def _fmt(x: float) -> str:
@@ -263,7 +268,7 @@ def identity_disclosure(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Sch
     """Replicated uniques (repU): real records unique on the keys whose key combination is
     also unique in the synthetic data, as a % of real records; reference UiO, the % of real
     records unique on the keys (the most repU could be)."""
-    keys, key_o, key_s = _prepare(real, synthetic, schema, keys)
+    keys, rule, key_o, key_s = _prepare(real, synthetic, schema, keys)
     fig = _identity_figures(key_o, key_s)
     interpretation = (
         f"{_fmt(fig['repU'])}% of the real records (repU) are unique on the keys "
@@ -292,7 +297,7 @@ def identity_disclosure(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Sch
         direction=Direction.LOWER_IS_BETTER,
         interpretation=interpretation,
         citation=_RAAB,
-        details={**fig, "keys": list(keys)},
+        details={**fig, "keys": list(keys), "keys_rule": rule},
         tables={"identity": summary},
     )
 
@@ -303,7 +308,7 @@ def attribute_disclosure(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Sc
     """DiSCO: % of real records whose key combination, looked up in the synthetic data, shows
     one target value only, and that value is the record's own; reference Dorig, the % of
     real records whose key combination shows one target value in the real data."""
-    keys, target, fig = _prepare_target(real, synthetic, schema, keys, target)
+    keys, rule, target, fig = _prepare_target(real, synthetic, schema, keys, target)
     interpretation = (
         f"For {_fmt(fig['DiSCO'])}% of the real records (DiSCO), an intruder who knows a "
         f"person's {quote_names(keys, limit=10)} and looks them up in the synthetic data finds "
@@ -329,7 +334,7 @@ def attribute_disclosure(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Sc
         direction=Direction.LOWER_IS_BETTER,
         interpretation=interpretation,
         citation=_RAAB,
-        details={**fig, "keys": list(keys), "target": target},
+        details={**fig, "keys": list(keys), "keys_rule": rule, "target": target},
         tables={"attribute": table},
     )
 
@@ -341,7 +346,7 @@ def correct_attribution_probability(real: pd.DataFrame, synthetic: pd.DataFrame,
     """TCAP: among real records whose keys appear in the synthetic data, the % for which the
     synthetic key group holds one target value and it is right; reference baseCAPd, the % an
     intruder would get right guessing from the target's real marginal distribution."""
-    keys, target, fig = _prepare_target(real, synthetic, schema, keys, target)
+    keys, rule, target, fig = _prepare_target(real, synthetic, schema, keys, target)
     interpretation = (
         f"Among the real records whose {quote_names(keys, limit=10)} combination appears in the "
         f"synthetic data, {_fmt(fig['TCAP'])}% (TCAP) fall in a synthetic group that shows one "
@@ -368,7 +373,7 @@ def correct_attribution_probability(real: pd.DataFrame, synthetic: pd.DataFrame,
         interpretation=interpretation,
         citation=_TAUB,
         details={k: fig[k] for k in ("baseCAPd", "CAPd", "CAPs", "DCAP", "TCAP")}
-        | {"keys": list(keys), "target": target},
+        | {"keys": list(keys), "keys_rule": rule, "target": target},
         tables={"cap": table},
     )
 
@@ -386,7 +391,7 @@ def k_anonymity(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
     """
     if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
         raise SchemaError("The 'k' option of k_anonymity must be a whole number of 1 or more.")
-    keys, key_o, key_s = _prepare(real, synthetic, schema, keys)
+    keys, rule, key_o, key_s = _prepare(real, synthetic, schema, keys)
     n_keys = int(max(key_o.max(initial=-1), key_s.max(initial=-1))) + 1
     fk = np.bincount(key_o, minlength=n_keys)[key_o]
     fk_s = np.bincount(key_s, minlength=n_keys)[key_s]
@@ -394,6 +399,7 @@ def k_anonymity(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
     per_record = pd.DataFrame({"row": np.arange(len(real)), "fk": fk})
     details: dict[str, object] = {
         "keys": list(keys),
+        "keys_rule": rule,
         "k": min_k,
         "k_synthetic": int(fk_s.min()),
         "below_k3_percent": _pct((fk < 3).sum(), len(fk)),

@@ -112,7 +112,7 @@ def exact_matches(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *
 
 def distance_to_closest_record(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
                                holdout: pd.DataFrame | None = None, max_rows: int = 2000,
-                               seed: int | None = None) -> MeasureResult:
+                               max_chunks: int = 25, seed: int | None = None) -> MeasureResult:
     """Share of synthetic rows nearer (Gower) to the training data than to a holdout.
 
     The training rows are shuffled and cut into disjoint chunks of the holdout's size, and the
@@ -120,14 +120,16 @@ def distance_to_closest_record(real: pd.DataFrame, synthetic: pd.DataFrame, sche
     number of rows: a fresh sample from the population scores about 0.5; a copy of the training
     data scores 1 when training and holdout are the same size (0.5 + 0.5 / c with c chunks, as
     each copied row meets its original in one chunk of c). Ties count half. Up to `max_rows`
-    synthetic and holdout rows are queried
-    (drawn with ``np.random.default_rng(seed)``); the 95% interval is the normal approximation
-    to a binomial share on that many rows. Also reports the 5th percentile and median distance
+    synthetic and holdout rows are queried and at most `max_chunks` random chunks compared
+    (drawn with ``np.random.default_rng(seed)``; a random subset of chunks leaves the expected
+    share, a copy's included, unchanged); the 95% interval is the normal approximation to a
+    binomial share on the queried rows. Also reports the 5th percentile and median distance
     to the closest training row for synthetic and for holdout rows.
     """
     holdout = _need_holdout(holdout, "distance_to_closest_record")
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int | np.integer) or max_rows < 1:
-        raise SchemaError("The 'max_rows' option must be a whole number of 1 or more.")
+    for option, number in (("max_rows", max_rows), ("max_chunks", max_chunks)):
+        if isinstance(number, bool) or not isinstance(number, int | np.integer) or number < 1:
+            raise SchemaError(f"The '{option}' option must be a whole number of 1 or more.")
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     rng = np.random.default_rng(seed)
@@ -142,18 +144,19 @@ def distance_to_closest_record(real: pd.DataFrame, synthetic: pd.DataFrame, sche
     dcr_s = train_sums / space.p
     dcr_h = space.nearest(2, query_h, 0)[0][:, 0]
     hold_sums = space.nearest_sums(1, query_s, 2)[0][:, 0]
-    # training rows in random disjoint chunks of the holdout's size (rows left over join none)
+    # training rows in random disjoint chunks of the holdout's size; `used` of them compared
     chunks = max(1, n_r // n_h)
+    used = min(chunks, int(max_chunks))
     chunk_of = np.full(n_r, -1, dtype=np.int64)
     order = rng.permutation(n_r)
     if n_r >= n_h:
-        chunk_of[order[:chunks * n_h]] = np.repeat(np.arange(chunks), n_h)
+        chunk_of[order[:used * n_h]] = np.repeat(np.arange(used), n_h)
     else:
         chunk_of[:] = 0
     # a row no nearer to all the training data than to the holdout is nearer in no chunk
-    nearer = np.zeros((len(query_s), chunks))
+    nearer = np.zeros((len(query_s), used))
     scan = train_sums <= hold_sums
-    nearer[scan] = space.nearer_than(1, query_s[scan], 0, chunk_of, chunks, hold_sums[scan])
+    nearer[scan] = space.nearer_than(1, query_s[scan], 0, chunk_of, used, hold_sums[scan])
     shares = nearer.mean(axis=0)
     share = float(np.mean(shares))
     n = len(query_s)
@@ -191,7 +194,8 @@ def distance_to_closest_record(real: pd.DataFrame, synthetic: pd.DataFrame, sche
         citation=_DCR,
         n=n,
         ci=(max(0.0, share - half), min(1.0, share + half)),
-        details={**stats, "seed": seed, "chunks": chunks, "copy_score": copy_score,
+        details={**stats, "seed": seed, "chunks": chunks, "chunks_compared": used,
+                 "copy_score": copy_score,
                  "n_holdout_queried": len(query_h),
                  "n_train": n_r, "n_holdout": n_h, "columns": len(columns)},
         tables={"distances": distances},

@@ -23,7 +23,7 @@ _EXCLUDED_ROLES = (Role.SENSITIVE, Role.DIRECT_IDENTIFIER, Role.WEIGHT)
 
 
 def resolve_keys(schema: Schema, frame: pd.DataFrame | None, keys: Sequence[str] | str | None = None,
-                 *, allow_default: bool = True) -> tuple[list[str], str]:
+                 *, allow_default: bool = True, exclude: Sequence[str] = ()) -> tuple[list[str], str]:
     """The key columns and a sentence saying which rule chose them.
 
     1. ``keys`` given: they win. Names the frame (or, without a frame, the schema) lacks raise
@@ -31,7 +31,7 @@ def resolve_keys(schema: Schema, frame: pd.DataFrame | None, keys: Sequence[str]
     2. Otherwise the schema's columns with the role 'key'.
     3. Otherwise (when ``allow_default``) every categorical or ordinal column with at most
        `DEFAULT_MAX_LEVELS` distinct values in ``frame`` that is not sensitive, a direct
-       identifier or a weight.
+       identifier or a weight, nor in `exclude` (a measure's target).
     """
     if keys is not None:
         if isinstance(keys, str):
@@ -61,6 +61,8 @@ def resolve_keys(schema: Schema, frame: pd.DataFrame | None, keys: Sequence[str]
             continue
         if any(column.has_role(r) for r in _EXCLUDED_ROLES) or column.kind is Kind.IDENTIFIER:
             continue
+        if column.name in exclude:
+            continue
         if frame[column.name].nunique(dropna=True) <= DEFAULT_MAX_LEVELS:
             chosen.append(column.name)
     if not chosen:
@@ -72,5 +74,6 @@ def resolve_keys(schema: Schema, frame: pd.DataFrame | None, keys: Sequence[str]
     return chosen, (
         f"No keys were given and the schema marks none, so by default the keys are "
         f"{quote_names(chosen, limit=10)}: every categorical or ordinal column with at most "
-        f"{DEFAULT_MAX_LEVELS} levels that is not sensitive, an identifier or a weight."
+        f"{DEFAULT_MAX_LEVELS} levels that is not sensitive, an identifier or a weight"
+        + (f", the target {quote_names(list(exclude))} left out." if exclude else ".")
     )

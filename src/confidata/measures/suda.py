@@ -95,7 +95,7 @@ def special_uniques(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
     whose MSU value combination occurs in the synthetic file (an intruder can find it there),
     the mean SUDA-style score (module docstring), and per-key contributions.
     """
-    keys = _resolve_keys(schema, keys)
+    keys, rule = _resolve_keys(schema, real, keys)
     if isinstance(max_size, bool) or not isinstance(max_size, int | np.integer) or max_size < 1:
         raise SchemaError("The 'max_size' option must be a whole number of 1 or more (the largest "
                           "MSU searched, in keys; 3 is usual).")
@@ -136,11 +136,12 @@ def special_uniques(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
         interpretation=interpretation,
         citation=_SUDA,
         n=n_r,  # a census of the file's records: no sampling, so no interval
-        details={"records_with_msu_n": n_with, "synthetic_records_with_msu_n": int((count_s > 0).sum()),
+        details={"keys_rule": rule,
+                 "records_with_msu_n": n_with, "synthetic_records_with_msu_n": int((count_s > 0).sum()),
                  "msu_in_synthetic": in_syn_share, "msu_count_total": int(count.sum()),
                  "mean_score": float(score.mean()), "max_score": int(score.max()),
                  "synthetic_mean_score": float(score_s.mean()), "max_size": size,
-                 "keys": len(keys), "n_real": n_r, "n_synthetic": n_s},
+                 "keys": list(keys), "n_real": n_r, "n_synthetic": n_s},
         tables={"records": records, "score_distribution": distribution,
                 "key_contributions": contribution},
     )
