@@ -22,6 +22,7 @@ from rich.table import Table
 
 from confidata import __version__
 from confidata._cli_common import VERBOSE, err, guarded, out
+from confidata.cli_evaluate import evaluate_command, measures_run_command, recommend_command
 from confidata.cli_ipp import ipp_app
 from confidata.cli_secure import secure_app
 from confidata.errors import (
@@ -335,6 +336,9 @@ def sample(
 measures_app = typer.Typer(help="The inventory of utility and disclosure-risk measures.",
                            no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(measures_app, name="measures")
+app.command("evaluate")(evaluate_command)
+app.command("recommend")(recommend_command)
+measures_app.command("run")(measures_run_command)
 app.add_typer(ipp_app, name="ipp")
 app.add_typer(secure_app, name="secure")
 

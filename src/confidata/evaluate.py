@@ -1,0 +1,372 @@
+"""Is a synthetic file fit for its purpose? Run a use case's measures and judge each one.
+
+`evaluate` takes the real file, the synthetic file (and ideally a holdout of real rows the
+synthesizer never saw), runs every measure the use case names that the inputs allow, judges
+each against the use case's thresholds, and returns one plain, JSON-ready dictionary: the
+verdict first, then every measure beside its reference with its verdict and the reasoning
+behind the threshold, the data the report's plots need, notes for the file's users and a
+provenance block. `confidata.report` renders it; nothing here draws.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import math
+import platform
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from confidata.errors import SchemaError, quote_names
+from confidata.measures import MEASURES, MeasureResult
+from confidata.measures._encode import column_codes, prepare
+from confidata.table.schema import Kind, Role, Schema
+from confidata.usecases import USE_CASES, Criterion, get_use_case
+
+__all__ = ["evaluate"]
+
+_DEPENDENCIES = ("numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "numba", "pyreadstat")
+_PLOT_BINS = 10  # marginal plots: quantile groups of the real data per numeric column
+
+
+def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use_case: str,
+             holdout: pd.DataFrame | None = None, keys: Sequence[str] | None = None,
+             target: str | None = None, model: str | None = None, seed: int | None = None,
+             files: Mapping[str, Mapping[str, Any]] | None = None, command: str | None = None,
+             epsilon: float | None = None, delta: float | None = None) -> dict[str, Any]:
+    """Judge `synthetic` against `real` for `use_case` (see `confidata.usecases.USE_CASES`).
+
+    `keys` override the schema's key role for the disclosure measures; `target` is the column
+    attribute-disclosure and prediction measures aim at; `model` (``"y ~ x1 + x2"``) is the
+    analysis whose confidence intervals are compared. Measures whose inputs are missing are
+    listed as not run, and the verdict says so. `files` (name, rows, sha256 per role) and
+    `command` go into the provenance; the command line fills them in.
+    """
+    profile = get_use_case(use_case)
+    _check_inputs(real, synthetic, holdout, schema, keys, target, model)
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    given = {"holdout": holdout, "keys": list(keys) if keys else None, "target": target,
+             "model": model, "seed": seed}
+    rows, results = [], {}
+    for criterion in profile.criteria:
+        missing = _missing_inputs(criterion.measure, given)
+        if missing:
+            rows.append(_not_run(criterion, missing))
+            continue
+        result = MEASURES[criterion.measure].function(
+            real, synthetic, schema, **_options(criterion, given, schema))
+        results[criterion.measure] = result
+        rows.append(_judged(criterion, result))
+    verdict, reason = _overall(rows)
+    return {
+        "title": f"Is this synthetic file fit for {profile.title.lower()}?",
+        "verdict": verdict,
+        "verdict_reason": reason,
+        "use_case": {"name": profile.name, "title": profile.title, "purpose": profile.purpose},
+        "files": _files(files, real, synthetic, holdout),
+        "measures": rows,
+        "plots": _plots(real, synthetic, schema, results),
+        "notes_for_users": {"may": list(profile.may), "may_not": list(profile.may_not)},
+        "provenance": _provenance(command, seed, epsilon, delta),
+    }
+
+
+# -- inputs ----------------------------------------------------------------------------------
+def _check_inputs(real, synthetic, holdout, schema: Schema, keys, target, model) -> None:
+    frames = {"real": real, "synthetic": synthetic}
+    if holdout is not None:
+        frames["holdout"] = holdout
+    measured = [c.name for c in schema if c.kind not in (Kind.IDENTIFIER, Kind.TEXT)
+                and not c.has_role(Role.DIRECT_IDENTIFIER)]
+    for label, frame in frames.items():
+        if not isinstance(frame, pd.DataFrame):
+            raise SchemaError(f"evaluate: pass the {label} data as a pandas DataFrame.")
+        if len(frame) == 0:
+            raise SchemaError(f"evaluate: the {label} file has no rows; pass a non-empty file.")
+        absent = [c for c in measured if c not in frame.columns]
+        if absent:
+            raise SchemaError(f"evaluate: the {label} file lacks column(s) {quote_names(absent)} "
+                              "of the real file; real, synthetic and holdout must have the same "
+                              "columns.")
+    extra = [c for c in synthetic.columns if c not in schema]
+    if extra:
+        raise SchemaError(f"evaluate: the synthetic file has column(s) {quote_names(extra)} that "
+                          "the real file lacks; drop them or evaluate against the right file.")
+    for name in keys or ():
+        if name not in real.columns:
+            raise SchemaError(f"evaluate: the key {quote_names([name])} is not a column of the "
+                              "data; check --keys.")
+    if target is not None:
+        if target not in real.columns or target not in schema:
+            raise SchemaError(f"evaluate: the target {quote_names([target])} is not a column of "
+                              "the data; check --target.")
+        if real[target].nunique(dropna=True) < 2:
+            raise SchemaError(f"evaluate: the target '{target}' takes one value only in the real "
+                              "file, so nothing can be predicted or disclosed about it; choose "
+                              "another target.")
+    if model is not None:
+        if not isinstance(model, str) or "~" not in model:
+            raise SchemaError("evaluate: give the model as 'y ~ x1 + x2' (--model).")
+        named = [t.strip() for t in model.replace("~", "+").split("+") if t.strip()]
+        unknown = [t for t in named if t not in real.columns]
+        if unknown:
+            raise SchemaError(f"evaluate: the model names column(s) {quote_names(unknown)} that "
+                              "are not in the data; use the data's column names.")
+
+
+def _missing_inputs(measure: str, given: Mapping[str, Any]) -> list[str]:
+    params = inspect.signature(MEASURES[measure].function).parameters
+    missing = []
+    if "holdout" in params and given["holdout"] is None and measure != "tstr":
+        missing.append("a holdout of real rows the synthesizer never saw (--holdout)")
+    if measure in ("attribute_disclosure", "correct_attribution_probability", "tstr",
+                   "inference") and given["target"] is None:
+        missing.append("a target column (--target)")
+    if measure == "ci_overlap" and given["model"] is None:
+        missing.append("a model (--model 'y ~ x1 + x2')")
+    return missing
+
+
+def _options(criterion: Criterion, given: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
+    params = inspect.signature(MEASURES[criterion.measure].function).parameters
+    options: dict[str, Any] = {}
+    for name in ("holdout", "keys", "seed"):
+        if name in params and given[name] is not None:
+            options[name] = given[name]
+    if "target" in params and given["target"] is not None:
+        options["target"] = given["target"]
+    if "secret" in params and given["target"] is not None:
+        options["secret"] = given["target"]
+    if "formula" in params and given["model"] is not None:
+        options["formula"] = given["model"]
+        response = given["model"].split("~")[0].strip()
+        if response in schema and schema[response].kind.is_categorical:
+            options["family"] = "logistic"
+    options.update(criterion.options)
+    return options
+
+
+# -- judging ---------------------------------------------------------------------------------
+def _statistic(result: MeasureResult, statistic: str) -> float | None:
+    if statistic == "value":
+        return result.value
+    if statistic in ("excess", "ratio"):
+        if result.reference is None:
+            return None
+        if statistic == "excess":
+            return result.value - result.reference
+        return result.value / result.reference if result.reference else None
+    value = result.details.get(statistic)
+    return None if value is None else float(value)
+
+
+def _judged(criterion: Criterion, result: MeasureResult) -> dict[str, Any]:
+    observed = _statistic(result, criterion.statistic)
+    finite = observed is not None and math.isfinite(observed)
+    verdict = criterion.judge(observed) if finite else "warn"
+    record = result.to_dict()
+    record.pop("tables")
+    record["details"] = {k: v for k, v in record["details"].items()
+                         if isinstance(v, str | int | float | bool | type(None))}
+    return {
+        **record,
+        "family": MEASURES[criterion.measure].family.value,
+        "verdict": verdict,
+        "statistic": criterion.statistic,
+        "observed": observed if finite else None,
+        "rule": criterion.rule,
+        "reason": criterion.reason if finite else
+        f"{criterion.reason} The figure could not be computed here, so it is not a pass.",
+        "source": criterion.source,
+    }
+
+
+def _not_run(criterion: Criterion, missing: list[str]) -> dict[str, Any]:
+    spec = MEASURES[criterion.measure]
+    return {
+        "name": criterion.measure, "family": spec.family.value, "verdict": "info",
+        "statistic": criterion.statistic, "observed": None, "rule": criterion.rule,
+        "reason": f"Not run: it needs {' and '.join(missing)}.", "source": criterion.source,
+        "value": None, "reference": None, "reference_kind": "", "direction": "", "ci": None,
+        "n": None, "interpretation": f"{spec.summary}: not run, as it needs "
+        f"{' and '.join(missing)}.", "citation": "", "details": {}, "not_run": True,
+    }
+
+
+def _overall(rows: list[dict[str, Any]]) -> tuple[str, str]:
+    failed = [r for r in rows if r["verdict"] == "fail"]
+    warned = [r for r in rows if r["verdict"] == "warn"]
+    skipped = [r for r in rows if r.get("not_run")]
+    risk_skipped = [r for r in skipped if r["family"] == "disclosure risk"]
+
+    def listing(group: list[dict[str, Any]]) -> str:
+        return "; ".join(f"{r['name']} ({r['statistic']} = {r['observed']:.4g}, {r['rule']})"
+                         for r in group)
+
+    if failed:
+        return "fail", f"Fails on {len(failed)} measure(s): {listing(failed)}."
+    if warned or risk_skipped:
+        parts = []
+        if warned:
+            parts.append(f"warnings on {listing(warned)}")
+        if risk_skipped:
+            parts.append(f"{len(risk_skipped)} disclosure measure(s) not run for want of inputs "
+                         f"({', '.join(r['name'] for r in risk_skipped)})")
+        return "warn", "Passes no measure outright; " + " and ".join(parts) + "." \
+            if not [r for r in rows if r["verdict"] == "pass"] else \
+            "Passes the measures that ran, with " + " and ".join(parts) + "."
+    return "pass", f"Passes all {len(rows) - len(skipped)} measures that apply."
+
+
+# -- what the report draws -------------------------------------------------------------------
+def _plots(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
+           results: Mapping[str, MeasureResult]) -> dict[str, Any]:
+    pair = prepare(real, synthetic, schema, measure="evaluate")
+    marginals = []
+    for name in pair.names:
+        r, s, labels = column_codes(pair, name, n_bins=_PLOT_BINS, edges_from="real")
+        count_r = np.bincount(r, minlength=len(labels))
+        count_s = np.bincount(s, minlength=len(labels))
+        numeric = pair.schema[name].kind.is_numeric or pair.schema[name].kind in (Kind.DATE,
+                                                                                    Kind.DATETIME)
+        bins = []
+        last = len(labels) - 2  # the final label is "missing"
+        for i, label in enumerate(labels):
+            if count_r[i] == 0 and count_s[i] == 0:
+                continue
+            bins.append({"label": label, "real": int(count_r[i]), "synthetic": int(count_s[i]),
+                         "extreme": bool(numeric and i in (0, last))})
+        marginals.append({"column": name, "kind": "numeric" if numeric else "categorical",
+                          "bins": bins})
+    two_way = results.get("tvd_2way") or MEASURES["tvd_2way"].function(real, synthetic, schema) \
+        if len(pair.names) >= 2 else None
+    return {
+        "marginals": marginals,
+        "pairs": _pair_matrix(two_way, pair.names) if two_way is not None else None,
+        "propensity": _propensity(results.get("pmse_cart")),
+        "ci_overlap": _forest(results.get("ci_overlap")),
+        "dcr": _dcr(results.get("distance_to_closest_record")),
+        "risk_utility": _risk_utility(two_way, results),
+    }
+
+
+def _pair_matrix(result: MeasureResult, names: list[str]) -> dict[str, Any]:
+    index = {n: i for i, n in enumerate(names)}
+    matrix: list[list[float | None]] = [[None] * len(names) for _ in names]
+    for row in result.tables["tvd_2way"].itertuples(index=False):
+        i, j = index[row.variable_1], index[row.variable_2]
+        matrix[i][j] = matrix[j][i] = float(row.tvd)
+    return {"columns": names, "tvd": matrix}
+
+
+def _propensity(result: MeasureResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    table = result.tables["propensity"]
+    edges = np.linspace(0.0, 1.0, 21)
+    real = np.histogram(table.loc[table["source"] == "real", "propensity"], bins=edges)[0]
+    syn = np.histogram(table.loc[table["source"] == "synthetic", "propensity"], bins=edges)[0]
+    return {"edges": edges.tolist(), "real": real.tolist(), "synthetic": syn.tolist()}
+
+
+def _forest(result: MeasureResult | None) -> list[dict[str, Any]] | None:
+    if result is None:
+        return None
+    rows = []
+    for row in result.tables["coefficients"].to_dict(orient="records"):
+        rows.append({"term": str(row["coefficient"]),
+                     "real": _float(row["real_estimate"]), "real_lo": _float(row["real_lower"]),
+                     "real_hi": _float(row["real_upper"]),
+                     "synthetic": _float(row["synthetic_estimate"]),
+                     "synthetic_lo": _float(row["synthetic_lower"]),
+                     "synthetic_hi": _float(row["synthetic_upper"]),
+                     "overlap": _float(row["ci_overlap"])})
+    return rows
+
+
+def _dcr(result: MeasureResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    table = result.tables["distances"]
+    top = float(table["distance"].max()) or 1.0
+    edges = np.linspace(0.0, top, 21)
+    syn = np.histogram(table.loc[table["rows"] == "synthetic", "distance"], bins=edges)[0]
+    hold = np.histogram(table.loc[table["rows"] == "holdout", "distance"], bins=edges)[0]
+    return {"edges": edges.tolist(), "synthetic": syn.tolist(), "holdout": hold.tolist()}
+
+
+def _risk_utility(two_way: MeasureResult | None,
+                  results: Mapping[str, MeasureResult]) -> list[dict[str, Any]] | None:
+    """One point: utility = 1 - mean two-way TVD; risk = the DCR share nearer training than
+    holdout (0.5 is a fresh sample), else repU as a share."""
+    if two_way is None:
+        return None
+    if "distance_to_closest_record" in results:
+        risk = results["distance_to_closest_record"].value
+    elif "identity_disclosure" in results:
+        risk = results["identity_disclosure"].value / 100.0
+    else:
+        return None
+    return [{"label": "this synthetic file", "utility": 1.0 - two_way.value, "risk": float(risk)}]
+
+
+def _float(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+# -- provenance ------------------------------------------------------------------------------
+def _files(files: Mapping[str, Mapping[str, Any]] | None, real: pd.DataFrame,
+           synthetic: pd.DataFrame, holdout: pd.DataFrame | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for role, frame in (("real", real), ("synthetic", synthetic), ("holdout", holdout)):
+        if frame is None:
+            out[role] = None
+            continue
+        given = dict((files or {}).get(role) or {})
+        out[role] = {"name": given.get("name", f"{role} (in memory)"), "rows": len(frame),
+                     "columns": frame.shape[1],
+                     "sha256": given.get("sha256") or _frame_hash(frame)}
+    return out
+
+
+def _frame_hash(frame: pd.DataFrame) -> str:
+    """A content hash of an in-memory frame (file hashes come from the command line)."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    digest.update("|".join(map(str, frame.columns)).encode())
+    return digest.hexdigest()
+
+
+def _provenance(command: str | None, seed: int, epsilon: float | None,
+                delta: float | None) -> dict[str, Any]:
+    versions = {}
+    for name in _DEPENDENCIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    try:
+        own = version("confidata")
+    except PackageNotFoundError:
+        own = "0+unknown"
+    return {
+        "confidata": own,
+        "python": platform.python_version(),
+        "dependencies": versions,
+        "command": command if command is not None else " ".join(sys.argv),
+        "seed": seed,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "epsilon": epsilon,
+        "delta": delta,
+        "use_cases_available": sorted(USE_CASES),
+    }

@@ -1,0 +1,156 @@
+"""evaluate and the use cases: known truths on real data, and bad input named clearly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from confidata import read_table
+from confidata.errors import ConfidataError
+from confidata.evaluate import evaluate
+from confidata.synth import METHODS
+from confidata.usecases import USE_CASES, get_use_case
+from confidata.usecases.recommend import load_evidence, recommend
+from conftest import SENTINEL, shared_dataset
+
+
+@pytest.fixture(scope="module")
+def sd2011_split():
+    folder = shared_dataset("SD2011")
+    data, schema = read_table(folder / "data.csv", schema=folder / "schema.json")
+    rng = np.random.default_rng(1)
+    order = rng.permutation(len(data))
+    cut = int(0.8 * len(data))
+    train = data.iloc[order[:cut]].reset_index(drop=True)
+    holdout = data.iloc[order[cut:]].reset_index(drop=True)
+    return train, holdout, schema
+
+
+def _verdicts(result):
+    return {m["name"]: m["verdict"] for m in result["measures"]}
+
+
+def test_bootstrap_of_the_real_data_fails_public_release(sd2011_split):
+    train, holdout, schema = sd2011_split
+    boot = train.iloc[np.random.default_rng(2).integers(0, len(train), len(train))]
+    result = evaluate(train, boot.reset_index(drop=True), schema, use_case="public-release",
+                      holdout=holdout, seed=1)
+    assert result["verdict"] == "fail"
+    verdicts = _verdicts(result)
+    # the copies are caught by the measures made for them, not by luck
+    assert verdicts["exact_matches"] == "fail" and verdicts["identity_disclosure"] == "fail"
+    assert "exact_matches" in result["verdict_reason"]
+
+
+def test_shuffled_columns_fail_testing_analysis(sd2011_split):
+    train, holdout, schema = sd2011_split
+    rng = np.random.default_rng(3)
+    shuffled = pd.DataFrame({c: train[c].to_numpy()[rng.permutation(len(train))] for c in train})
+    result = evaluate(train, shuffled, schema, use_case="testing-analysis", holdout=holdout, seed=1)
+    assert result["verdict"] == "fail"
+    assert _verdicts(result)["correlation_difference"] == "fail"
+
+
+def test_cart_synthesis_does_not_fail_testing_analysis(sd2011_split):
+    train, holdout, schema = sd2011_split
+    synthetic = METHODS["cart"](schema=schema).fit(train).sample(len(train), seed=3)
+    result = evaluate(train, synthetic, schema, use_case="testing-analysis", holdout=holdout,
+                      target="smoke", seed=1)
+    assert result["verdict"] != "fail", result["verdict_reason"]
+    measures = {m["name"]: m for m in result["measures"]}
+    assert measures["pmse_cart"]["verdict"] == "pass" and measures["tstr"]["verdict"] == "pass"
+    # every judged row states its rule, reason and source; the not-run one says what it needs
+    assert measures["ci_overlap"]["verdict"] == "info" and "--model" in measures["ci_overlap"]["reason"]
+    for row in result["measures"]:
+        assert row["rule"] and row["reason"] and row["source"]
+
+
+def test_result_is_the_report_contract(sd2011_split):
+    train, holdout, schema = sd2011_split
+    synthetic = METHODS["cart"](schema=schema).fit(train).sample(len(train), seed=4)
+    result = evaluate(train, synthetic, schema, use_case="public-release", holdout=holdout,
+                      model="income ~ age + sex", seed=5)
+    assert result["verdict"] in ("pass", "warn", "fail") and result["verdict_reason"]
+    plots = result["plots"]
+    assert {m["column"] for m in plots["marginals"]} == {c.name for c in schema}
+    age = next(m for m in plots["marginals"] if m["column"] == "age")
+    assert sum(b["real"] for b in age["bins"]) == len(train)
+    assert age["bins"][0]["extreme"] and not age["bins"][1]["extreme"]
+    assert len(plots["pairs"]["tvd"]) == len(schema)
+    assert plots["dcr"] is not None and sum(plots["dcr"]["holdout"]) > 0
+    assert plots["propensity"] is not None and plots["risk_utility"][0]["risk"] > 0
+    prov = result["provenance"]
+    assert prov["seed"] == 5 and prov["dependencies"]["numpy"] == np.__version__
+    assert len(result["files"]["real"]["sha256"]) == 64
+    import json
+
+    json.dumps(result)  # JSON-ready as promised
+
+
+# -- bad input --------------------------------------------------------------------------------
+def test_bad_inputs_are_named(sd2011_split):
+    train, holdout, schema = sd2011_split
+    small = train.head(200)
+    with pytest.raises(ConfidataError, match="no use case 'publish'"):
+        evaluate(small, small, schema, use_case="publish")
+    with pytest.raises(ConfidataError, match="synthetic file lacks column.*'income'"):
+        evaluate(small, small.drop(columns="income"), schema, use_case="education")
+    with pytest.raises(ConfidataError, match="synthetic file has no rows"):
+        evaluate(small, small.iloc[:0], schema, use_case="education")
+    with pytest.raises(ConfidataError, match="key 'nokey'"):
+        evaluate(small, small, schema, use_case="education", keys=["sex", "nokey"])
+    with pytest.raises(ConfidataError, match="target 'notarget'"):
+        evaluate(small, small, schema, use_case="education", target="notarget")
+    with pytest.raises(ConfidataError, match="'nocol'"):
+        evaluate(small, small, schema, use_case="testing-analysis", model="income ~ age + nocol")
+    one_class = small.assign(smoke=small["smoke"].iloc[0])
+    with pytest.raises(ConfidataError, match="one value only"):
+        evaluate(one_class, small, schema, use_case="testing-analysis", target="smoke")
+
+
+def test_errors_never_show_values():
+    schema_frame = pd.DataFrame({"k": ["a", SENTINEL, "b"], "n": [1.0, 2.0, 3.0]})
+    from confidata.table import infer_schema
+
+    schema = infer_schema(schema_frame)
+    with pytest.raises(ConfidataError) as info:
+        evaluate(schema_frame, schema_frame.drop(columns="n"), schema, use_case="education")
+    assert SENTINEL not in str(info.value)
+
+
+# -- use cases and recommendations -----------------------------------------------------------
+def test_four_use_cases_with_reasons():
+    assert set(USE_CASES) == {"public-release", "testing-analysis", "education", "testing-technology"}
+    for case in USE_CASES.values():
+        assert case.may and case.may_not and case.criteria
+        for c in case.criteria:
+            assert c.reason and c.source and c.better in ("lower", "higher")
+    strict = get_use_case("public-release").criteria[0]
+    assert strict.judge(0.0) == "pass" and strict.judge(1.0) == "fail"
+
+
+def test_recommendation_follows_the_evidence():
+    def run(method, k, exact=0.0, dcr=0.5):
+        return {"method": method, "kmarginal_score": k, "wall_s": 1.0, "exact_match_rate": exact,
+                "exact_match_rate_holdout": 0.0, "dcr_share": dcr}
+
+    evidence = {"datasets": [
+        {"name": "a", "about": "", "runs": [run("cart", 900), run("x", 950, exact=0.2)]},
+        {"name": "b", "about": "", "runs": [run("cart", 800), run("x", 850)]},
+        {"name": "c", "about": "", "runs": [run("cart", 900), run("x", 700, dcr=0.9)]},
+    ]}
+    advice = recommend("public-release", evidence, implemented=("cart",))
+    # x scores higher on a but copies rows there; it wins only b
+    assert advice.method == "cart" and advice.wins == 2
+    assert "copies real rows" in advice.rankings[0].gated[0]["why"]
+    flipped = recommend("testing-technology", evidence, implemented=("cart",))
+    assert flipped.rule.endswith("(lower is better).")
+
+
+def test_shipped_evidence_covers_three_data_sets():
+    evidence = load_evidence()
+    names = {d["name"] for d in evidence["datasets"] if any(r["method"] == "cart" for r in d["runs"])}
+    assert len(names) >= 3
+    advice = recommend("testing-analysis", implemented=tuple(METHODS))
+    assert advice.method is not None and advice.datasets >= 3
