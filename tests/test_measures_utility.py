@@ -221,3 +221,16 @@ def test_bad_options_rejected():
         tvd_1way(real, synthetic, schema, n_bins=0)
     with pytest.raises(ValueError, match="numeric"):
         pmse_logit(real, synthetic, schema, numeric="cubic")
+
+
+def test_large_files_are_sampled_with_an_interval(sd12, shuffled):
+    real, synthetic, schema = sd12
+    logit = pmse_logit(real, synthetic, schema, max_rows=1000, seed=4)
+    assert logit.details["sampled"] and logit.n == 2000 and logit.ci[0] <= logit.value <= logit.ci[1]
+    assert "random sample of 1,000 real" in logit.interpretation
+    full = pmse_logit(real, synthetic, schema, max_rows=None)
+    assert not full.details["sampled"] and full.ci is None and full.n == len(real) + len(synthetic)
+    # a sample still tells a shuffled file from a good one
+    bad = pmse_cart(real, shuffled, schema, max_rows=4000, permutations=10, seed=4)
+    good = pmse_cart(real, synthetic, schema, max_rows=4000, permutations=10, seed=4)
+    assert bad.details["s_pmse"] > 3 * good.details["s_pmse"] and bad.details["sampled"]

@@ -192,6 +192,26 @@ def _sample(frame: pd.DataFrame, max_rows: int | None, rng: np.random.Generator)
     return frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
 
 
+def _sampled_pair(real: pd.DataFrame, synthetic: pd.DataFrame, schema, max_rows: int | None,
+                  seed: int | None, measure: str, columns: Sequence[str] | None):
+    """Both files conformed, each cut to a random `max_rows` rows when longer; also whether it
+    sampled, the seed used and the generator (for what the measure draws next)."""
+    if max_rows is not None:
+        max_rows = _check_int("max_rows", max_rows, 10, measure)
+    seed_used = _draw_seed(seed)
+    rng = np.random.default_rng(seed_used)
+    sampled = max_rows is not None and max(len(real), len(synthetic)) > max_rows
+    pair = prepare(_sample(real, max_rows, rng), _sample(synthetic, max_rows, rng), schema,
+                   measure=measure, columns=columns)
+    return pair, sampled, seed_used, rng
+
+
+def _sample_note(pair: Pair, ci: tuple[float, float]) -> str:
+    return (f" Computed on a random sample of {len(pair.real):,} real and "
+            f"{len(pair.synthetic):,} synthetic rows; 95% interval for pMSE over rows "
+            f"{ci[0]:.6g} to {ci[1]:.6g}.")
+
+
 def _row_interval(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """95% interval of pMSE as a mean over rows, the fitted model held fixed."""
     terms = (scores - labels.mean()) ** 2
@@ -232,13 +252,8 @@ def pmse_logit(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, interacti
     """
     if numeric not in ("linear", "binned"):
         raise MeasureOptionError("pmse_logit: option 'numeric' must be 'linear' or 'binned'.")
-    if max_rows is not None:
-        max_rows = _check_int("max_rows", max_rows, 10, "pmse_logit")
-    seed_used = _draw_seed(seed)
-    rng = np.random.default_rng(seed_used)
-    sampled = max_rows is not None and max(len(real), len(synthetic)) > max_rows
-    pair = prepare(_sample(real, max_rows, rng), _sample(synthetic, max_rows, rng), schema,
-                   measure="pmse_logit", columns=columns)
+    pair, sampled, seed_used, rng = _sampled_pair(real, synthetic, schema, max_rows, seed, "pmse_logit",
+                                                  columns)
     labels = _stack(pair)
     x, rank = _design(pair, numeric, bool(interactions), "pmse_logit")
     scores, converged = _fit_logistic(x, labels)
@@ -254,9 +269,7 @@ def pmse_logit(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, interacti
         "so the figure is a lower bound.")
     ci = _row_interval(scores, labels) if sampled else None
     if sampled:
-        note += (f" Computed on a random sample of {len(pair.real):,} real and "
-                 f"{len(pair.synthetic):,} synthetic rows (seed {seed_used}); 95% interval for "
-                 f"pMSE over rows {ci[0]:.6g} to {ci[1]:.6g}.")
+        note += _sample_note(pair, ci) + f" Seed {seed_used}."
     return MeasureResult(
         name="pmse_logit",
         value=summary["pmse"],
@@ -370,13 +383,8 @@ def pmse_cart(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, permutatio
     min_leaf = _check_int("min_leaf", min_leaf, 1, "pmse_cart")
     if isinstance(ccp_alpha, bool) or not isinstance(ccp_alpha, int | float) or ccp_alpha < 0:
         raise MeasureOptionError("pmse_cart: option 'ccp_alpha' must be a number >= 0; change it.")
-    if max_rows is not None:
-        max_rows = _check_int("max_rows", max_rows, 10, "pmse_cart")
-    seed_used = _draw_seed(seed)
-    rng = np.random.default_rng(seed_used)
-    sampled = max_rows is not None and max(len(real), len(synthetic)) > max_rows
-    pair = prepare(_sample(real, max_rows, rng), _sample(synthetic, max_rows, rng), schema,
-                   measure="pmse_cart", columns=columns)
+    pair, sampled, seed_used, rng = _sampled_pair(real, synthetic, schema, max_rows, seed, "pmse_cart",
+                                                  columns)
     labels = _stack(pair)
     bins, sizes, categorical = _tree_bins(pair)
 
@@ -408,9 +416,7 @@ def pmse_cart(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, permutatio
         f"of them fall between {lo:.6g} and {hi:.6g}. SPECKS {summary['specks']:.3f}, PO50 "
         f"{summary['po50']:.2f}.")
     if sampled:
-        extra += (f" Computed on a random sample of {len(pair.real):,} real and "
-                  f"{len(pair.synthetic):,} synthetic rows; 95% interval for pMSE over rows "
-                  f"{ci[0]:.6g} to {ci[1]:.6g}.")
+        extra += _sample_note(pair, ci)
     return MeasureResult(
         name="pmse_cart",
         value=summary["pmse"],
