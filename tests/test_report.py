@@ -523,3 +523,19 @@ def test_the_browser_console_check_catches_a_script_error(tmp_path):
     assert any("undefinedFunction is not defined" in line for line in console), console
     _, console = _load_in_browser(tmp_path / "blocked.html", tmp_path / "p2")
     assert any("Content Security Policy" in line for line in console), console
+
+
+def test_public_keeps_only_the_contract_keys_internal_keeps_extras():
+    ev = example_evaluation()
+    secret = "SENTINEL7731"
+    ev["debug"] = {"rows": [secret]}
+    ev["use_case"]["internal_note"] = secret
+    ev["measures"][0]["tables"] = {"records": [{"id": secret}]}
+    ev["plots"]["pairs"]["cells"] = [secret]
+    ev["plots"]["ci_overlap"][0]["data"] = secret
+    ev["plots"]["dcr"]["records"] = [secret]
+    ev["provenance"]["real_path"] = secret
+    public = render_report(ev, audience="public")
+    for text in (public.html, public.markdown, public.json):
+        assert secret not in text
+    assert secret in render_report(ev).json

@@ -123,6 +123,13 @@ def check_options(audience: str, min_count: int) -> None:
         )
 
 
+_CI_KEYS = ("term", "real", "real_lo", "real_hi", "synthetic", "synthetic_lo", "synthetic_hi", "overlap")
+
+
+def _pick(mapping: dict, keys: tuple[str, ...]) -> dict:
+    return {k: mapping[k] for k in keys if k in mapping}
+
+
 def _count(value: Any) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
@@ -188,18 +195,16 @@ def _suppress_marginal(marginal: dict, min_count: int) -> tuple[dict | None, int
     return out, len(small), relabelled
 
 
-def _merge_histogram(hist: Mapping, real_key: str, min_count: int) -> tuple[dict | None, int]:
+def _merge_histogram(
+    hist: Mapping, real_key: str, keys: tuple[str, ...], min_count: int
+) -> tuple[dict | None, int]:
     """Join adjacent bins until each bin's real count is at least min_count (or withhold).
 
     Adjacent merging keeps a histogram a histogram (wider bins) and hides no cell, so that no
     small count can be recovered from the total.
     """
     edges = list(hist.get("edges") or [])
-    series = {
-        k: [_count(v) for v in hist.get(k) or []]
-        for k in hist
-        if k != "edges" and isinstance(hist.get(k), list)
-    }
+    series = {k: [_count(v) for v in hist.get(k) or []] for k in keys}
     real = series.get(real_key, [])
     n = min([len(v) for v in series.values()] + [max(len(edges) - 1, 0)])
     groups: list[list[int]] = []
@@ -221,6 +226,11 @@ def _merge_histogram(hist: Mapping, real_key: str, min_count: int) -> tuple[dict
 def for_public(data: dict[str, Any], min_count: int) -> dict[str, Any]:
     """The evaluation with what would itself disclose removed; says what was removed and why."""
     out: dict[str, Any] = {k: data[k] for k in _TOP_KEYS if k in data}
+    # only the contract's keys leave the office: an extra key may hold anything
+    if isinstance(data.get("use_case"), dict):
+        out["use_case"] = _pick(data["use_case"], ("name", "title", "purpose"))
+    if isinstance(data.get("notes_for_users"), dict):
+        out["notes_for_users"] = _pick(data["notes_for_users"], ("may", "may_not"))
     measures = []
     dropped_details = 0
     for m in data.get("measures") or []:
@@ -257,18 +267,24 @@ def for_public(data: dict[str, Any], min_count: int) -> dict[str, Any]:
             marginals.append(shown)
     public_plots: dict[str, Any] = {"marginals": marginals if plots.get("marginals") is not None else None}
     histogram_merges = {}
-    for key, real_key in (("propensity", "real"), ("dcr", "holdout")):
+    for key, real_key, keys in (
+        ("propensity", "real", ("real", "synthetic")),
+        ("dcr", "holdout", ("synthetic", "holdout")),
+    ):
         hist = plots.get(key)
         if isinstance(hist, dict):
-            shown, merged = _merge_histogram(hist, real_key, min_count)
+            shown, merged = _merge_histogram(hist, real_key, keys, min_count)
             histogram_merges[key] = merged
             public_plots[key] = shown
             if shown is None:
                 withheld.append(f"{key} histogram")
         else:
             public_plots[key] = None
-    for key in ("pairs", "ci_overlap", "risk_utility"):
-        public_plots[key] = plots.get(key)
+    pairs = plots.get("pairs")
+    public_plots["pairs"] = _pick(pairs, ("columns", "tvd")) if isinstance(pairs, dict) else None
+    for key, fields in (("ci_overlap", _CI_KEYS), ("risk_utility", ("label", "utility", "risk"))):
+        rows = plots.get(key)
+        public_plots[key] = [_pick(r, fields) for r in rows if isinstance(r, dict)] if rows else None
     out["plots"] = public_plots
     out["report"] = {
         "audience": "public",

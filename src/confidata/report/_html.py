@@ -7,6 +7,7 @@ forbids every fetch and every script: even a string that escaped escaping could 
 
 from __future__ import annotations
 
+import json
 from html import escape
 from typing import Any
 
@@ -67,6 +68,12 @@ def _num(value: Any) -> str:
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
         return f"{value:.3e}"
     return f"{value:.4g}"
+
+
+def _detail(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _num(value)
+    return _e(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
 
 
 def _badge(verdict: Any) -> str:
@@ -193,9 +200,7 @@ def _measures(data: dict) -> str:
         details = m.get("details")
         if isinstance(details, dict) and details:
             rows = "".join(
-                f"<tr><td>{_e(k)}</td><td>{_e(v) if not isinstance(v, int | float) else _num(v)}</td></tr>"
-                for k, v in details.items()
-                if k != "error"
+                f"<tr><td>{_e(k)}</td><td>{_detail(v)}</td></tr>" for k, v in details.items() if k != "error"
             )
             if rows:
                 items.append(("details", f"<table>{rows}</table>"))

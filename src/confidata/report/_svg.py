@@ -127,12 +127,23 @@ def heatmap(columns: Sequence[str], matrix: Sequence[Sequence[float | None]], *,
     """A column-by-column matrix shaded by value, the value written in each cell."""
     n = len(columns)
     cell = max(26, min(56, 520 // max(n, 1)))
-    left, top = 150, 130
-    width = left + cell * n + 20
-    height = top + cell * n + 20
+    longest = max([min(len(c), 22) for c in columns] + [1])
+    left, top = 40 + 6 * longest, 20 + round(4.6 * longest)
+    width = left + cell * n + 150
+    height = max(top + cell * n + 20, 120)
     values = [v for row in matrix for v in row if v is not None and math.isfinite(v)]
-    peak = max(values + [0.0])
+    # at least 0.25 at full colour, so that small, harmless differences stay pale
+    peak = max(values + [0.25])
     body = []
+    lx = left + cell * n + 24
+    for k in range(5):
+        t = peak * (4 - k) / 4
+        body.append(
+            f'<rect x="{lx}" y="{top + k * 16}" width="14" height="15" fill="{_heat_colour(t, peak)}" '
+            'stroke="#ccc"/>'
+        )
+        body.append(f'<text x="{lx + 20}" y="{top + k * 16 + 12}">{t:.2f}</text>')
+    body.append(f'<text x="{lx}" y="{top - 8}">TVD</text>')
     for i, name in enumerate(columns):
         short = _e(name if len(name) <= 22 else name[:21] + "…")
         y = top + i * cell + cell / 2 + 4
@@ -237,21 +248,33 @@ def histogram(
     return _svg(width, height, body, label)
 
 
+def _standardise(row: dict) -> dict[str, float] | None:
+    """A term's figures in units of the real interval's half-width, centred on the real estimate.
+
+    Coefficients of one model differ by orders of magnitude; on one raw axis the small ones
+    collapse to a dot. Like synthpop's compare.fit (which plots z-values), each term gets its own
+    scale: the real interval is always [-1, 1] and the synthetic one shows the shift and width.
+    """
+    keys = ("real", "real_lo", "real_hi", "synthetic", "synthetic_lo", "synthetic_hi")
+    try:
+        raw = {k: float(row[k]) for k in keys}
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in raw.values()):
+        return None
+    half = (raw["real_hi"] - raw["real_lo"]) / 2 or 1.0
+    return {k: (v - raw["real"]) / half for k, v in raw.items()}
+
+
 def forest(rows: Sequence[dict], *, label: str) -> str:
     """Real and synthetic estimates with their intervals, one pair of lines per term."""
     left, right, top, row_h = 170, 90, 30, 30
     width = 640
-    height = top + row_h * len(rows) + 34
+    height = top + row_h * len(rows) + 48
     plot_w = width - left - right
-    values = [
-        float(r[k])
-        for r in rows
-        for k in ("real_lo", "real_hi", "synthetic_lo", "synthetic_hi", "real", "synthetic")
-        if r.get(k) is not None and math.isfinite(float(r[k]))
-    ]
-    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
-    if hi <= lo:
-        lo, hi = lo - 1, hi + 1
+    scaled = [_standardise(r) for r in rows]
+    values = [v for s in scaled if s for v in s.values()]
+    lo, hi = min(values + [-1.0]), max(values + [1.0])
     pad = (hi - lo) * 0.05
     lo, hi = lo - pad, hi + pad
 
@@ -264,13 +287,16 @@ def forest(rows: Sequence[dict], *, label: str) -> str:
         x = sx(tick)
         body.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{base}" stroke="#eee"/>')
         body.append(f'<text x="{x:.1f}" y="{base + 14}" text-anchor="middle">{_fmt(tick)}</text>')
-    if lo < 0 < hi:
-        body.append(
-            f'<line x1="{sx(0):.1f}" y1="{top - 4}" x2="{sx(0):.1f}" y2="{base}" stroke="#888" '
-            'stroke-dasharray="3 3"/>'
-        )
+    body.append(
+        f'<line x1="{sx(0):.1f}" y1="{top - 4}" x2="{sx(0):.1f}" y2="{base}" stroke="#888" '
+        'stroke-dasharray="3 3"/>'
+    )
+    body.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{base + 32}" text-anchor="middle">'
+        "difference from the real estimate, in half-widths of the real 95% interval</text>"
+    )
     body.append(f'<text x="{width - right + 8}" y="{top - 8}">overlap</text>')
-    for i, row in enumerate(rows):
+    for i, (row, std) in enumerate(zip(rows, scaled, strict=True)):
         y0 = top + i * row_h
         term = str(row.get("term", ""))
         short = term if len(term) <= 26 else term[:25] + "…"
@@ -278,18 +304,22 @@ def forest(rows: Sequence[dict], *, label: str) -> str:
             f'<text x="{left - 6}" y="{y0 + row_h / 2 + 3:.1f}" text-anchor="end">'
             f"<title>{_e(term)}</title>{_e(short)}</text>"
         )
-        for j, name in enumerate(("real", "synthetic")):
-            est, elo, ehi = row.get(name), row.get(f"{name}_lo"), row.get(f"{name}_hi")
-            if est is None or elo is None or ehi is None:
-                continue
-            y = y0 + 9 + j * 10
-            colour = COLOURS[name]
-            tip = f"{term} — {name}: {_fmt(est)} [{_fmt(elo)}, {_fmt(ehi)}]"
-            body.append(
-                f"<g><title>{_e(tip)}</title>"
-                f'<line x1="{sx(elo):.1f}" y1="{y}" x2="{sx(ehi):.1f}" y2="{y}" stroke="{colour}" '
-                f'stroke-width="2"/><circle cx="{sx(est):.1f}" cy="{y}" r="3.5" fill="{colour}"/></g>'
-            )
+        if std is None:
+            body.append(f'<text x="{left + 4}" y="{y0 + row_h / 2 + 3:.1f}" fill="#666">not estimable</text>')
+        else:
+            for j, name in enumerate(("real", "synthetic")):
+                y = y0 + 9 + j * 10
+                colour = COLOURS[name]
+                tip = (
+                    f"{term} — {name}: {_fmt(float(row[name]))} "
+                    f"[{_fmt(float(row[name + '_lo']))}, {_fmt(float(row[name + '_hi']))}]"
+                )
+                body.append(
+                    f"<g><title>{_e(tip)}</title>"
+                    f'<line x1="{sx(std[name + "_lo"]):.1f}" y1="{y}" x2="{sx(std[name + "_hi"]):.1f}" '
+                    f'y2="{y}" stroke="{colour}" stroke-width="2"/>'
+                    f'<circle cx="{sx(std[name]):.1f}" cy="{y}" r="3.5" fill="{colour}"/></g>'
+                )
         overlap = row.get("overlap")
         text = "–" if overlap is None else f"{float(overlap):.2f}"
         body.append(f'<text x="{width - right + 8}" y="{y0 + row_h / 2 + 3:.1f}">{text}</text>')
