@@ -343,6 +343,8 @@ def test_every_string_from_the_evaluation_is_escaped():
         assert "<script" not in rendered.html and "<img" not in rendered.html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
         assert "<script" not in rendered.markdown and "<img" not in rendered.markdown
+        assert "&lt;script>alert(1)&lt;/script>" in rendered.markdown
+        assert "pass if S_pMSE <= 3" in rendered.markdown
 
 
 def test_html_is_self_contained_and_fetches_nothing():

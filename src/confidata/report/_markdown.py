@@ -6,17 +6,27 @@ tables they are drawn from. Every string is escaped, because Markdown viewers re
 
 from __future__ import annotations
 
-from html import escape
+import json
+import re
 from typing import Any
 
 __all__ = ["render_markdown"]
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*[]|#"})
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*[]|"})
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY_START = re.compile(r"&(?=[#A-Za-z])")
 
 
 def _e(value: Any) -> str:
+    """Text safe in Markdown: no HTML tag or entity can form, table pipes and emphasis are literal.
+
+    Only a '<' that could open a tag and an '&' that could open an entity are replaced, so that
+    rules such as 'S_pMSE <= 3' stay readable in the raw file.
+    """
     text = "" if value is None else str(value)
-    return escape(text, quote=False).translate(_MD_SPECIAL).replace("\n", " ")
+    text = _TAG_START.sub("&lt;", _ENTITY_START.sub("&amp;", text))
+    text = text.translate(_MD_SPECIAL).replace("\n", " ").replace("\r", " ")
+    return "\\" + text if text[:1] in ("#", ">", "+", "-", "=") else text  # no heading, quote or list
 
 
 def _num(value: Any) -> str:
@@ -29,6 +39,12 @@ def _num(value: Any) -> str:
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
         return f"{value:.3e}"
     return f"{value:.4g}"
+
+
+def _detail(value: Any) -> str:
+    if isinstance(value, str | int | float) or value is None:
+        return _num(value)
+    return _e(json.dumps(value, ensure_ascii=False))
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -97,7 +113,8 @@ def render_markdown(data: dict) -> str:
                 _e(m.get("verdict")),
                 f"{_e(m.get('statistic'))} = {_num(m.get('observed'))}",
                 _num(m.get("value")),
-                f"{_num(m.get('reference'))} ({_e(m.get('reference_kind'))})",
+                _num(m.get("reference"))
+                + (f" ({_e(m.get('reference_kind'))})" if m.get("reference_kind") else ""),
                 ci_text,
             ]
         )
@@ -119,7 +136,7 @@ def render_markdown(data: dict) -> str:
         if isinstance(details, dict):
             shown = {k: v for k, v in details.items() if k != "error"}
             if shown:
-                out += ["- Details: " + "; ".join(f"{_e(k)} = {_num(v)}" for k, v in shown.items())]
+                out += ["- Details: " + "; ".join(f"{_e(k)} = {_detail(v)}" for k, v in shown.items())]
         out += [""]
 
     plots = data.get("plots") or {}
