@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from confidata.secure import aggregate, load_study, make_certificates, parse_study, plain_result, plan_for
+from confidata.secure.protection import noise_variance
 from confidata.secure.runner import free_ports, start_parties, wait_parties
 from confidata.secure.study import study_toml
 
@@ -37,6 +38,7 @@ def write_study(
     cell=None,
     listen: dict | None = None,
     ports=None,
+    epsilon=None,
 ) -> Path:
     ports = ports or free_ports(3)
     study = {"name": "t", "statistic": statistic, "by": list(by), "results": [NAMES[0]]}
@@ -47,7 +49,11 @@ def write_study(
         "levels": levels
         if levels is not None
         else {"gender1": ["female", "male"], "morekids": ["no", "yes"]},
-        "protection": {"min_cell_size": min_cell, "small_cells": small},
+        "protection": {
+            "min_cell_size": min_cell,
+            "small_cells": small,
+            **({"epsilon": epsilon} if epsilon else {}),
+        },
         "limits": {"connect_timeout": timeout, "step_timeout": timeout},
         "tls": {"enabled": tls, **({"ca": "certs/mpyc_ca.crt"} if tls else {})},
         "party": [],
@@ -106,6 +112,9 @@ def test_secure_counts_over_tls_equal_the_plain_crosstab(tmp_path, fertility):
     assert not procs[1].output.exists() and not procs[2].output.exists()  # not result parties
     assert "from all connected to result opened" in procs[0].stdout
     assert "bytes in" in procs[1].stdout
+    for p in procs[1:]:  # the others hear where the result went, and nothing of it
+        assert "not a result party" in p.stdout and "'alpha'" in p.stdout
+        assert not any(f"{v:,}" in p.stdout or str(v) in p.stdout for v in expected), p.stdout
 
 
 @pytest.mark.slow
@@ -141,10 +150,11 @@ def test_weighted_mean_at_three_million_keeps_one_over_n(tmp_path):
     assert abs(result_values(procs[0])[0] - 7 / 3) <= plan_for(study).mean_bound
 
 
-def test_small_cells_are_suppressed_inside_the_computation(tmp_path, fertility):
+@pytest.mark.parametrize("small", ["suppress", "flag"])
+def test_small_cells_are_suppressed_inside_the_computation(tmp_path, fertility, small):
     sub = fertility[fertility.age >= 34]  # few mothers of 34-35 with more kids
     levels = {"gender1": ["female", "male"], "age": ["33", "34", "35"]}
-    path = write_study(tmp_path, by=("gender1", "age"), levels=levels, min_cell=30)
+    path = write_study(tmp_path, by=("gender1", "age"), levels=levels, min_cell=30, small=small)
     study, procs = run(path, split(sub, tmp_path))
     assert [p.code for p in procs] == [0, 0, 0], procs[0].stderr
     plan = plan_for(study)
@@ -152,7 +162,16 @@ def test_small_cells_are_suppressed_inside_the_computation(tmp_path, fertility):
     cells = procs[0].report()["result"]["cells"]
     assert [c["value"] for c in cells] == plain.values
     assert [c["suppressed"] for c in cells] == plain.suppressed
-    assert sum(plain.suppressed) >= 2 and plain.values[0] is None  # age 33 is empty: suppressed
+    assert [c["flagged"] for c in cells] == plain.flagged
+    if small == "suppress":
+        assert sum(plain.suppressed) >= 2 and plain.values[0] is None  # age 33 is empty: suppressed
+    else:
+        assert sum(plain.flagged) >= 2 and plain.values[0] == 0
+    for p in procs[1:]:  # flags and values go to the result party only
+        assert not p.output.exists()
+        assert "not a result party" in p.stdout
+        assert "suppressed" not in p.stdout and "flagged" not in p.stdout
+        assert not any(str(v) in p.stdout for v in plain.values if v is not None and v > 9), p.stdout
 
 
 def _assert_all_others_fail_naming(procs, culprit: str, limit: float):
@@ -215,8 +234,41 @@ def test_a_party_killed_mid_protocol_stops_the_others_without_output(tmp_path, f
     procs[2].proc.wait()
 
 
+@pytest.mark.parametrize("kind", ["bytes", "shape", "type"])
+def test_a_party_sending_garbage_for_its_shares_stops_the_others_naming_it(tmp_path, fertility, kind):
+    path = write_study(tmp_path, statistic="mean", value={"column": "work", "min": 0, "max": 52}, timeout=5)
+    study = load_study(path)
+    data = split(fertility.head(3000), tmp_path)
+    procs = start_parties(path, study, data, tmp_path, parties=list(study.parties[:2]))
+    procs += start_parties(
+        path, study, data, tmp_path, parties=[study.parties[2]], env={"CONFIDATA_TEST_SEND_GARBAGE": kind}
+    )
+    procs = wait_parties(procs, 40)
+    # 5 s step timeout + 5 s, plus the interpreter's start-up on a shared 2-core machine
+    _assert_all_others_fail_naming(procs, "gamma", 5 + 5 + 4)
+    for p in procs[:2]:
+        assert "malformed data from party 'gamma'" in p.stderr, p.stderr
+        assert "Internal error" not in p.stderr
+
+
+def test_differential_privacy_noise_is_added_and_calibrated(tmp_path, fertility):
+    path = write_study(tmp_path, timeout=20, epsilon=0.5)
+    study, procs = run(path, split(fertility, tmp_path))
+    assert [p.code for p in procs] == [0, 0, 0], procs[0].stderr
+    plain = pd.crosstab(fertility.gender1, fertility.morekids)
+    expected = [int(plain.loc[g, m]) for g in ("female", "male") for m in ("no", "yes")]
+    got = result_values(procs[0])
+    notes = procs[0].report()["result"]["notes"]
+    # sensitivity 1 / epsilon 0.5 = scale 2 per party; 3 parties
+    variance = 3 * noise_variance(2.0)
+    calibrated = [n for n in notes if "scale 2 (sensitivity 1 / epsilon 0.5)" in n]
+    assert calibrated and f"variance {variance:.6g} per cell" in calibrated[0], notes
+    assert got != expected  # P(all four noise sums are 0) < 0.3**4
+    assert all(abs(g - e) <= 12 * variance**0.5 for g, e in zip(got, expected, strict=True))
+
+
 def test_tls_with_a_certificate_from_another_ca_fails(tmp_path, fertility):
-    path = write_study(tmp_path, tls=True, timeout=3)
+    path = write_study(tmp_path, tls=True, timeout=6)  # 3 s was too short when the machine is busy
     data = split(fertility.head(3000), tmp_path)
     rogue = tmp_path / "rogue"
     rogue.mkdir()

@@ -63,6 +63,12 @@ def print_report(report, *, echo=out) -> None:
         echo.print(grid)
         for note in result.notes:
             echo.print(escape(note))
+    else:
+        names = ", ".join(f"'{n}'" for n in report.result_parties) or "the result parties"
+        echo.print(
+            f"Party {escape(report.party)} is not a result party: the result (values and small-cell "
+            f"flags) went to {escape(names)} only."
+        )
     echo.print(
         f"Party {escape(report.party)}: {report.seconds_secure:.3f} s from all connected to result "
         f"opened; {report.seconds_total:.3f} s for the whole process."

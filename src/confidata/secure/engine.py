@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from confidata.errors import ConfidataError
 from confidata.secure.study import Party, Study
 
@@ -64,6 +66,34 @@ _ALLOWED_GLOBALS = {
 }
 
 
+class _Tagged(bytes):
+    """A received payload that remembers which party sent it."""
+
+    pid: int
+
+
+class MalformedPayload(pickle.UnpicklingError):
+    """A peer's payload is not a pickle of what MPyC exchanges (1-D integer arrays, plain data)."""
+
+
+_PLAIN = (int, str, bytes, float, bool, type(None))
+_DECODING: dict[str, Any] = {"engine": None}  # the engine of this process, told of bad payloads
+
+
+def _well_formed(obj: Any, depth: int = 0) -> bool:
+    if isinstance(obj, np.ndarray):
+        if obj.ndim != 1:
+            return False
+        if obj.dtype == object:
+            return all(isinstance(v, int) for v in obj)
+        return np.issubdtype(obj.dtype, np.integer)
+    if isinstance(obj, _PLAIN):
+        return True
+    if isinstance(obj, (tuple, list)) and depth < 3:
+        return all(_well_formed(v, depth + 1) for v in obj)
+    return False
+
+
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED_GLOBALS:
@@ -72,7 +102,23 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
 
 def _safe_loads(data: bytes) -> Any:
-    return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
+    """MPyC's unmarshal: rebuild only 1-D integer arrays and plain data; name the sender otherwise."""
+    try:
+        obj = _NumpyOnlyUnpickler(io.BytesIO(data)).load()
+        if not _well_formed(obj):
+            raise MalformedPayload("not an array of integers")
+    except Exception as exc:
+        pid = getattr(data, "pid", None)
+        engine = _DECODING["engine"]
+        if engine is not None and pid is not None:
+            engine.malformed_from.add(pid)
+            engine.fail(
+                f"Party '{engine.me}' stopped: malformed data from party '{engine.name_of(pid)}' "
+                "(not shares of the expected type or shape).",
+                [pid],
+            )
+        raise MalformedPayload("a peer sent malformed data") from exc
+    return obj
 
 
 _MPYC: dict[str, Any] = {}
@@ -116,6 +162,8 @@ class Engine:
     _clients: list = field(default_factory=list)
     _link_class: Any = None
     _deadline: float = 0.0
+    malformed_from: set[int] = field(default_factory=set)
+    garbage: str | None = None  # test only: what to send in place of shares (see party.GARBAGE_FOR_TESTS)
 
     # -- setup -----------------------------------------------------------------------------------
     def build(self) -> None:
@@ -134,6 +182,43 @@ class Engine:
             sys.argv = saved
         self.failure = self.rt._loop.create_future()
         self.stats = {p: LinkStats() for p in range(len(parties)) if p != self.pid}
+        _DECODING["engine"] = self
+        receive = self.rt._receive_message
+        loop = self.rt._loop
+
+        def tagged_receive(peer_pid: int):  # tag each payload with its sender, for `_safe_loads`
+            got = receive(peer_pid)
+            if not isinstance(got, asyncio.Future):
+                return _tag(got, peer_pid)
+            tagged = loop.create_future()
+
+            def done(f: asyncio.Future) -> None:
+                if tagged.done():
+                    return
+                if f.cancelled():
+                    tagged.cancel()
+                elif f.exception() is not None:
+                    tagged.set_exception(f.exception())
+                else:
+                    tagged.set_result(_tag(f.result(), peer_pid))
+
+            got.add_done_callback(done)
+            return tagged
+
+        self.rt._receive_message = tagged_receive
+
+    def explain(self, exc: BaseException) -> BaseException:
+        """The failure to report for an error that escaped MPyC (a bad payload stops its loop)."""
+        if self.failure is not None and self.failure.done() and self.failure.exception() is not None:
+            return self.failure.exception()
+        if self.malformed_from:
+            pids = sorted(self.malformed_from)
+            return PartyFailure(
+                f"Party '{self.me}' stopped: malformed data from party(ies) "
+                f"{', '.join(repr(self.name_of(p)) for p in pids)}.",
+                [self.name_of(p) for p in pids],
+            )
+        return exc
 
     def name_of(self, pid: int) -> str:
         return self.study.parties[pid].name
@@ -292,6 +377,12 @@ class Engine:
         return sum(s.messages_sent for s in self.stats.values())
 
 
+def _tag(payload: bytes, pid: int) -> _Tagged:
+    tagged = _Tagged(payload)
+    tagged.pid = pid
+    return tagged
+
+
 def _make_link_class(base):
     """A MessageExchanger that counts, can delay, checks identities and reports failures."""
 
@@ -311,6 +402,8 @@ def _make_link_class(base):
             super().connection_made(transport)
 
         def send(self, pc, payload):
+            if self.engine.garbage is not None:
+                payload = _garbage(self.engine.garbage, payload)
             frame = pc.to_bytes(8, "little", signed=True) + len(payload).to_bytes(4, "little") + payload
             if self.delay > 0:
                 self.runtime._loop.call_later(self.delay, self.transport.write, frame)
@@ -390,3 +483,12 @@ def _certificate_pid(study: Study, cert: dict | None) -> int | None:
 
 def environment_note() -> str:
     return f"python {sys.version.split()[0]}, pid {os.getpid()}"
+
+
+def _garbage(kind: str, payload: bytes) -> bytes:
+    """Test only: what a faulty or malicious party might send in place of its shares."""
+    if kind == "bytes":
+        return os.urandom(max(16, len(payload)))
+    if kind == "shape":
+        return pickle.dumps(np.zeros((2, 3), dtype=object))
+    return pickle.dumps({"not": "shares"})

@@ -42,6 +42,9 @@ __all__ = ["PartyReport", "run_party"]
 # Test-only positive control for the wire test: with TLS off and this set to "1", a party also
 # sends its local aggregates in the clear. Never set it in a study.
 LEAK_FOR_TESTS = "CONFIDATA_TEST_LEAK_PLAINTEXT"
+# Test only: "bytes", "shape" or "type" makes a party send garbage in place of its shares after
+# the study check (a faulty or malicious party). Never set it in a study.
+GARBAGE_FOR_TESTS = "CONFIDATA_TEST_SEND_GARBAGE"
 
 
 @dataclass
@@ -53,6 +56,7 @@ class PartyReport:
     bytes_sent: dict[str, int] = field(default_factory=dict)
     messages_sent: dict[str, int] = field(default_factory=dict)
     study_digest: str = ""
+    result_parties: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -63,6 +67,7 @@ class PartyReport:
             "bytes_sent": self.bytes_sent,
             "messages_sent": self.messages_sent,
             "study_digest": self.study_digest,
+            "result_parties": self.result_parties,
         }
 
 
@@ -107,9 +112,12 @@ def run_party(
     rt = engine.rt
     try:
         report = rt.run(_protocol(engine, study, plan, agg, fingerprint, problem))
-    except BaseException:
+    except BaseException as exc:
         engine.abort()
-        raise
+        explained = engine.explain(exc)
+        if explained is exc:
+            raise
+        raise explained from None
     report.seconds_total = time.perf_counter() - started
     if output is not None and report.result is not None:
         _write_atomically(Path(output), json.dumps(report.to_dict(), indent=2) + "\n")
@@ -134,6 +142,7 @@ async def _protocol(
     if os.environ.get(LEAK_FOR_TESTS) == "1" and not study.tls:
         leak = np.array([v for v in agg.as_integers() if abs(v) < 2**63], dtype=np.int64).tobytes()
         await engine.step(rt.transfer(leak), "the test-only plaintext leak")
+    engine.garbage = os.environ.get(GARBAGE_FOR_TESTS) or None
     result = await secure_table(engine, study, plan, agg, _noise(study))
     seconds_secure = time.perf_counter() - engine.connected_at
     counts = await engine.step(rt.transfer((engine.bytes_sent(), engine.messages_sent())), "reporting")
@@ -147,6 +156,7 @@ async def _protocol(
         bytes_sent={n: int(c[0]) for n, c in zip(names, counts, strict=True)},
         messages_sent={n: int(c[1]) for n, c in zip(names, counts, strict=True)},
         study_digest=study.digest,
+        result_parties=list(study.results),
     )
 
 

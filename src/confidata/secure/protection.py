@@ -1,9 +1,9 @@
 """Output protection: which cells may be opened, and the noise for differential privacy.
 
 Small cells. A cell whose record count is below ``min_cell_size`` is *suppressed* (its value is
-never opened, not even to the result parties) or *flagged* (opened, marked). The comparison
-``n < k`` runs inside the secure computation; only its outcome, one bit per cell, is opened
-(to every computing party, since each must know which shares to send). Means need n >= 1 and
+never opened, not even to the result parties) or *flagged* (opened, marked). The test
+``n < k`` runs inside the secure computation (see `protocol`); its outcome is opened to the
+result parties only, with the values; the other parties learn nothing. Means need n >= 1 and
 unweighted variances n >= 2; cells short of that are 'undefined' and never opened.
 
 Differential privacy (``epsilon``; counts and totals only). Every party draws its own
@@ -25,7 +25,7 @@ import numpy as np
 
 from confidata.secure.study import Study
 
-__all__ = ["defined_minimum", "discrete_laplace", "noise_plan", "privacy_loss"]
+__all__ = ["defined_minimum", "discrete_laplace", "noise_plan", "noise_variance", "privacy_loss"]
 
 
 def defined_minimum(study: Study) -> int:
@@ -62,3 +62,9 @@ def discrete_laplace(scale: float, size: int, rng: np.random.Generator | None = 
     rng = rng or np.random.default_rng(secrets.randbits(128))
     p = -np.expm1(-1.0 / scale)
     return (rng.geometric(p, size) - rng.geometric(p, size)).astype(np.int64)
+
+
+def noise_variance(scale: float) -> float:
+    """Variance of one `discrete_laplace` draw: 2 q / (1 - q)**2 with q = exp(-1 / scale)."""
+    q = np.exp(-1.0 / scale)
+    return float(2 * q / (1 - q) ** 2)

@@ -1,18 +1,33 @@
 """The secure table protocol over MPyC: sum the parties' local aggregates, apply the output
 protection inside the secure computation, and open the result to the result parties only.
 
-1. Each party secret-shares its per-cell vectors (record counts as secure integers; weighted
-   sums as secure fixed-point numbers at the plan's scale; its own DP noise, if any).
+1. Each party secret-shares, in one array input, its per-cell vectors: record counts, its own DP
+   noise (if any) and a uniformly random mask per cell and rule; weighted sums go in as secure
+   fixed-point numbers at the plan's scale, in the *same* prime field (so that counts, masks
+   and fixed-point values can be multiplied as field elements, without truncation).
 2. The shares are added: no interaction.
-3. ``count < min_cell_size`` (and ``count < 1`` or ``< 2`` where a mean or variance would not
-   exist) is compared securely; only these bits are opened, to every party.
-4. For the cells that may be opened, the statistic is evaluated on shares (one secure
-   reciprocal per cell for means and variances) and opened to the result parties; the other
-   parties receive nothing.
+3. Small cells, without comparisons. A count ``n`` is an exact whole number in
+   ``[0, m * max_records]``, far below the field's prime, so ``n < k`` exactly when
+   ``P_k(n) = n (n - 1) ... (n - k + 1)`` is 0. Each rule gives ``z = P_k(n) * r`` with ``r`` the
+   sum of every party's random mask: 0 for a cell below the threshold, a uniformly random
+   nonzero field element otherwise (it tells nothing else about ``n``). That is k - 1 secure
+   products per cell (log2 k rounds) instead of a bit decomposition of ``n``. Where the rule
+   applies to a *noisy* count (differential privacy), which may be negative, a secure comparison
+   (``np_sgn`` on ``count_bits`` bits) gives the bit ``b`` and ``z = (1 - b) * r``. Thresholds
+   above `POLY_MAX` also use the comparison.
+4. The statistic is evaluated on shares for every cell (secure reciprocals for means and
+   variances, garbage where the denominator is 0: such cells are never opened) and multiplied
+   by ``g``, the product of the ``z`` of the rules that hide a cell. The result parties alone
+   receive the ``z`` and ``v * g`` (``mpc.output(..., receivers=...)``): ``z == 0`` is the flag,
+   and ``v = (v g) / g`` where ``g != 0``; where a cell is hidden ``v g = 0`` and the value is
+   lost. Which cells are small is never opened to the other parties, who receive nothing.
+   A mask of 0 (probability at most cells / 2**60) would wrongly hide one cell; it never
+   reveals one.
 """
 
 from __future__ import annotations
 
+import secrets
 from fractions import Fraction
 
 import numpy as np
@@ -20,15 +35,27 @@ import numpy as np
 from confidata.secure.engine import Engine
 from confidata.secure.local import LocalAggregates
 from confidata.secure.plain import TableResult
-from confidata.secure.protection import defined_minimum, noise_plan, privacy_loss
+from confidata.secure.protection import defined_minimum, noise_plan, noise_variance, privacy_loss
 from confidata.secure.scaling import FixedPointPlan
 from confidata.secure.study import Study
 
-__all__ = ["secure_table"]
+__all__ = ["POLY_MAX", "secure_table"]
+
+POLY_MAX = 64  # largest threshold tested by the product polynomial; larger ones compare
 
 
 def _obj(values) -> np.ndarray:
     return np.array([int(v) for v in values], dtype=object)
+
+
+def _product(factors: list):
+    """Product of secure arrays as a balanced tree (log2 rounds)."""
+    while len(factors) > 1:
+        nxt = [factors[i] * factors[i + 1] for i in range(0, len(factors) - 1, 2)]
+        if len(factors) % 2:
+            nxt.append(factors[-1])
+        factors = nxt
+    return factors[0]
 
 
 async def secure_table(
@@ -40,95 +67,107 @@ async def secure_table(
     everyone = list(range(m))
     receivers = [study.index(r) for r in study.results]
     C = study.n_cells
-    secint = rt.SecInt(plan.count_bits)
-    secfxp = rt.SecFxp(plan.l, plan.f)
     f = plan.f
     weighted_count = study.cell == "count" and study.weight is not None
     noised = noise_plan(study)
+    uses_fxp = weighted_count or study.cell != "count"
+    secfxp = rt.SecFxp(plan.l, plan.f) if uses_fxp else None
+    # counts, masks and fixed-point values in one field (a SecInt over the SecFxp's prime)
+    secint = rt.SecInt(plan.count_bits, p=secfxp.field.modulus) if uses_fxp else rt.SecInt(plan.count_bits)
+    field = secint.field
+
+    # which rules hide or flag cells: (name, count row, threshold, exact?)
+    count_noise = "count" in noised or (study.cell == "count" and not study.weight and "value" in noised)
+    kmin = defined_minimum(study)
+    rules: list[tuple[str, str, int, bool]] = []
+    if study.min_cell_size > 0:
+        rules.append(("small", "rule", study.min_cell_size, not count_noise))
+    if kmin > 0:
+        rules.append(("undefined", "n", kmin, True))
 
     # 1-2. inputs and their sums -----------------------------------------------------------
-    int_rows = [_obj(agg.n)]
+    rows: dict[str, np.ndarray] = {"n": _obj(agg.n)}
     if study.cell == "count" and not study.weight and "value" in noised:
-        int_rows.append(_obj(noise["value"]))
+        rows["value_noise"] = _obj(noise["value"])
     if "count" in noised:
-        int_rows.append(_obj(noise["count"]))
-    shared = rt.input(secint.array(np.vstack(int_rows)), senders=everyone)
-    ints = shared[0]
+        rows["count_noise"] = _obj(noise["count"])
+    for name, *_ in rules:
+        rows[f"mask_{name}"] = np.array([secrets.randbelow(field.order) for _ in range(C)], dtype=object)
+    names = list(rows)
+    shared = rt.input(secint.array(np.vstack([rows[k] for k in names])), senders=everyone)
+    total = shared[0]
     for s in shared[1:]:
-        ints = ints + s
+        total = total + s
+    ints = {k: total[i] for i, k in enumerate(names)}
 
-    fxp_names: list[str] = []
-    fxp_rows: list[np.ndarray] = []
-    if weighted_count or study.cell in ("mean", "variance"):
-        fxp_names.append("W")
-        fxp_rows.append(agg.W << (f - plan.scale_of("W")))
-    if study.cell in ("total", "mean", "variance"):
-        fxp_names.append("S1")
-        fxp_rows.append(agg.S1 << (f - plan.scale_of("S1")))
-    if study.cell == "variance":
-        fxp_names.append("S2")
-        fxp_rows.append(agg.S2 << (f - plan.scale_of("S2")))
-    if "value" in noised and (weighted_count or study.cell == "total"):
-        fxp_names.append("noise")
-        fxp_rows.append(_obj(noise["value"]) << f)
     fx = {}
-    if fxp_rows:
-        raw = secfxp.field.array(np.vstack([_obj(r) for r in fxp_rows]))
+    if uses_fxp:
+        fxp_rows: dict[str, np.ndarray] = {}
+        if weighted_count or study.cell in ("mean", "variance"):
+            fxp_rows["W"] = agg.W << (f - plan.scale_of("W"))
+        if study.cell in ("total", "mean", "variance"):
+            fxp_rows["S1"] = agg.S1 << (f - plan.scale_of("S1"))
+        if study.cell == "variance":
+            fxp_rows["S2"] = agg.S2 << (f - plan.scale_of("S2"))
+        if "value" in noised and (weighted_count or study.cell == "total"):
+            fxp_rows["noise"] = _obj(noise["value"]) << f
+        raw = secfxp.field.array(np.vstack([_obj(r) for r in fxp_rows.values()]))
         shared = rt.input(secfxp.array(raw, integral=False), senders=everyone)
-        total = shared[0]
+        summed = shared[0]
         for s in shared[1:]:
-            total = total + s
-        fx = {name: total[i] for i, name in enumerate(fxp_names)}
+            summed = summed + s
+        fx = {name: summed[i] for i, name in enumerate(fxp_rows)}
 
-    # 3. which cells may be opened -------------------------------------------------------------
-    n_row = ints[0]
-    count_for_rule = n_row
-    if "count" in noised:
-        count_for_rule = n_row + ints[len(int_rows) - 1]
-    elif study.cell == "count" and not study.weight and "value" in noised:
-        count_for_rule = n_row + ints[1]
-    kmin = defined_minimum(study)
-    small = np.zeros(C, dtype=bool)
-    undefined = np.zeros(C, dtype=bool)
-    rules = []  # (which flag, counts compared, threshold)
-    if study.min_cell_size > 0:
-        rules.append((small, count_for_rule, study.min_cell_size))
-    if kmin > 0:
-        rules.append((undefined, n_row, kmin))
-    if rules:
-        counts = rules[0][1] if len(rules) == 1 else rt.np_vstack(tuple(r[1].reshape(1, C) for r in rules))
-        limits = np.array([[r[2]] for r in rules], dtype=np.int64).reshape(len(rules), 1)
-        below = counts.reshape(len(rules), C) < limits
-        opened = await engine.step(rt.output(below), "the small-cell check")
-        opened = np.asarray(opened, dtype=np.int64).reshape(len(rules), C)
-        for (flags, _, _), bits in zip(rules, opened, strict=True):
-            flags[:] = bits != 0
+    # 3. the rules, as z = 0 below the threshold and uniformly random nonzero otherwise -------
+    n_row = ints["n"]
+    rule_count = n_row
+    if "count_noise" in ints:
+        rule_count = n_row + ints["count_noise"]
+    elif "value_noise" in ints:
+        rule_count = n_row + ints["value_noise"]
+    leaves = {}
+    for name, which, k, exact in rules:
+        counts = n_row if which == "n" else rule_count
+        if exact and k <= POLY_MAX:
+            leaves[name] = [counts - j for j in range(k)] + [ints[f"mask_{name}"]]
+        else:
+            below = rt.np_sgn(counts - k, l=plan.count_bits, LT=True)
+            leaves[name] = [1 - below, ints[f"mask_{name}"]]
+    z = {name: _product(factors) for name, factors in leaves.items()}
+
+    # 4. the statistic for every cell, hidden where a rule says so ------------------------------
+    if study.cell == "count" and not study.weight:
+        v = n_row if "value_noise" not in ints else n_row + ints["value_noise"]
+    else:
+        statistic = rt.gather(_fixed_point_statistic(study, fx))
+        v = secint.array(await engine.step(statistic, "the statistic"))  # same field: raw shares
+    hide = [name for name in ("undefined", "small") if name in z]
+    if study.small_cells != "suppress" and "small" in hide:
+        hide.remove("small")
+    # v * g from the leaves, not from the z: a tree of its own, one round shorter than v * z
+    y = _product([v, *(leaf for name in hide for leaf in leaves[name])])
+    opened = rt.np_vstack(tuple(a.reshape(1, C) for a in [y, *z.values()]))
+    out = await engine.step(rt.output(opened, receivers=receivers, raw=True), "opening the result")
+    if engine.pid not in receivers or out is None:
+        return None
+    p = field.order
+    out = np.asarray(out.value, dtype=object).reshape(len(z) + 1, C)
+    zs = {name: out[1 + i] for i, name in enumerate(z)}
+    integral = study.cell in ("count", "total")
+    scale = 1 if study.cell == "count" and not study.weight else 2**f
+    values: list[float | int | None] = [None] * C
+    for i in range(C):
+        g = 1
+        for name in hide:
+            g = g * int(zs[name][i]) % p
+        if g:
+            a = int(out[0][i]) * pow(g, -1, p) % p
+            values[i] = _convert(Fraction(a - p if a > p // 2 else a, scale), integral)
+    below = {name: zs[name] == 0 for name in zs}
+    small = below.get("small", np.zeros(C, dtype=bool))
+    undefined = below.get("undefined", np.zeros(C, dtype=bool))
     suppressed = small & ~undefined & (study.small_cells == "suppress")
     flagged = small & ~undefined & (study.small_cells == "flag")
-    open_idx = np.flatnonzero(~(suppressed | undefined))
-
-    # 4. the statistic on the cells that may be opened, opened to the result parties -----------
-    values: list[float | int | None] = [None] * C
-    if len(open_idx):
-        if study.cell == "count" and not study.weight:
-            v = n_row if "value" not in noised else n_row + ints[1]
-            out = await engine.step(rt.output(v[open_idx], receivers=receivers), "opening the result")
-            got = None if out is None else [int(a) for a in np.asarray(out).reshape(-1)]
-        else:
-            v = _fixed_point_statistic(study, fx, open_idx, undefined)
-            out = await engine.step(rt.output(v, receivers=receivers, raw=True), "opening the result")
-            if out is None:
-                got = None
-            else:
-                ints_out = secfxp.field.array.intarray(out).reshape(-1)
-                integral = study.cell in ("count", "total")
-                got = [_convert(Fraction(int(a), 2**f), integral) for a in ints_out]
-        if got is None:
-            return None
-        for i, val in zip(open_idx, got, strict=True):
-            values[int(i)] = val
-    elif engine.pid not in receivers:
-        return None
     result = TableResult(
         study.name,
         study.cell,
@@ -142,6 +181,13 @@ async def secure_table(
     loss = privacy_loss(study)
     if loss is not None:
         result.notes.append(f"differential privacy: epsilon = {loss:g} in total (noise from every party)")
+        for name, sens in noised.items():
+            scale = sens / study.epsilon
+            result.notes.append(
+                f"noise on the {'released value' if name == 'value' else 'count for the small-cell rule'}: "
+                f"discrete Laplace, scale {scale:g} (sensitivity {sens:g} / epsilon {study.epsilon:g}) "
+                f"from each of {m} parties, variance {m * noise_variance(scale):.6g} per cell"
+            )
     return result
 
 
@@ -149,18 +195,14 @@ def _convert(q: Fraction, integral: bool) -> float | int:
     return int(q) if integral and q.denominator == 1 else float(q)
 
 
-def _fixed_point_statistic(study: Study, fx: dict, idx: np.ndarray, undefined: np.ndarray):
+def _fixed_point_statistic(study: Study, fx: dict):
     if study.cell == "count":
-        v = fx["W"][idx]
-        return v + fx["noise"][idx] if "noise" in fx else v
+        return fx["W"] + fx["noise"] if "noise" in fx else fx["W"]
     if study.cell == "total":
-        v = fx["S1"][idx]
-        return v + fx["noise"][idx] if "noise" in fx else v
-    pad = undefined[idx].astype(np.int64) * 2  # keeps denominators nonzero; such cells are not opened
-    w = fx["W"][idx] + pad
-    s1 = fx["S1"][idx]
+        return fx["S1"] + fx["noise"] if "noise" in fx else fx["S1"]
+    w, s1 = fx["W"], fx["S1"]  # where w is 0 (or 1, unweighted variance) the cell is never opened
     mean = s1 / w
     if study.cell == "mean":
         return mean
-    numerator = fx["S2"][idx] - s1 * mean
+    numerator = fx["S2"] - s1 * mean
     return numerator / (w if study.weight else w - 1)
