@@ -32,6 +32,7 @@ from confidata.errors import (
     quote_names,
 )
 from confidata.synth import METHODS, load_model
+from confidata.synth.dp import DPSynthesizer
 from confidata.table import Kind, Role, Schema, missing_mask, read_table, write_table
 from confidata.table._files import check_output_path
 from confidata.table.readers import from_raw, read_raw
@@ -237,6 +238,10 @@ def synth(
     weights_as_case_weights: Annotated[bool, typer.Option("--weights-as-case-weights", help="Use the survey weight as case weights instead of synthesising it.")] = False,
     weight_column: Annotated[Optional[str], typer.Option("--weight-column", help="The survey weight to use as case weights when the schema has several.")] = None,
     fresh_ids: Annotated[bool, typer.Option("--fresh-ids", help="Write new sequential values in identifier columns instead of dropping them.")] = False,
+    epsilon: Annotated[Optional[float], typer.Option("--epsilon", help="Privacy budget epsilon of a DP method (mst, aim, privbayes); required there.")] = None,
+    delta: Annotated[Optional[float], typer.Option("--delta", help="Privacy parameter delta of mst and aim (required there), e.g. 1e-9.")] = None,
+    max_seconds: Annotated[Optional[float], typer.Option("--max-seconds", help="DP methods: stop refining the model after this many seconds.")] = None,
+    max_model_size: Annotated[Optional[float], typer.Option("--max-model-size", help="DP methods: largest model in megabytes (default 80).")] = None,
     table: TableOpt = None,
     encoding: EncodingOpt = None,
     overwrite: OverwriteOpt = False,
@@ -245,6 +250,10 @@ def synth(
     started = time.perf_counter()
     if method not in METHODS:
         raise InputFileError(f"Unknown method '{method}'; available: {', '.join(sorted(METHODS))}.")
+    private = issubclass(METHODS[method], DPSynthesizer)
+    _check_dp_options(method, private, epsilon=epsilon, delta=delta, max_seconds=max_seconds,
+                      max_model_size=max_model_size, visit_sequence=visit_sequence, strata=strata,
+                      rules=rules, weights_as_case_weights=weights_as_case_weights)
     paths = _output_paths(output, m)
     _check_outputs(paths, overwrite)
     if any(p.resolve() == file.resolve() for p in paths):
@@ -255,15 +264,19 @@ def synth(
             raise InputFileError("--save-model must name a file other than the data and the output.")
     frame, used = read_table(file, schema, table=table, encoding=encoding)
     sequence = [c.strip() for c in visit_sequence.split(",")] if visit_sequence else None
-    model = METHODS[method](
-        used, visit_sequence=sequence, strata=strata, rules=rules, min_leaf=min_leaf,
-        min_split=min_split, cp=cp,
-        smoothing=smoothing, weights_as_case_weights=weights_as_case_weights,
-        weight_column=weight_column,
-        identifiers="fresh" if fresh_ids else "drop",
-    )
+    if private:
+        caps = {} if max_model_size is None else {"max_model_size": max_model_size}
+        model = METHODS[method](used, epsilon=epsilon, delta=delta, seed=seed, max_seconds=max_seconds, **caps)
+    else:
+        model = METHODS[method](
+            used, visit_sequence=sequence, strata=strata, rules=rules, min_leaf=min_leaf,
+            min_split=min_split, cp=cp,
+            smoothing=smoothing, weights_as_case_weights=weights_as_case_weights,
+            weight_column=weight_column,
+            identifiers="fresh" if fresh_ids else "drop",
+        )
     t0 = time.perf_counter()
-    with _Steps(None, "Fitting trees") as steps:
+    with _Steps(None, "Fitting (spending the privacy budget)" if private else "Fitting trees") as steps:
         model.fit(frame, progress=steps)
     fitted = time.perf_counter() - t0
     if seed is None:
@@ -271,7 +284,7 @@ def synth(
     seeds = np.random.SeedSequence(seed).generate_state(m) if m > 1 else [seed]
     t0 = time.perf_counter()
     for path, copy_seed in zip(paths, seeds, strict=True):
-        with _Steps(len(model.models_[0].steps) * len(model.models_), "Generating") as steps:
+        with _Steps(1 if private else len(model.models_[0].steps) * len(model.models_), "Generating") as steps:
             synthetic = model.sample(n, seed=int(copy_seed), progress=steps)
         write_table(synthetic, path, used.select(synthetic.columns), overwrite=overwrite)
     generated = time.perf_counter() - t0
@@ -304,9 +317,49 @@ def synth(
         out.print(f"  survey weight(s) {escape(quote_names(plain))}: synthesised as ordinary "
                   "variables" + ("" if case_weight else "; pass --weights-as-case-weights to "
                                  "weight the model instead"))
-    if save_model is not None:
+    if private:
+        _print_budget(model)
+    if save_model is not None and private:
+        out.print(f"  model saved to [bold]{escape(str(save_model))}[/]. It holds no real record and may "
+                  "be shared; it states its privacy guarantee and this budget table.")
+    elif save_model is not None:
         out.print(f"  model saved to [bold]{escape(str(save_model))}[/]. [yellow]It contains real "
                   "values from the data: keep it as confidential as the data.[/]")
+
+
+def _check_dp_options(method: str, private: bool, **given) -> None:
+    """DP-only options with a non-DP method, or CART-only options with a DP method, are refused."""
+    dp_only = ("epsilon", "delta", "max_seconds", "max_model_size")
+    if private:
+        used = [k for k, v in given.items() if k not in dp_only and v not in (None, False)]
+        if used:
+            flags = ", ".join("--" + k.replace("_", "-") for k in used)
+            raise InputFileError(f"{flags} apply to --method cart only; leave them out with --method {method}.")
+    else:
+        used = [k for k in dp_only if given[k] is not None]
+        if used:
+            flags = ", ".join("--" + k.replace("_", "-") for k in used)
+            dp = ", ".join(sorted(k for k, v in METHODS.items() if issubclass(v, DPSynthesizer)))
+            raise InputFileError(f"{flags} apply to the differentially private methods ({dp}); "
+                                 f"'{method}' is not one.")
+
+
+def _print_budget(model) -> None:
+    """The privacy guarantee and how the budget was spent, by purpose."""
+    ledger = model.accountant_
+    out.print("  " + escape(ledger.text().splitlines()[0]))
+    grid = Table(header_style="bold")
+    for header in ("purpose", "mechanisms", f"cost ({ledger.unit})", "share"):
+        grid.add_column(header)
+    for row in ledger.summary():
+        grid.add_row(row["purpose"], str(row["mechanisms"]), f"{row['cost']:.6g}", f"{row['share']:.1%}")
+    grid.add_row("total", str(len(ledger.spends)), f"{ledger.spent:.6g}", f"{ledger.spent / ledger.total:.1%}")
+    out.print(grid)
+    for note in model.notes_:
+        out.print(f"  note: {escape(note)}")
+    if model.seed is not None:
+        out.print("  [yellow]--seed also drives the privacy noise: keep it secret, or leave it out so the "
+                  "noise comes from the operating system.[/]")
 
 
 @app.command()

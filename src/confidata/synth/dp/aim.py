@@ -1,0 +1,166 @@
+"""AIM: adaptive and iterative mechanism for workload-aware synthesis (McKenna, Mullins,
+Sheldon & Miklau 2022).
+
+The workload is every set of ``degree`` columns (default 3, as in the paper's experiments);
+the candidates are its downward closure (all sets of 1..degree columns), each weighted by
+``w_r = sum over workload sets s of |r & s|``. With rho (zCDP, converted from epsilon and
+delta) and ``T = 16 d`` rounds planned:
+
+1. measure every 1-way marginal with sigma = sqrt(T / (2 * 0.9 * rho));
+2. repeat: pick a candidate with the exponential mechanism (epsilon = sqrt(8 * 0.1 * rho / T))
+   on the quality ``w_r * (||M_r(data) - M_r(model)||_1 - sqrt(2/pi) * sigma * n_r)`` (its
+   sensitivity is max w_r), among candidates whose junction tree would stay under
+   ``max_model_size * (budget used / budget)``; measure it with Gaussian noise sigma; re-fit
+   the model (mbi mirror descent, warm-started); if the new model moved that marginal by
+   less than the noise's expected size, halve sigma and double epsilon;
+3. when less than two rounds' worth of budget is left (or ``max_seconds`` is reached), the
+   last round spends exactly what remains, split 10% selection and 90% measurement.
+
+The exponential mechanism is run as Gumbel-max: one Gumbel draw per candidate, then the best
+candidate that passes the (data-independent) size filter wins, which is the exponential
+mechanism restricted to the filtered set.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+import numpy as np
+
+from confidata.synth.dp._accountant import PrivacyAccountant
+from confidata.synth.dp._base import DPSynthesizer, _int_at_least
+from confidata.synth.dp._domain import Attribute
+from confidata.synth.dp._mbi import estimate, marginal, mbi, measure
+from confidata.synth.dp._network import Network, network_from_model
+from confidata.table.schema import Schema
+
+__all__ = ["AIM"]
+
+
+class AIM(DPSynthesizer):
+    """AIM under (epsilon, delta)-DP.
+
+    Parameters are those of `MST` (epsilon, delta, seed, n_bins, bounds_share, max_levels,
+    max_seconds, max_model_size, iters), and:
+
+    degree:
+        Size of the column sets in the workload (all sets of this many columns).
+    rounds:
+        Rounds planned (T); None means 16 x the number of columns, as in the paper.
+    round_iters:
+        Mirror-descent iterations after each measurement (warm-started).
+    """
+
+    method = "aim"
+    unit = "rho"
+    # what a registry-wide suite must pass to run it: it refuses to run without a budget
+    conformance_options = {"epsilon": 1.0, "delta": 1e-9, "iters": 200, "degree": 2,
+                            "rounds": 6, "round_iters": 50}
+    _parameter_constraints = {
+        **DPSynthesizer._parameter_constraints,
+        "iters": _int_at_least(1),
+        "degree": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4,
+        "rounds": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+        "round_iters": _int_at_least(1),
+    }
+    _constraint_text = {
+        **DPSynthesizer._constraint_text,
+        "iters": "an int in the range [1, inf)",
+        "degree": "an int in the range [1, 4]",
+        "rounds": "None or an int in the range [1, inf)",
+        "round_iters": "an int in the range [1, inf)",
+    }
+
+    def __init__(self, schema: Schema | None = None, *, epsilon: float | None = None,
+                 delta: float | None = None, seed: int | None = None, n_bins: int = 32,
+                 bounds_share: float = 0.1, max_levels: int = 1000, max_seconds: float | None = None,
+                 max_model_size: float = 80.0, iters: int = 1000, degree: int = 3,
+                 rounds: int | None = None, round_iters: int = 100) -> None:
+        super().__init__(schema, epsilon=epsilon, delta=delta, seed=seed, n_bins=n_bins,
+                         bounds_share=bounds_share, max_levels=max_levels, max_seconds=max_seconds,
+                         max_model_size=max_model_size)
+        self.iters = iters
+        self.degree = degree
+        self.rounds = rounds
+        self.round_iters = round_iters
+
+    def _fit_network(self, codes: dict[str, np.ndarray], attributes: list[Attribute],
+                     accountant: PrivacyAccountant, rng: np.random.Generator, progress,
+                     deadline: float | None) -> Network:
+        jt = mbi().junction_tree
+        names = [a.name for a in attributes]
+        sizes = {a.name: a.size for a in attributes}
+        domain = mbi().Domain(tuple(names), tuple(sizes[n] for n in names))
+        d = len(names)
+        rho = accountant.remaining
+        degree = min(self.degree, d)
+        workload = list(itertools.combinations(names, degree))
+        candidates = [c for k in range(1, degree + 1) for c in itertools.combinations(names, k)]
+        weight = {r: float(sum(len(set(r) & set(s)) for s in workload)) for r in candidates}
+        sensitivity = max(weight.values())
+        answers: dict[tuple[str, ...], np.ndarray] = {}
+
+        def answer(clique: tuple[str, ...]) -> np.ndarray:
+            if clique not in answers:
+                answers[clique] = marginal(codes, sizes, clique)
+            return answers[clique]
+
+        rounds = self.rounds or 16 * d
+        sigma = math.sqrt(rounds / (2 * 0.9 * rho))
+        eps = math.sqrt(8 * 0.1 * rho / rounds)
+        measurements = []
+        for name in names:
+            m, _ = measure(codes, sizes, (name,), 1.0 / (2 * sigma**2), accountant, rng)
+            measurements.append(m)
+        model, _ = estimate(domain, measurements, iters=self.round_iters, deadline=None)
+        if progress is not None:
+            progress("fit", "1-way marginals measured")
+        t = 0
+        terminate = False
+        while not terminate:
+            t += 1
+            remaining = accountant.remaining
+            late = deadline is not None and time.monotonic() > deadline
+            if remaining < 2 * (1 / (2 * sigma**2) + eps**2 / 8) or late:
+                terminate = True
+                sigma = math.sqrt(1 / (2 * 0.9 * remaining))
+                eps = math.sqrt(8 * 0.1 * remaining)
+                if late:
+                    self.notes_.append(f"max_seconds reached: the last round ({t}) spent the rest")
+            used = accountant.spent + eps**2 / 8 + 1 / (2 * sigma**2)
+            size_limit = self.max_model_size * used / accountant.total
+            quality = np.array([
+                weight[r] * (np.abs(answer(r) - np.asarray(model.project(r).datavector())).sum()
+                             - math.sqrt(2 / math.pi) * sigma * domain.size(r))
+                for r in candidates
+            ])
+            accountant.exponential(eps**2 / 8, "selection", f"AIM round {t}: choice of a marginal",
+                                   sensitivity)
+            noisy = eps * quality / (2 * sensitivity) + rng.gumbel(size=len(quality))
+            current = [tuple(c) for c in model.cliques]
+            chosen = None
+            for i in np.argsort(-noisy, kind="stable"):
+                r = candidates[int(i)]
+                if jt.hypothetical_model_size(domain, [*current, r]) <= size_limit:
+                    chosen = r
+                    break
+            if chosen is None:
+                chosen = candidates[int(np.argmin([domain.size(r) for r in candidates]))]
+            m_cost = accountant.remaining if terminate else 1 / (2 * sigma**2)
+            m, sigma_used = measure(codes, sizes, chosen, m_cost, accountant, rng)
+            measurements.append(m)
+            before = np.asarray(model.project(chosen).datavector())
+            model, _ = estimate(domain, measurements, iters=self.round_iters, deadline=None, warm_start=model)
+            after = np.asarray(model.project(chosen).datavector())
+            if progress is not None:
+                progress("fit", f"round {t}: {' x '.join(chosen)}")
+            if np.abs(after - before).sum() <= math.sqrt(2 / math.pi) * sigma_used * domain.size(chosen):
+                sigma /= 2
+                eps *= 2
+        model, done = estimate(domain, measurements, iters=self.iters, deadline=deadline, warm_start=model)
+        if done < self.iters:
+            self.notes_.append(f"max_seconds reached: final estimation stopped after {done} iterations")
+        self.rounds_ = t
+        return network_from_model(model, names)

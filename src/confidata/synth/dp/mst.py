@@ -1,0 +1,149 @@
+"""MST: maximum-spanning-tree synthesis (McKenna, Miklau & Sheldon 2021), winner of the 2018
+NIST Differential Privacy Synthetic Data Challenge.
+
+The budget rho (zCDP, converted from the user's epsilon and delta) is split in three equal
+parts, as in the paper:
+
+1. *measure* every 1-way marginal with Gaussian noise (one third, split evenly);
+2. *select* d - 1 pairs of columns that form a maximum spanning tree, Kruskal's algorithm
+   with each edge picked by the exponential mechanism (one third, split over the d - 1
+   picks). A pair's quality is the L1 distance between its real 2-way table and the one the
+   noisy 1-way marginals imply under independence (sensitivity 1): pairs the 1-ways explain
+   worst are the most worth measuring;
+3. *measure* the chosen 2-way marginals with Gaussian noise (one third, split evenly).
+
+mbi's mirror descent then fits a graphical model (a tree) to all noisy measurements, and
+that model is what is sampled. The paper's optional domain compression (merging rare
+categories before step 2) is not done here. When the schema lacks bounds for a number, a
+share of the budget (``bounds_share``, default 10%) is spent first on estimating them and the
+three parts share the rest.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from confidata.synth.dp._accountant import PrivacyAccountant
+from confidata.synth.dp._base import DPSynthesizer, _int_at_least
+from confidata.synth.dp._domain import Attribute
+from confidata.synth.dp._mbi import estimate, marginal, mbi, measure
+from confidata.synth.dp._network import Network, network_from_model
+from confidata.table.schema import Schema
+
+__all__ = ["MST"]
+
+
+class MST(DPSynthesizer):
+    """MST under (epsilon, delta)-DP.
+
+    Parameters
+    ----------
+    schema:
+        The table's `Schema`; inferred from the data when None. Its levels and bounds are
+        treated as public.
+    epsilon, delta:
+        The privacy budget; both required. delta should be well below 1 / the number of records.
+    seed:
+        Seed of the privacy noise, for reproducible runs. Keep it secret: whoever knows it can
+        take the noise off. None (default) draws noise from the operating system.
+    n_bins:
+        Equal-width bins per number (integers with a smaller range get one bin per value).
+    bounds_share:
+        Share of the budget spent on estimating bounds the schema lacks (only when it lacks some).
+    max_levels:
+        Refuse categorical columns with more levels than this.
+    max_seconds:
+        Stop the model estimation after this many seconds (the budget is spent either way).
+    max_model_size:
+        Refuse a fitted model larger than this many megabytes.
+    iters:
+        Mirror-descent iterations of the final estimation.
+    """
+
+    method = "mst"
+    unit = "rho"
+    # what a registry-wide suite must pass to run it: it refuses to run without a budget
+    conformance_options = {"epsilon": 1.0, "delta": 1e-9, "iters": 200}
+    _parameter_constraints = {**DPSynthesizer._parameter_constraints, "iters": _int_at_least(1)}
+    _constraint_text = {**DPSynthesizer._constraint_text, "iters": "an int in the range [1, inf)"}
+
+    def __init__(self, schema: Schema | None = None, *, epsilon: float | None = None,
+                 delta: float | None = None, seed: int | None = None, n_bins: int = 32,
+                 bounds_share: float = 0.1, max_levels: int = 1000, max_seconds: float | None = None,
+                 max_model_size: float = 80.0, iters: int = 1000) -> None:
+        super().__init__(schema, epsilon=epsilon, delta=delta, seed=seed, n_bins=n_bins,
+                         bounds_share=bounds_share, max_levels=max_levels, max_seconds=max_seconds,
+                         max_model_size=max_model_size)
+        self.iters = iters
+
+    def _fit_network(self, codes: dict[str, np.ndarray], attributes: list[Attribute],
+                     accountant: PrivacyAccountant, rng: np.random.Generator, progress,
+                     deadline: float | None) -> Network:
+        names = [a.name for a in attributes]
+        sizes = {a.name: a.size for a in attributes}
+        domain = mbi().Domain(tuple(names), tuple(sizes[n] for n in names))
+        d = len(names)
+        rho = accountant.remaining
+        if d == 1:
+            m, _ = measure(codes, sizes, (names[0],), rho, accountant, rng)
+            model, _ = estimate(domain, [m], iters=self.iters, deadline=deadline)
+            return network_from_model(model, names)
+        third = rho / 3.0
+        measurements, oneway = [], {}
+        for name in names:
+            m, _ = measure(codes, sizes, (name,), third / d, accountant, rng)
+            measurements.append(m)
+            oneway[name] = np.clip(np.asarray(m.noisy_measurement), 0.0, None)
+        if progress is not None:
+            progress("fit", "1-way marginals measured")
+        pairs = self._select(codes, sizes, names, oneway, third, accountant, rng)
+        if progress is not None:
+            progress("fit", "spanning tree selected")
+        for k, pair in enumerate(pairs):
+            # the last measurement takes exactly what is left, so the ledger adds up to the total
+            cost = accountant.remaining if k == len(pairs) - 1 else third / len(pairs)
+            m, _ = measure(codes, sizes, pair, cost, accountant, rng)
+            measurements.append(m)
+        if progress is not None:
+            progress("fit", "2-way marginals measured")
+        model, done = estimate(domain, measurements, iters=self.iters, deadline=deadline)
+        if done < self.iters:
+            self.notes_.append(
+                f"max_seconds reached: estimation stopped after {done} of {self.iters} iterations"
+            )
+        if progress is not None:
+            progress("fit", "model estimated")
+        return network_from_model(model, names)
+
+    @staticmethod
+    def _select(codes, sizes, names, oneway, rho_select, accountant, rng) -> list[tuple[str, str]]:
+        """Kruskal's maximum spanning tree with each edge drawn by the exponential mechanism."""
+        total = float(np.mean([v.sum() for v in oneway.values()])) or 1.0
+        probs = {n: v / v.sum() if v.sum() > 0 else np.full(len(v), 1.0 / len(v)) for n, v in oneway.items()}
+        score = {}
+        for a, b in itertools.combinations(names, 2):
+            implied = total * np.outer(probs[a], probs[b]).ravel()
+            score[(a, b)] = float(np.abs(marginal(codes, sizes, (a, b)) - implied).sum())
+        component = {n: n for n in names}
+
+        def root(x: str) -> str:
+            while component[x] != x:
+                component[x] = component[component[x]]
+                x = component[x]
+            return x
+
+        rounds = len(names) - 1
+        chosen: list[tuple[str, str]] = []
+        for r in range(rounds):
+            eps = accountant.exponential(rho_select / rounds, "selection",
+                                         f"spanning-tree edge {r + 1} of {rounds}", sensitivity=1.0)
+            candidates = [p for p in score if root(p[0]) != root(p[1])]
+            q = np.array([score[p] for p in candidates])
+            logits = eps * (q - q.max()) / 2.0  # exponential mechanism, sensitivity 1
+            weights = np.exp(logits)
+            pick = candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))]
+            chosen.append(pick)
+            component[root(pick[0])] = root(pick[1])
+        return chosen
