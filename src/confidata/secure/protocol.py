@@ -48,14 +48,28 @@ def _obj(values) -> np.ndarray:
     return np.array([int(v) for v in values], dtype=object)
 
 
-def _product(factors: list):
-    """Product of secure arrays as a balanced tree (log2 rounds)."""
-    while len(factors) > 1:
-        nxt = [factors[i] * factors[i + 1] for i in range(0, len(factors) - 1, 2)]
-        if len(factors) % 2:
-            nxt.append(factors[-1])
-        factors = nxt
-    return factors[0]
+def _product(factors: list, v=None):
+    """Product z of secure arrays as a balanced tree (log2 rounds), and v * z if v is given.
+
+    v rides along where a level has an odd node out (a free slot); the nodes above it are
+    computed with and without v, so v * z costs about one product per level and no extra round
+    unless no level has a free slot.
+    """
+    nodes = [(a, None) for a in factors]
+    while len(nodes) > 1:
+        nxt = []
+        for (a, av), (b, bv) in zip(nodes[0::2], nodes[1::2], strict=False):
+            nxt.append((a * b, av * b if av is not None else a * bv if bv is not None else None))
+        if len(nodes) % 2:
+            last, last_v = nodes[-1]
+            if v is not None and last_v is None and all(n[1] is None for n in nodes):
+                last_v = last * v
+            nxt.append((last, last_v))
+        nodes = nxt
+    z, zv = nodes[0]
+    if v is None:
+        return z
+    return z, (zv if zv is not None else z * v)
 
 
 async def secure_table(
@@ -133,7 +147,6 @@ async def secure_table(
         else:
             below = rt.np_sgn(counts - k, l=plan.count_bits, LT=True)
             leaves[name] = [1 - below, ints[f"mask_{name}"]]
-    z = {name: _product(factors) for name, factors in leaves.items()}
 
     # 4. the statistic for every cell, hidden where a rule says so ------------------------------
     if study.cell == "count" and not study.weight:
@@ -141,11 +154,17 @@ async def secure_table(
     else:
         statistic = rt.gather(_fixed_point_statistic(study, fx))
         v = secint.array(await engine.step(statistic, "the statistic"))  # same field: raw shares
-    hide = [name for name in ("undefined", "small") if name in z]
+    hide = [name for name in ("small", "undefined") if name in leaves]
     if study.small_cells != "suppress" and "small" in hide:
         hide.remove("small")
-    # v * g from the leaves, not from the z: a tree of its own, one round shorter than v * z
-    y = _product([v, *(leaf for name in hide for leaf in leaves[name])])
+    z, y = {}, v
+    for name, factors in leaves.items():
+        if name == (hide[0] if hide else None):
+            z[name], y = _product(factors, v)  # v times the first hiding rule's z, in its tree
+        else:
+            z[name] = _product(factors)
+    for name in hide[1:]:
+        y = y * z[name]
     opened = rt.np_vstack(tuple(a.reshape(1, C) for a in [y, *z.values()]))
     out = await engine.step(rt.output(opened, receivers=receivers, raw=True), "opening the result")
     if engine.pid not in receivers or out is None:
