@@ -154,3 +154,87 @@ def test_shipped_evidence_covers_three_data_sets():
     assert len(names) >= 3
     advice = recommend("testing-analysis", implemented=tuple(METHODS))
     assert advice.method is not None and advice.datasets >= 3
+
+
+# -- the command line -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sd2011_files(sd2011_split, tmp_path_factory):
+    train, holdout, schema = sd2011_split
+    folder = tmp_path_factory.mktemp("evaluate")
+    schema.save(folder / "schema.json")
+    from confidata import write_table
+
+    write_table(train, folder / "train.csv", schema)
+    write_table(holdout, folder / "holdout.csv", schema)
+    synthetic = METHODS["cart"](schema=schema).fit(train).sample(len(train), seed=6)
+    write_table(synthetic, folder / "synthetic.parquet", schema)
+    return folder
+
+
+def test_cli_evaluate_writes_three_reports(sd2011_files, cli):
+    f = sd2011_files
+    run = cli("evaluate", f / "train.csv", f / "synthetic.parquet", "--schema", f / "schema.json",
+              "--use-case", "testing-analysis", "--holdout", f / "holdout.csv", "--target", "smoke",
+              "--model", "income ~ age + sex", "--seed", "3", "-o", f / "report.html")
+    assert run.code == 0, run.output
+    import json
+
+    data = json.loads((f / "report.json").read_text())
+    assert data["verdict"] in ("pass", "warn") and data["verdict"].upper() in run.stdout
+    assert data["provenance"]["seed"] == 3 and "--use-case testing-analysis" in data["provenance"]["command"]
+    import hashlib
+
+    assert data["files"]["real"]["sha256"] == hashlib.sha256((f / "train.csv").read_bytes()).hexdigest()
+    assert {m["name"] for m in data["measures"]} >= {"pmse_cart", "ci_overlap", "tstr"}
+    html = (f / "report.html").read_text()
+    assert "<figure" in html and (f / "report.md").read_text().strip()
+    # nothing the user has is overwritten without asking
+    again = cli("evaluate", f / "train.csv", f / "synthetic.parquet", "--schema", f / "schema.json",
+                "--use-case", "education", "-o", f / "report.html")
+    assert again.code == 2 and "report.html" in again.stderr and "--overwrite" in again.stderr
+
+
+def test_cli_evaluate_bad_input_exits_2(sd2011_files, cli, tmp_path):
+    f = sd2011_files
+    base = ["evaluate", f / "train.csv", f / "synthetic.parquet", "--schema", f / "schema.json",
+            "-o", tmp_path / "r.html"]
+    cases = {
+        "no use case 'publish'": ["--use-case", "publish"],
+        "'nocol'": ["--use-case", "testing-analysis", "--model", "income ~ nocol"],
+        "target 'nope'": ["--use-case", "education", "--target", "nope"],
+        "key 'nokey'": ["--use-case", "education", "--keys", "sex,nokey"],
+    }
+    for expected, extra in cases.items():
+        run = cli(*base, *extra)
+        assert run.code == 2, (expected, run.output)
+        assert expected in run.stderr and "Traceback" not in run.output
+        assert len(run.stderr.strip().splitlines()) <= 3
+    empty = tmp_path / "empty.csv"
+    empty.write_text((f / "train.csv").read_text().splitlines()[0] + "\n")
+    run = cli("evaluate", f / "train.csv", empty, "--schema", f / "schema.json",
+              "--use-case", "education", "-o", tmp_path / "e.html")
+    assert run.code == 2 and "no data rows" in run.stderr
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"x": [1, 2, 3]}).to_csv(other, index=False)
+    run = cli("evaluate", f / "train.csv", other, "--schema", f / "schema.json",
+              "--use-case", "education", "-o", tmp_path / "o.html")
+    assert run.code == 2 and "synthetic" in run.stderr
+
+
+def test_cli_evaluate_public_report_hides_small_cells(sd2011_files, cli, tmp_path):
+    f = sd2011_files
+    run = cli("evaluate", f / "train.csv", f / "synthetic.parquet", "--schema", f / "schema.json",
+              "--use-case", "public-release", "--holdout", f / "holdout.csv", "--audience", "public",
+              "--min-count", "25", "-o", tmp_path / "public.html")
+    assert run.code == 0, run.output
+    import json
+
+    data = json.loads((tmp_path / "public.json").read_text())
+    for column in data["plots"]["marginals"]:
+        assert all(b["real"] >= 25 for b in column["bins"]), column["column"]
+
+
+def test_cli_recommend(cli):
+    run = cli("recommend", "--use-case", "testing-analysis")
+    assert run.code == 0 and "Recommended:" in run.stdout and "pmse_cart" in run.stdout
+    assert cli("recommend", "--use-case", "nope").code == 2
