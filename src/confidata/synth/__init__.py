@@ -8,15 +8,18 @@ from pathlib import Path
 from confidata.errors import SynthesisError
 from confidata.synth._modelfile import read_model_file
 from confidata.synth.cart import CART
-from confidata.synth.dp import AIM, MST
+from confidata.synth.dp import AIM, MST, PrivBayes
 from confidata.synth.rules import RuleError, parse_rules
 
-__all__ = ["AIM", "CART", "METHODS", "MST", "RuleError", "SynthesisError", "load_model", "parse_rules"]
+__all__ = [
+    "AIM", "CART", "METHODS", "MST", "PrivBayes", "RuleError", "SynthesisError", "load_model", "parse_rules",
+]
 
 METHODS = {
     "cart": CART,
     "mst": MST,
     "aim": AIM,
+    "privbayes": PrivBayes,
 }
 
 

@@ -17,10 +17,12 @@ from confidata.synth.dp._accountant import (
 from confidata.synth.dp._base import SHAREABLE_NOTE, DPSynthesizer, PrivacyBudgetError
 from confidata.synth.dp.aim import AIM
 from confidata.synth.dp.mst import MST
+from confidata.synth.dp.privbayes import PrivBayes
 
 __all__ = [
     "AIM",
     "MST",
+    "PrivBayes",
     "SHAREABLE_NOTE",
     "BudgetExceededError",
     "DPSynthesizer",

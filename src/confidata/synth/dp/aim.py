@@ -48,7 +48,8 @@ class AIM(DPSynthesizer):
     degree:
         Size of the column sets in the workload (all sets of this many columns).
     rounds:
-        Rounds planned (T); None means 16 x the number of columns, as in the paper.
+        Rounds planned (T); None means 16 x the number of columns, as in the paper (at
+        least 2 x the number of columns).
     round_iters:
         Mirror-descent iterations after each measurement (warm-started).
     """
@@ -107,7 +108,8 @@ class AIM(DPSynthesizer):
                 answers[clique] = marginal(codes, sizes, clique)
             return answers[clique]
 
-        rounds = self.rounds or 16 * d
+        # at least 2d rounds, so the 1-way measurements take at most 45% of the budget
+        rounds = max(self.rounds or 16 * d, 2 * d)
         sigma = math.sqrt(rounds / (2 * 0.9 * rho))
         eps = math.sqrt(8 * 0.1 * rho / rounds)
         measurements = []
