@@ -120,9 +120,7 @@ def _run(block: Block, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPr
         command = ["bash", "-euo", "pipefail", "-c", block.code]
     else:
         command = [str(PYTHON), "-c", block.code]
-    return subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=BLOCK_TIMEOUT
-    )
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=BLOCK_TIMEOUT)
 
 
 def test_parser_reads_markers_and_expectations():
