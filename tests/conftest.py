@@ -67,7 +67,7 @@ def run_cli(*args: str | Path, cwd: Path | None = None) -> CliResult:
         capture_output=True,
         text=True,
         cwd=cwd,
-        timeout=120,
+        timeout=300,  # a fresh checkout compiles its numba kernels on first use
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 

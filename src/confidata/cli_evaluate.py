@@ -19,8 +19,9 @@ from rich.table import Table
 
 from confidata._cli_common import guarded, out
 from confidata.errors import InputFileError, SchemaError, quote_names
-from confidata.table import Schema, read_table
+from confidata.table import Kind, Role, Schema, read_table
 from confidata.table._files import check_output_path
+from confidata.table.readers import from_raw, read_raw
 
 __all__ = ["evaluate_command", "measures_run_command", "recommend_command"]
 
@@ -35,10 +36,18 @@ TargetOpt = Annotated[Optional[str], typer.Option("--target", help="Column an in
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for the measures that sample.")]
 
 
-def _read(path: Path, schema: Schema | Path | None, role: str):
-    """Read one input with the real file's schema, so types are judged the same way."""
+def _read(path: Path, schema: Schema, role: str):
+    """Read one input with the real file's schema, so types are judged the same way.
+
+    Identifying columns the file lacks are left out of its schema: a synthesizer drops direct
+    identifiers (or makes fresh ones), and no measure compares them.
+    """
+    raw = read_raw(path)
+    present = set(raw.frame.columns)
+    keep = [c.name for c in schema if c.name in present or not (
+        c.kind in (Kind.IDENTIFIER, Kind.TEXT) or c.has_role(Role.DIRECT_IDENTIFIER))]
     try:
-        return read_table(path, schema)
+        return from_raw(raw, schema.select(keep))
     except SchemaError as exc:
         raise SchemaError(f"The {role} file does not fit the real file's schema: {exc}") from None
 

@@ -20,7 +20,7 @@ from confidata.errors import SchemaError, quote_names
 from confidata.measures._nearest import GowerSpace
 from confidata.measures._result import Direction, MeasureResult
 from confidata.measures.disclosure import _joint_codes
-from confidata.table.schema import Role, Schema
+from confidata.table.schema import Kind, Role, Schema
 
 __all__ = ["distance_to_closest_record", "exact_matches"]
 
@@ -36,9 +36,10 @@ _EXACT = (
 
 
 def _columns(real: pd.DataFrame, schema: Schema) -> list[str]:
-    """The schema's columns found in the real data, direct identifiers left out."""
+    """The schema's columns found in the real data; direct identifiers, record identifiers and
+    free text left out (a fresh id per synthetic row says nothing about closeness)."""
     names = [c.name for c in schema if c.name in real.columns
-             and not c.has_role(Role.DIRECT_IDENTIFIER)]
+             and not c.has_role(Role.DIRECT_IDENTIFIER) and c.kind not in (Kind.IDENTIFIER, Kind.TEXT)]
     if not names:
         raise SchemaError(
             "None of the schema's columns (direct identifiers aside) are in the real data; "
