@@ -166,8 +166,9 @@ def sd2011_files(sd2011_split, tmp_path_factory):
 
     write_table(train, folder / "train.csv", schema)
     write_table(holdout, folder / "holdout.csv", schema)
-    synthetic = METHODS["cart"](schema=schema).fit(train).sample(len(train), seed=6)
-    write_table(synthetic, folder / "synthetic.parquet", schema)
+    model = METHODS["cart"](schema=schema).fit(train)
+    model.save(folder / "cart.model")
+    write_table(model.sample(len(train), seed=6), folder / "synthetic.parquet", schema)
     return folder
 
 
@@ -175,13 +176,15 @@ def test_cli_evaluate_writes_three_reports(sd2011_files, cli):
     f = sd2011_files
     run = cli("evaluate", f / "train.csv", f / "synthetic.parquet", "--schema", f / "schema.json",
               "--use-case", "testing-analysis", "--holdout", f / "holdout.csv", "--target", "smoke",
-              "--model", "income ~ age + sex", "--seed", "3", "-o", f / "report.html")
+              "--model", "income ~ age + sex", "--seed", "3", "-o", f / "report.html",
+              "--synthesis-model", f / "cart.model")
     assert run.code == 0, run.output
     import json
 
     data = json.loads((f / "report.json").read_text())
     assert data["verdict"] in ("pass", "warn") and data["verdict"].upper() in run.stdout
     assert data["provenance"]["seed"] == 3 and "--use-case testing-analysis" in data["provenance"]["command"]
+    assert data["provenance"]["synthesis"]["method"] == "CART" and data["provenance"]["epsilon"] is None
     import hashlib
 
     assert data["files"]["real"]["sha256"] == hashlib.sha256((f / "train.csv").read_bytes()).hexdigest()

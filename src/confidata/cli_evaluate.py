@@ -90,6 +90,7 @@ def evaluate_command(
     audience: Annotated[str, typer.Option("--audience", help="internal (everything) or public (no small real cells, no real extremes).")] = "internal",
     min_count: Annotated[int, typer.Option("--min-count", help="Public reports: the smallest real count shown.")] = 10,
     seed: SeedOpt = None,
+    synthesis_model: Annotated[Optional[Path], typer.Option("--synthesis-model", help="The saved model that made the synthetic file: its method and privacy budget (epsilon, delta) go into the provenance.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace report files that already exist.")] = False,
 ) -> None:
     """Judge a synthetic file for a use case and write the report (HTML, JSON, Markdown)."""
@@ -108,13 +109,28 @@ def evaluate_command(
                              for role, path in (("real", real), ("synthetic", synthetic),
                                                 ("holdout", holdout)) if path is not None}
     command = "confidata " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    synthesis = _synthesis(synthesis_model)
     result = evaluate(real_frame, synth_frame, used, use_case=use_case, holdout=hold_frame,
                       keys=_keys(keys), target=target, model=model, seed=seed, files=files,
-                      command=command)
+                      command=command, epsilon=synthesis.get("epsilon"),
+                      delta=synthesis.get("delta"), synthesis=synthesis or None)
     write_report(result, output, audience=audience, min_count=min_count, overwrite=overwrite)
     _print_verdicts(result)
     out.print(f"Wrote [bold]{escape(str(output))}[/] ({audience}), with "
               f"{escape(output.with_suffix('.json').name)} and {escape(output.with_suffix('.md').name)}.")
+
+
+def _synthesis(path: Path | None) -> dict[str, Any]:
+    """What made the synthetic file, from its saved model: method, and the privacy budget of a
+    differentially private one."""
+    if path is None:
+        return {}
+    from confidata.synth import load_model
+
+    model = load_model(path)
+    return {"method": type(model).__name__, "model_file": path.name,
+            "model_sha256": _sha256(path), "epsilon": getattr(model, "epsilon", None),
+            "delta": getattr(model, "delta", None)}
 
 
 def _print_verdicts(result: dict[str, Any]) -> None:

@@ -39,14 +39,16 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use
              holdout: pd.DataFrame | None = None, keys: Sequence[str] | None = None,
              target: str | None = None, model: str | None = None, seed: int | None = None,
              files: Mapping[str, Mapping[str, Any]] | None = None, command: str | None = None,
-             epsilon: float | None = None, delta: float | None = None) -> dict[str, Any]:
+             epsilon: float | None = None, delta: float | None = None,
+             synthesis: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Judge `synthetic` against `real` for `use_case` (see `confidata.usecases.USE_CASES`).
 
     `keys` override the schema's key role for the disclosure measures; `target` is the column
     attribute-disclosure and prediction measures aim at; `model` (``"y ~ x1 + x2"``) is the
     analysis whose confidence intervals are compared. Measures whose inputs are missing are
-    listed as not run, and the verdict says so. `files` (name, rows, sha256 per role) and
-    `command` go into the provenance; the command line fills them in.
+    listed as not run, and the verdict says so. `files` (name, rows, sha256 per role),
+    `command`, the privacy budget (`epsilon`, `delta`) and what made the file (`synthesis`:
+    method, model file) go into the provenance; the command line fills them in.
     """
     profile = get_use_case(use_case)
     _check_inputs(real, synthetic, holdout, schema, keys, target, model)
@@ -74,7 +76,8 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use
         "measures": rows,
         "plots": _plots(real, synthetic, schema, results),
         "notes_for_users": {"may": list(profile.may), "may_not": list(profile.may_not)},
-        "provenance": _provenance(command, seed, epsilon, delta),
+        "provenance": {**_provenance(command, seed, epsilon, delta),
+                       "synthesis": dict(synthesis) if synthesis else None},
     }
 
 
