@@ -239,7 +239,16 @@ def main():
                 lines.append(f"  - run: `{rel_cmd(run_cmd)}`")
             if rec.get("score_run"):
                 lines.append(f"  - score: `{rel_cmd(rec['score_run']['command'])}`")
-    lines.append("")
+    lines += ["", "## The other benchmarks", "",
+              "Each writes its own table (same machine, same rule: peers in their own venvs, "
+              "one yardstick):", "",
+              "- [RESULTS_MEASURES.md](RESULTS_MEASURES.md): every utility and risk measure at "
+              "1,000,000 x 1,000,000 rows, and against SDMetrics and anonymeter "
+              "(`bench/measures_bench.py`).",
+              "- [RESULTS_SECURE.md](RESULTS_SECURE.md): secure tables across 3 MPyC parties, "
+              "against the plain computation and MPyC used directly (`bench/secure_bench.py`).",
+              "- [RESULTS_DP.md](RESULTS_DP.md): differentially private MST, AIM and PrivBayes on "
+              "NIST national2019 (`bench/dp_bench.py`).", ""]
     with open(args.out, "w") as fh:
         fh.write("\n".join(lines))
     print(f"wrote {os.path.relpath(args.out, REPO)} ({len(results)} results)")
