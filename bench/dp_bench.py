@@ -97,10 +97,33 @@ def subset_files(columns: list[str]) -> dict[str, Path]:
     return files
 
 
+def committed_src() -> str:
+    """Put confidata as committed at HEAD first on sys.path; returns the short commit."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                            text=True, check=True).stdout.strip()
+    target = OUT / f"src-{commit}"
+    if not (target / "src" / "confidata").is_dir():
+        tmp = OUT / f"src-{commit}.tmp{os.getpid()}"
+        tmp.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", commit, "src"], cwd=REPO, capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
+        try:
+            tmp.rename(target)
+        except OSError:  # made meanwhile by another run
+            subprocess.run(["rm", "-rf", str(tmp)], check=True)
+    sys.path.insert(0, str(target / "src"))
+    return commit
+
+
 def fit_ours(name: str, tool: str, columns: list[str], eps: float | None, seed: int,
              aim_seconds: float, meta_path: Path, out_path: Path) -> int:
-    """Child mode: fit one confidata synthesizer in this process, write its file and meta."""
-    sys.path.insert(0, str(REPO / "src"))
+    """Child mode: fit one confidata synthesizer in this process, write its file and meta.
+
+    It runs confidata as committed (HEAD), not the working tree: another change may be in progress
+    in src/ beside this run, so HEAD's src/ is exported (git archive) to bench/work/dp/src-<commit>.
+    """
+    commit = committed_src()
     from confidata.synth import METHODS
     from confidata.table import Schema, read_table, write_table
 
@@ -120,7 +143,8 @@ def fit_ours(name: str, tool: str, columns: list[str], eps: float | None, seed: 
     synthetic = model.sample(len(frame), seed=seed)
     t_sample = time.perf_counter()
     write_table(synthetic, out_path, sub, overwrite=True)
-    meta = {"tool": "confidata", "method": tool, "options": options, "read_s": round(t_read - t0, 2),
+    meta = {"tool": "confidata", "commit": commit, "method": tool, "options": options,
+            "read_s": round(t_read - t0, 2),
             "fit_s": round(t_fit - t_read, 2), "sample_s": round(t_sample - t_fit, 2)}
     if tool != "cart":
         with warnings.catch_warnings():
