@@ -28,6 +28,7 @@ interval of R follows from them by first-order error propagation.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -218,8 +219,14 @@ def _random_ops(rng: np.random.Generator, numeric: np.ndarray, cols: np.ndarray,
 def _multivariate(syn: np.ndarray, numeric: np.ndarray, n_cols: int, n_attacks: int,
                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicates from random synthetic rows, on `n_cols` random columns each, kept when they
-    single out exactly one synthetic row (duplicates dropped)."""
+    single out exactly one synthetic row (duplicates dropped). Categories are matched exactly;
+    a number points to its tail, "at least" the row's value above the synthetic median and "at
+    most" it otherwise, as Giomi et al. do, since extreme values single people out."""
     n, p = syn.shape
+    medians = np.full(p, np.nan)
+    with warnings.catch_warnings():  # a column missing in every row has no median
+        warnings.simplefilter("ignore", RuntimeWarning)
+        medians[numeric] = np.nanmedian(syn[:, numeric], axis=0)
     found: list[np.ndarray] = []
     have = 0
     for _ in range(30):
@@ -227,7 +234,8 @@ def _multivariate(syn: np.ndarray, numeric: np.ndarray, n_cols: int, n_attacks: 
         rows = rng.integers(0, n, size=size)
         cols = np.sort(np.argsort(rng.random((size, p)), axis=1)[:, :n_cols], axis=1)
         values = syn[rows[:, None], cols]
-        ops = _random_ops(rng, numeric, cols, values)
+        ops = np.where(numeric[cols], np.where(values > medians[cols], _GE, _LE), _EQ)
+        ops = np.where(np.isnan(values), _NA, ops)
         keep = _match_counts(syn, cols, ops, values) == 1
         stacked = np.concatenate([cols, ops, np.nan_to_num(values, nan=0.0)], axis=1)[keep]
         found.append(stacked)
@@ -294,8 +302,9 @@ def singling_out(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
     training records (main) and on holdout records (control).
 
     In ``mode="multivariate"`` each predicate is read off a random synthetic row on `n_cols`
-    random columns: equality for categories; equality, "at most" or "at least" the row's value
-    for numbers; kept when it holds for exactly one synthetic row. In ``mode="univariate"`` a
+    random columns: equality for categories; for numbers "at least" the row's value when it is
+    above the synthetic median, else "at most" (Giomi et al.'s tail rule); kept when it holds
+    for exactly one synthetic row. In ``mode="univariate"`` a
     predicate is one column's value that only one synthetic row has (or the extreme of a
     numeric column). An attack succeeds on a set of records when its predicate holds for exactly
     one of them. Main and control sets are random subsets of the training and holdout rows of
