@@ -23,7 +23,7 @@ import pandas as pd
 from confidata.errors import ConfidataWarning, InputFileError, SchemaError, SynthesisError, quote_names
 from confidata.synth._modelfile import FORMAT, read_model_file
 from confidata.synth.dp._accountant import PrivacyAccountant
-from confidata.synth.dp._domain import Attribute, decode, discretise, encode
+from confidata.synth.dp._domain import Attribute, decode, discretise, encode, paid_columns
 from confidata.synth.dp._network import Network
 from confidata.table._files import atomic_write
 from confidata.table.conform import conform
@@ -144,9 +144,9 @@ class DPSynthesizer:
         accountant = PrivacyAccountant(self.epsilon, self.delta, self.unit)
         self.notes_: list[str] = []
         deadline = None if self.max_seconds is None else started + float(self.max_seconds)
-        needs_bounds = any(schema[n].kind not in (Kind.CATEGORICAL, Kind.ORDINAL)
-                           and (schema[n].minimum is None or schema[n].maximum is None) for n in names)
-        bounds_budget = self.bounds_share * accountant.total if needs_bounds else 0.0
+        # DP quantile bins (and bounds the schema lacks) for the numbers that need them
+        paid = paid_columns(schema, names, self.n_bins)
+        bounds_budget = self.bounds_share * accountant.total if paid else 0.0
         attributes = discretise(data, schema, names, accountant, bounds_budget, self.n_bins,
                                 self.max_levels, rng)
         if progress is not None:

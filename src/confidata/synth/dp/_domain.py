@@ -1,19 +1,40 @@
 """Discretisation for the DP synthesizers: every column becomes codes 0..size-1 on a domain
-that does not depend on any one record.
+that one record cannot move unless the move is paid for.
 
 * A categorical or ordinal column uses the schema's levels, plus one "missing" code. The
   schema (column names, kinds, levels, bounds) is treated as public knowledge.
-* A number (integer, continuous, date) is cut into equal-width bins between its bounds, plus
-  one code for "missing" and one per numeric missing code declared in the schema. The bounds
-  come from the schema (``Column.minimum`` / ``maximum``) when it has them: then moving a
-  record changes no bin. Where the schema has none they are estimated *under the budget*:
-  a noisy histogram of the column on a public grid of signed powers of two (cells
-  [2^k, 2^(k+1)) for k = -10..40, the same for negatives, and 0), and the bounds are the
-  outer edges of the outermost cells whose noisy count clears three noise scales. That spend
-  is recorded in the ledger as "discretisation". Values outside the bounds are clipped into
-  the edge bins.
+* A number (integer, continuous, date) gets bins plus one code for "missing" and one per
+  numeric missing code declared in the schema. Values outside the bins' range are clipped
+  into the edge bins.
 
-Decoding draws a value uniformly within its bin (whole numbers for integer columns).
+  - An integer whose public range holds at most ``n_bins`` values gets one bin per value,
+    for free.
+  - Any other number gets bins at *differentially private quantiles*, paid from the
+    discretisation budget (``bounds_share`` of the total, split evenly over these columns,
+    recorded in the ledger as "discretisation"). The values are counted on a fine public
+    grid of at most 4,096 cells between the schema's bounds: one cell per whole number when
+    an integer range is that small, else the union of 2,048 equal-width cells and 2,048 cells
+    equal-width in ``sign(x - a) * log(1 + |x - a| / c)`` (a: 0 or the nearer bound,
+    c: 1/10,000 of the range), which resolves skewed columns over many orders of magnitude.
+    The counts are released as a tree of noisy histograms (branching 16, ``h`` <= 3 levels,
+    the finest being the cells): one record changes one count per level by 1, so the L1
+    sensitivity is ``h`` (Laplace, pure epsilon-DP, PrivBayes) and the L2 sensitivity
+    ``sqrt(h)`` (Gaussian, zCDP, MST and AIM). Every prefix count is then a sum of at most
+    15 noisy counts per level; the noisy cumulative distribution is made monotone and cut
+    where it crosses ``j / n_bins`` of its total; a cell that holds at least one bin's share
+    on its own (a point mass, such as an income of 0) becomes a bin of its own.
+    Everything after the noise is post-processing: the edges depend on the data only
+    through the noisy counts.
+  - When the schema lacks a bound, the grid is public and data-free instead: signed powers
+    of two (octaves [2^k, 2^(k+1)) for k = -10..40, each cut into 32 equal parts, the same
+    for negatives, and 0). The same single noisy release gives the bounds (where the noisy
+    cumulative count clears three noise scales from either end) and the quantile edges.
+  - With no discretisation budget (``discretise(..., bounds_budget=0)``) or
+    ``binning="equal-width"``, a number with schema bounds gets ``n_bins`` equal-width bins
+    between them, for free.
+
+Decoding draws a value uniformly within its bin (whole numbers for integer columns), so
+synthetic values stay within the bounds.
 """
 
 from __future__ import annotations
@@ -31,9 +52,13 @@ from confidata.synth.dp._accountant import PrivacyAccountant
 from confidata.table.conform import is_number
 from confidata.table.schema import Column, Kind, Schema
 
-__all__ = ["Attribute", "discretise", "encode", "decode"]
+__all__ = ["Attribute", "discretise", "encode", "decode", "paid_columns"]
 
-GRID_LOW, GRID_HIGH = -10, 40  # powers of two of the public grid for estimated bounds
+GRID_LOW, GRID_HIGH = -10, 40  # octaves of the public grid used when the schema lacks a bound
+OCTAVE_CELLS = 32  # equal parts per octave of that grid
+BRANCHING = 16  # of the tree of noisy histograms
+MAX_CELLS = 4096  # BRANCHING ** 3: at most three levels
+BOUNDS_SIGMAS = 3.0  # how far the noisy cumulative count must rise before a bound is set
 
 
 @dataclass
@@ -48,6 +73,7 @@ class Attribute:
     states: list[str] = field(default_factory=list)  # number: codes after the bins
     integer: bool = False
     bounds_from: str = "levels"  # "levels", "schema" or "estimated under the budget"
+    binning: str = ""  # number: "one per value", "equal-width" or "DP quantiles"
 
     @property
     def n_bins(self) -> int:
@@ -56,20 +82,43 @@ class Attribute:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "size": self.size, "levels": self.levels,
                 "edges": self.edges, "states": self.states, "integer": self.integer,
-                "bounds_from": self.bounds_from}
+                "bounds_from": self.bounds_from, "binning": self.binning}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Attribute:
         return cls(**data)
 
 
+def _is_integer(column: Column) -> bool:
+    return column.kind in (Kind.INTEGER, Kind.DATE)
+
+
+def _free(column: Column, n_bins: int) -> bool:
+    """A number binned without spending: an integer with at most `n_bins` values in its
+    public range (one bin per value)."""
+    if column.minimum is None or column.maximum is None or not _is_integer(column):
+        return False
+    low, high = sorted((column.minimum, column.maximum))
+    return math.ceil(high) - math.floor(low) + 1 <= n_bins
+
+
+def paid_columns(schema: Schema, names: list[str], n_bins: int) -> list[str]:
+    """The numbers in `names` whose discretisation spends budget (DP quantiles, and the
+    bounds where the schema lacks them)."""
+    return [n for n in names if not schema[n].kind.is_categorical and not _free(schema[n], n_bins)]
+
+
 def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant: PrivacyAccountant,
-               bounds_budget: float, n_bins: int, max_levels: int,
-               rng: np.random.Generator) -> list[Attribute]:
-    """The domain of every column in `names`; spends `bounds_budget` (in the accountant's
-    unit, split evenly) on the numbers whose bounds the schema lacks, nothing otherwise."""
+               bounds_budget: float, n_bins: int, max_levels: int, rng: np.random.Generator, *,
+               binning: str = "quantile") -> list[Attribute]:
+    """The domain of every column in `names`. Spends `bounds_budget` (in the accountant's
+    unit, split evenly) on the numbers of `paid_columns`: DP quantile bins, and bounds where
+    the schema lacks them. With ``bounds_budget == 0`` or ``binning="equal-width"`` numbers
+    with schema bounds get equal-width bins and nothing is spent on them."""
+    if binning not in ("quantile", "equal-width"):
+        raise ValueError("binning must be 'quantile' or 'equal-width'")
     attributes: list[Attribute | None] = []
-    unbounded = []
+    paid = []
     for name in names:
         column = schema[name]
         if column.kind.is_categorical:
@@ -81,21 +130,23 @@ def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant:
                 )
             attributes.append(Attribute(name, "category", len(levels) + 1, levels=[*levels, MISSING_LEVEL]))
             continue
-        if column.minimum is not None and column.maximum is not None:
-            attributes.append(_number(column, column.minimum, column.maximum, n_bins, "schema"))
+        bounded = column.minimum is not None and column.maximum is not None
+        if bounded and (_free(column, n_bins) or binning == "equal-width" or bounds_budget <= 0):
+            attributes.append(_equal_width(column, column.minimum, column.maximum, n_bins, "schema"))
         else:
             attributes.append(None)
-            unbounded.append(name)
-    if unbounded:
-        share = bounds_budget / len(unbounded)
-        for name in unbounded:
+            paid.append(name)
+    if paid:
+        share = bounds_budget / len(paid)
+        for name in paid:
             column = schema[name]
-            low, high = _estimate_bounds(_as_numbers(data[name], column), column, accountant, share, rng)
-            if column.minimum is not None:
-                low = column.minimum
-            if column.maximum is not None:
-                high = column.maximum
-            attributes[names.index(name)] = _number(column, low, high, n_bins, "estimated under the budget")
+            values = _as_numbers(data[name], column)
+            if column.minimum is not None and column.maximum is not None:
+                attr = _quantile_bins(values, column, n_bins, accountant, share, rng)
+            else:
+                attr = _estimated_bins(values, column, n_bins, accountant, share, rng,
+                                       quantiles=binning == "quantile")
+            attributes[names.index(name)] = attr
     return [a for a in attributes if a is not None]
 
 
@@ -104,66 +155,176 @@ def _states(column: Column) -> list[str]:
     return [MISSING_LEVEL, *codes]
 
 
-def _number(column: Column, low: float, high: float, n_bins: int, source: str) -> Attribute:
-    integer = column.kind in (Kind.INTEGER, Kind.DATE)
-    if high < low:
-        low, high = high, low
-    if integer:
+def _number(column: Column, edges: list[float], source: str, binning: str) -> Attribute:
+    states = _states(column)
+    return Attribute(column.name, "number", len(edges) - 1 + len(states), edges=edges, states=states,
+                     integer=_is_integer(column), bounds_from=source, binning=binning)
+
+
+def _equal_width(column: Column, low: float, high: float, n_bins: int, source: str) -> Attribute:
+    low, high = sorted((float(low), float(high)))
+    if _is_integer(column):
         low, high = math.floor(low), math.ceil(high)
         span = high - low + 1  # whole numbers low..high
         bins = min(n_bins, span)
         edges = [float(e) for e in np.unique(low + np.round(np.linspace(0, span, bins + 1)))]
-    else:
-        if high == low:
-            high = low + 1.0
-        edges = [float(e) for e in np.linspace(low, high, n_bins + 1)]
-    states = _states(column)
-    return Attribute(column.name, "number", len(edges) - 1 + len(states), edges=edges, states=states,
-                     integer=integer, bounds_from=source)
+        return _number(column, edges, source, "one per value" if bins == span else "equal-width")
+    if high == low:
+        high = low + 1.0
+    return _number(column, [float(e) for e in np.linspace(low, high, n_bins + 1)], source, "equal-width")
 
 
-def _grid_cells(values: np.ndarray) -> np.ndarray:
-    """Cell of each value on the public grid: 0 for zero, +-(k - GRID_LOW + 1) for the
-    magnitude cell [2^k, 2^(k+1)), shifted to 0..2*K so they index a histogram."""
-    k_count = GRID_HIGH - GRID_LOW + 1
-    magnitude = np.abs(values)
-    with np.errstate(divide="ignore"):
-        k = np.floor(np.log2(np.where(magnitude > 0, magnitude, 1.0)))
-    k = np.clip(k, GRID_LOW, GRID_HIGH).astype(np.int64) - GRID_LOW + 1
-    signed = np.where(magnitude == 0, 0, np.sign(values).astype(np.int64) * k)
-    return signed + k_count
+# -- public grids ----------------------------------------------------------------------------
+def schema_grid(low: float, high: float, integer: bool) -> np.ndarray:
+    """Cell boundaries (increasing, at most MAX_CELLS + 1) of the fine public grid between
+    schema bounds; integer grids have whole-number boundaries, the last one ``high + 1``."""
+    low, high = sorted((float(low), float(high)))
+    if integer:
+        low, high = math.floor(low), math.ceil(high)
+        if high - low + 1 <= MAX_CELLS:
+            return np.arange(low, high + 2, dtype=float)
+    elif high == low:
+        high = low + 1.0
+    half = MAX_CELLS // 2
+    linear = np.linspace(low, high, half + 1)
+    anchor = min(max(0.0, low), high)  # 0, or the bound nearer to it
+    c = (high - low) * 1e-4
+    t = np.linspace(-math.log1p((anchor - low) / c), math.log1p((high - anchor) / c), half + 1)
+    logs = anchor + np.sign(t) * c * np.expm1(np.abs(t))
+    points = np.concatenate([linear, logs, [anchor]])
+    if integer:
+        points = np.concatenate([np.round(points), [high + 1.0]])
+    points = np.unique(np.clip(points, low, high + 1.0 if integer else high))
+    return points[: MAX_CELLS + 1] if len(points) > MAX_CELLS + 1 else points
 
 
-def _cell_edges(cell: int) -> tuple[float, float]:
-    k_count = GRID_HIGH - GRID_LOW + 1
-    signed = cell - k_count
-    if signed == 0:
-        return 0.0, 0.0
-    k = abs(signed) - 1 + GRID_LOW
-    low = 0.0 if k == GRID_LOW else 2.0**k
-    high = 2.0 ** (k + 1)
-    return (low, high) if signed > 0 else (-high, -low)
+def octave_grid() -> np.ndarray:
+    """Cell boundaries of the data-free grid used when the schema lacks a bound: octaves
+    [2^k, 2^(k+1)) for k = GRID_LOW..GRID_HIGH cut into OCTAVE_CELLS equal parts, mirrored for
+    negatives, with 0 in between (values nearer 0 than 2^GRID_LOW fall in the cells next to it)."""
+    parts = np.arange(OCTAVE_CELLS) / OCTAVE_CELLS
+    k = np.arange(GRID_LOW, GRID_HIGH + 1, dtype=float)
+    positive = (2.0 ** k[:, None] * (1.0 + parts[None, :])).ravel()
+    positive = np.concatenate([positive, [2.0 ** (GRID_HIGH + 1)]])
+    return np.concatenate([-positive[::-1], [0.0], positive])
 
 
-def _estimate_bounds(values: np.ndarray, column: Column, accountant: PrivacyAccountant, cost: float,
-                     rng: np.random.Generator) -> tuple[float, float]:
+def cells_of(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Cell of every present value on `grid` (values beyond it go to the end cells)."""
+    return np.clip(np.searchsorted(grid, values, side="right") - 1, 0, len(grid) - 2)
+
+
+def histogram(values: np.ndarray, column: Column, grid: np.ndarray) -> np.ndarray:
+    """Exact counts per cell of the column's present values (missing values and declared
+    missing codes are left out); one record adds 1 to one cell or to none."""
     present = values[~np.isnan(values)]
     present = present[~np.isin(present, [float(t) for t in _states(column)[1:]])]
-    k_count = GRID_HIGH - GRID_LOW + 1
-    counts = np.bincount(_grid_cells(present), minlength=2 * k_count + 1).astype(float)
-    detail = f"bounds of '{column.name}' (noisy histogram on a public grid)"
+    return np.bincount(cells_of(present, grid), minlength=len(grid) - 1).astype(float)
+
+
+# -- the noisy release ----------------------------------------------------------------------
+def tree_levels(n_cells: int) -> int:
+    """Levels of the tree of histograms over `n_cells` cells (public: depends on the grid only)."""
+    return max(1, math.ceil(math.log(n_cells, BRANCHING) - 1e-9))
+
+
+def noisy_tree(counts: np.ndarray, accountant: PrivacyAccountant, cost: float, detail: str,
+               rng: np.random.Generator) -> list[np.ndarray]:
+    """The counts summed in blocks of BRANCHING**(h-1), ..., BRANCHING, 1 cells (the h levels
+    of a tree, padded with empty cells), each count with noise; charges `cost`. One record
+    changes one count per level by one: L1 sensitivity h, L2 sensitivity sqrt(h)."""
+    h = tree_levels(len(counts))
+    padded = np.zeros(BRANCHING**h)
+    padded[: len(counts)] = counts
     if accountant.unit == "rho":
-        scale = accountant.gaussian(cost, "discretisation", detail)
-        noisy = counts + rng.normal(0.0, scale, size=counts.shape)
+        scale = accountant.gaussian(cost, "discretisation", detail, sensitivity=math.sqrt(h))
+        draw = rng.normal
     else:
-        scale = accountant.laplace(cost, "discretisation", detail)
-        noisy = counts + rng.laplace(0.0, scale, size=counts.shape)
-    clear = np.flatnonzero(noisy > 3.0 * scale)
-    if len(clear) == 0:
-        clear = np.array([int(np.argmax(noisy))])
-    low = _cell_edges(int(clear[0]))[0]
-    high = _cell_edges(int(clear[-1]))[1]
-    return low, high
+        scale = accountant.laplace(cost, "discretisation", detail, sensitivity=float(h))
+        draw = rng.laplace
+    levels = []
+    for level in range(1, h + 1):
+        block = BRANCHING ** (h - level)
+        exact = padded.reshape(-1, block).sum(axis=1)
+        levels.append(exact + draw(0.0, scale, size=exact.shape))
+    return levels
+
+
+def noisy_cdf(levels: list[np.ndarray], n_cells: int) -> np.ndarray:
+    """Noisy count of present values below each of the n_cells + 1 cell boundaries, made
+    non-decreasing and non-negative (post-processing of the tree only)."""
+    h = len(levels)
+    k = np.arange(n_cells + 1)
+    prefix = np.zeros(n_cells + 1)
+    for level, counts in enumerate(levels, start=1):
+        block = BRANCHING ** (h - level)
+        sums = np.concatenate([[0.0], np.cumsum(counts)])
+        # the whole blocks of this level below k that no coarser level has counted
+        counted = (k // (block * BRANCHING)) * BRANCHING if level > 1 else 0
+        prefix += sums[k // block] - sums[counted]
+    return np.maximum.accumulate(np.clip(prefix, 0.0, None))
+
+
+def quantile_edges(cdf: np.ndarray, grid: np.ndarray, n_bins: int) -> np.ndarray | None:
+    """Bin edges (grid boundaries) where the noisy cumulative count crosses j / n_bins of its
+    total, plus both ends of the grid; a cell holding a bin's share on its own gets a bin of
+    its own. None when the noisy total is not positive."""
+    total = cdf[-1]
+    if not total > 0:
+        return None
+    targets = total * np.arange(1, n_bins) / n_bins
+    crossing = np.clip(np.searchsorted(cdf, targets, side="left"), 1, len(grid) - 2)
+    heavy = np.flatnonzero(np.diff(cdf) >= total / n_bins)  # cells: their left boundary
+    heavy = heavy[heavy >= 1]
+    index = np.unique(np.concatenate([[0, len(grid) - 1], crossing, heavy, heavy + 1]))
+    index = index[index <= len(grid) - 1]
+    return grid[index]
+
+
+# -- the two paid paths -----------------------------------------------------------------------
+def _quantile_bins(values: np.ndarray, column: Column, n_bins: int, accountant: PrivacyAccountant,
+                   cost: float, rng: np.random.Generator) -> Attribute:
+    grid = schema_grid(column.minimum, column.maximum, _is_integer(column))
+    detail = f"bins of '{column.name}' (DP quantiles from noisy histograms on a public grid)"
+    levels = noisy_tree(histogram(values, column, grid), accountant, cost, detail, rng)
+    edges = quantile_edges(noisy_cdf(levels, len(grid) - 1), grid, n_bins)
+    if edges is None:  # nothing clears the noise: fall back to equal width (no data used)
+        return _equal_width(column, column.minimum, column.maximum, n_bins, "schema")
+    return _number(column, [float(e) for e in edges], "schema", "DP quantiles")
+
+
+def _estimated_bins(values: np.ndarray, column: Column, n_bins: int, accountant: PrivacyAccountant,
+                    cost: float, rng: np.random.Generator, *, quantiles: bool) -> Attribute:
+    grid = octave_grid()
+    what = "bounds and bins" if quantiles else "bounds"
+    detail = f"{what} of '{column.name}' (noisy histograms on a public grid)"
+    levels = noisy_tree(histogram(values, column, grid), accountant, cost, detail, rng)
+    scale = accountant.spends[-1].scale
+    cdf = noisy_cdf(levels, len(grid) - 1)
+    # a prefix sums at most (BRANCHING - 1) counts per level: the noise's size to clear
+    clear = BOUNDS_SIGMAS * scale * math.sqrt((BRANCHING - 1) * len(levels))
+    if cdf[-1] > 2 * clear:
+        first = int(np.searchsorted(cdf, clear, side="right")) - 1
+        last = int(np.searchsorted(cdf, cdf[-1] - clear, side="left"))
+        first = min(max(first, 0), len(grid) - 2)
+        last = max(min(last, len(grid) - 1), first + 1)
+    else:  # nothing clears the noise: the grid's middle cells (no data used)
+        first, last = len(grid) // 2 - 1, len(grid) // 2 + 1
+    low = float(column.minimum) if column.minimum is not None else float(grid[first])
+    high = float(column.maximum) if column.maximum is not None else float(grid[last])
+    if high < low:
+        low, high = high, low
+    source = "estimated under the budget"
+    edges = quantile_edges(cdf, grid, n_bins) if quantiles else None
+    if edges is None or _is_integer(column) and math.ceil(high) - math.floor(low) + 1 <= n_bins:
+        return _equal_width(column, low, high, n_bins, source)
+    interior = edges[(edges > low) & (edges < high)]
+    if _is_integer(column):
+        low, high = math.floor(low), math.ceil(high) + 1.0
+        interior = np.ceil(interior)
+    out = np.unique(np.concatenate([[low], interior, [high]]))
+    out = out[(out >= low) & (out <= high)]
+    return _number(column, [float(e) for e in out], source, "DP quantiles")
 
 
 def encode(data: pd.DataFrame, schema: Schema, attributes: list[Attribute]) -> dict[str, np.ndarray]:
