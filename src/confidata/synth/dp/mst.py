@@ -14,9 +14,10 @@ parts, as in the paper:
 
 mbi's mirror descent then fits a graphical model (a tree) to all noisy measurements, and
 that model is what is sampled. The paper's optional domain compression (merging rare
-categories before step 2) is not done here. When the schema lacks bounds for a number, a
-share of the budget (``bounds_share``, default 10%) is spent first on estimating them and the
-three parts share the rest.
+categories before step 2) is not done here. Numbers whose public range holds more values than
+bins are cut at differentially private quantiles: a share of the budget (``bounds_share``,
+default 10%) is spent first on a noisy histogram on a public grid (which also gives bounds the
+schema lacks), and the three parts share the rest.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ class MST(DPSynthesizer):
         Seed of the privacy noise, for reproducible runs. Keep it secret: whoever knows it can
         take the noise off. None (default) draws noise from the operating system.
     n_bins:
-        Equal-width bins per number (integers with a smaller range get one bin per value).
+        Bins per number, cut at DP quantiles (integers with a smaller range get one bin per value,
+        which costs nothing).
     bounds_share:
-        Share of the budget spent on estimating bounds the schema lacks (only when it lacks some).
+        Share of the budget spent on the noisy histograms that place those bins (and bounds the
+        schema lacks); nothing when no number needs them.
     max_levels:
         Refuse categorical columns with more levels than this.
     max_seconds:
