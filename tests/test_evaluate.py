@@ -241,3 +241,16 @@ def test_cli_recommend(cli):
     run = cli("recommend", "--use-case", "testing-analysis")
     assert run.code == 0 and "Recommended:" in run.stdout and "pmse_cart" in run.stdout
     assert cli("recommend", "--use-case", "nope").code == 2
+
+
+def test_dp_runs_rank_per_epsilon():
+    from confidata.usecases.recommend import label
+
+    def run(eps, k):
+        return {"method": "mst", "epsilon": eps, "kmarginal_score": k, "wall_s": 1.0,
+                "exact_match_rate": 0.0, "exact_match_rate_holdout": 0.0, "dcr_share": 0.5}
+
+    evidence = {"datasets": [{"name": "d", "about": "", "runs": [run(1, 800), run(10, 900)]}]}
+    advice = recommend("education", evidence, implemented=("cart", "mst"))
+    assert [label(r) for r in advice.rankings[0].ranked] == ["mst (epsilon 10)", "mst (epsilon 1)"]
+    assert advice.method == "mst (epsilon 10)" and not any("not implemented" in n for n in advice.notes)

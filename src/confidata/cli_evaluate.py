@@ -155,7 +155,7 @@ def recommend_command(
     """Say what a use case needs and which method measured runs favour for it."""
     from confidata.synth import METHODS
     from confidata.usecases import get_use_case
-    from confidata.usecases.recommend import recommend
+    from confidata.usecases.recommend import label, recommend
 
     profile = get_use_case(use_case)
     out.print(f"[bold]{escape(profile.title)}[/]: {escape(profile.purpose)}")
@@ -168,10 +168,10 @@ def recommend_command(
     advice = recommend(use_case, implemented=tuple(METHODS))
     out.print(f"[bold]Measured evidence[/] ({advice.datasets} data sets): {escape(advice.rule)}")
     for ranking in advice.rankings:
-        order = ", ".join(f"{r['method']} ({_figure(r)})" for r in ranking.ranked) or "none passes"
+        order = ", ".join(f"{label(r)} ({_figure(r)})" for r in ranking.ranked) or "none passes"
         out.print(f"  {escape(ranking.dataset)}: {escape(order)}")
         for r in ranking.gated:
-            out.print(f"    [dim]{escape(r['method'])} left out: {escape(r['why'])}[/]")
+            out.print(f"    [dim]{escape(label(r))} left out: {escape(r['why'])}[/]")
     if advice.method:
         out.print(f"Recommended: [bold]{escape(advice.method)}[/] (first on {advice.wins} of "
                   f"{advice.datasets} data sets). {escape(profile.methods)}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from confidata.usecases import get_use_case
 
-__all__ = ["Ranking", "Recommendation", "load_evidence", "recommend"]
+__all__ = ["Ranking", "Recommendation", "label", "load_evidence", "recommend"]
 
 # Disclosure gate per use case: (exact copies allowed beyond the holdout's rate, DCR share cap).
 _GATES = {"public-release": (0.005, 0.55), "education": (0.005, 0.55),
@@ -27,6 +27,8 @@ _RANK_BY = {"public-release": ("kmarginal_score", True), "education": ("kmargina
 _NOT_HERE = {
     "sdv_gc": "SDV's GaussianCopula, a peer benchmarked beside confidata (not part of it)",
     "syndiffix": "SynDiffix, a peer benchmarked beside confidata (not part of it)",
+    "smartnoise_mst": "smartnoise-synth's MST, a peer benchmarked beside confidata (not part of it)",
+    "smartnoise_aim": "smartnoise-synth's AIM, a peer benchmarked beside confidata (not part of it)",
 }
 
 
@@ -72,14 +74,14 @@ def recommend(use_case: str, evidence: dict[str, Any] | None = None,
         passing.sort(key=lambda r: (r.get(figure) is None,
                                     -(r.get(figure) or 0) if higher else (r.get(figure) or 0)))
         if passing:
-            wins[passing[0]["method"]] = wins.get(passing[0]["method"], 0) + 1
+            wins[label(passing[0])] = wins.get(label(passing[0]), 0) + 1
         for place, run in enumerate(passing):
-            places.setdefault(run["method"], []).append(place)
+            places.setdefault(label(run), []).append(place)
         rankings.append(Ranking(dataset["name"], dataset["about"], tuple(passing), tuple(gated)))
     # most first places; a tie goes to the better mean place among the data sets it passed
     best = min(wins, key=lambda m: (-wins[m], sum(places[m]) / len(places[m]), m)) if wins else None
     notes = []
-    if best is not None and implemented and best not in implemented:
+    if best is not None and implemented and best.split(" ")[0] not in implemented:
         notes.append(f"The method measured best here, {best}, is not implemented in confidata; "
                      "the best of confidata's own methods is listed in each ranking.")
     notes += [f"{label}." for method, label in _NOT_HERE.items()
@@ -95,6 +97,12 @@ def recommend(use_case: str, evidence: dict[str, Any] | None = None,
             f"ranked by {figure} ({'higher' if higher else 'lower'} is better).")
     return Recommendation(use_case, best, wins.get(best, 0) if best else 0, len(rankings), rule,
                           tuple(rankings), tuple(notes))
+
+
+def label(run: dict[str, Any]) -> str:
+    """A method as ranked: differentially private runs carry their epsilon ("mst (epsilon 1)")."""
+    eps = run.get("epsilon")
+    return run["method"] if eps is None else f"{run['method']} (epsilon {eps:g})"
 
 
 def _gate(run: dict[str, Any], extra: float, dcr_cap: float) -> str | None:
