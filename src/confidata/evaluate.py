@@ -26,6 +26,7 @@ import pandas as pd
 from confidata.errors import SchemaError, quote_names
 from confidata.measures import MEASURES, MeasureResult
 from confidata.measures._encode import column_codes, prepare
+from confidata.measures.marginals import _draw_seed
 from confidata.table.schema import Kind, Role, Schema
 from confidata.usecases import USE_CASES, Criterion, get_use_case
 
@@ -52,8 +53,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use
     """
     profile = get_use_case(use_case)
     _check_inputs(real, synthetic, holdout, schema, keys, target, model)
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    seed = _draw_seed(seed)
     given = {"holdout": holdout, "keys": list(keys) if keys else None, "target": target,
              "model": model, "seed": seed}
     rows, results = [], {}
@@ -237,8 +237,7 @@ def _plots(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
         r, s, labels = column_codes(pair, name, n_bins=_PLOT_BINS, edges_from="real")
         count_r = np.bincount(r, minlength=len(labels))
         count_s = np.bincount(s, minlength=len(labels))
-        numeric = pair.schema[name].kind.is_numeric or pair.schema[name].kind in (Kind.DATE,
-                                                                                    Kind.DATETIME)
+        numeric = pair.schema[name].kind.is_numeric_or_date
         bins = []
         last = len(labels) - 2  # the final label is "missing"
         for i, label in enumerate(labels):

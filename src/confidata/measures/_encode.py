@@ -88,16 +88,14 @@ def prepare(
     )
 
 
-def numeric_values(values: pd.Series) -> np.ndarray:
-    """Floats with NaN for missing; dates as days since 1970-01-01."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        days = (values - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+def numeric_values(values: pd.Series, kind: Kind | None = None) -> np.ndarray:
+    """Floats with NaN for missing; dates (a datetime column, or any column of a date `kind`)
+    as days since 1970-01-01."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or kind in (Kind.DATE, Kind.DATETIME):
+        stamps = pd.to_datetime(values, errors="coerce")
+        days = (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
         return days.to_numpy(dtype=float, na_value=np.nan)
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-
-def _is_binned(kind: Kind) -> bool:
-    return kind.is_numeric or kind in (Kind.DATE, Kind.DATETIME)
 
 
 def column_codes(
@@ -113,7 +111,7 @@ def column_codes(
     """
     kind = pair.schema[name].kind
     r, s = pair.real[name], pair.synthetic[name]
-    if _is_binned(kind):
+    if kind.is_numeric_or_date:
         xr, xs = numeric_values(r), numeric_values(s)
         pool = xr if edges_from == "real" else np.concatenate([xr, xs])
         pool = pool[np.isfinite(pool)]

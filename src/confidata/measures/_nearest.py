@@ -26,22 +26,14 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
+from confidata.measures._encode import numeric_values
 from confidata.measures.disclosure import _column_codes
-from confidata.table.schema import Kind, Schema
+from confidata.table.schema import Schema
 
-__all__ = ["GowerSpace", "as_float"]
+__all__ = ["GowerSpace"]
 
 _QUERY_BLOCK = 16  # queries that share one pass over a tile
 _TILE = 2048  # reference rows per tile (2048 x 24 float32 columns: under 200 KB)
-
-
-def as_float(values: pd.Series, kind: Kind) -> np.ndarray:
-    """Numbers as floats (NaN = missing); dates as days since 1970-01-01."""
-    if kind in (Kind.DATE, Kind.DATETIME):
-        stamps = pd.to_datetime(values, errors="coerce")
-        days = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
-        return days.to_numpy(dtype=float, na_value=np.nan)
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 class GowerSpace:
@@ -53,12 +45,12 @@ class GowerSpace:
     """
 
     def __init__(self, frames: Sequence[pd.DataFrame], columns: Sequence[str], schema: Schema) -> None:
-        numeric = [c for c in columns if _is_numeric(schema[c].kind)]
-        categorical = [c for c in columns if not _is_numeric(schema[c].kind)]
+        numeric = [c for c in columns if schema[c].kind.is_numeric_or_date]
+        categorical = [c for c in columns if not schema[c].kind.is_numeric_or_date]
         self.p = len(columns)
         nums: list[list[np.ndarray]] = [[] for _ in frames]
         for name in numeric:
-            arrays = [as_float(f[name], schema[name].kind) for f in frames]
+            arrays = [numeric_values(f[name], schema[name].kind) for f in frames]
             finite = arrays[0][np.isfinite(arrays[0])]
             span = float(finite.max() - finite.min()) if len(finite) else 0.0
             span = span if span > 0 else 1.0
@@ -109,10 +101,6 @@ class GowerSpace:
                 self.numeric[ref], chunk_of.astype(np.int64),
                 np.asarray(threshold, dtype=np.float64), state)
         return state / 2.0
-
-
-def _is_numeric(kind: Kind) -> bool:
-    return kind.is_numeric or kind in (Kind.DATE, Kind.DATETIME)
 
 
 def _matrix(parts: list[np.ndarray], n: int) -> np.ndarray:

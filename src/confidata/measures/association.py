@@ -33,7 +33,6 @@ from confidata.measures._encode import Pair, column_codes, numeric_values, prepa
 from confidata.measures._result import Direction, MeasureResult
 from confidata.measures.marginals import _check_int, _draw_seed
 from confidata.table.conform import missing_mask
-from confidata.table.schema import Kind
 
 __all__ = ["correlation_difference"]
 
@@ -47,10 +46,6 @@ _CITE = (
 _PEARSON, _CRAMER, _ETA = "pearson", "cramers_v", "eta"
 
 
-def _is_number(kind: Kind) -> bool:
-    return kind.is_numeric or kind in (Kind.DATE, Kind.DATETIME)
-
-
 def _encoded(pair: Pair, rows: np.ndarray | None = None) -> tuple[dict, dict]:
     """Per column, for the real (optionally resampled by `rows`) and the synthetic file:
     floats with NaN for numbers, integer codes (missing a level) for categories."""
@@ -59,7 +54,7 @@ def _encoded(pair: Pair, rows: np.ndarray | None = None) -> tuple[dict, dict]:
     miss_r = missing_mask(pair.real, pair.schema)
     miss_s = missing_mask(pair.synthetic, pair.schema)
     for name in pair.names:
-        if _is_number(pair.schema[name].kind):
+        if pair.schema[name].kind.is_numeric_or_date:
             r = numeric_values(pair.real[name]).copy()
             s = numeric_values(pair.synthetic[name]).copy()
             r[miss_r[name].to_numpy()] = np.nan
@@ -125,7 +120,7 @@ def _associations(pair: Pair, data: dict[str, np.ndarray]) -> tuple[list[tuple],
     """(name_1, name_2, statistic) per pair and the statistic's value (NaN where undefined)."""
     labels, values = [], []
     for a, b in itertools.combinations(pair.names, 2):
-        num_a, num_b = _is_number(pair.schema[a].kind), _is_number(pair.schema[b].kind)
+        num_a, num_b = pair.schema[a].kind.is_numeric_or_date, pair.schema[b].kind.is_numeric_or_date
         if num_a and num_b:
             stat, v = _PEARSON, _pearson(data[a], data[b])
         elif not num_a and not num_b:

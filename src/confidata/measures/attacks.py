@@ -22,6 +22,7 @@ from confidata.errors import SchemaError
 from confidata.measures._nearest import GowerSpace
 from confidata.measures._result import Direction, MeasureResult
 from confidata.measures.distance import _check, _columns, _need_holdout
+from confidata.measures.marginals import _draw_seed
 from confidata.table.schema import Schema
 
 __all__ = ["membership_inference", "nndr"]
@@ -47,8 +48,8 @@ def _max_rows(max_rows: object) -> int:
 
 
 def _seeded(seed: int | None) -> tuple[int, np.random.Generator]:
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    """The seed used (drawn from the OS when None) and a generator on it."""
+    seed = _draw_seed(seed)
     return seed, np.random.default_rng(seed)
 
 

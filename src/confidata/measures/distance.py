@@ -20,6 +20,7 @@ from confidata.errors import SchemaError, quote_names
 from confidata.measures._nearest import GowerSpace
 from confidata.measures._result import Direction, MeasureResult
 from confidata.measures.disclosure import _joint_codes
+from confidata.measures.marginals import _draw_seed
 from confidata.table.schema import Kind, Role, Schema
 
 __all__ = ["distance_to_closest_record", "exact_matches"]
@@ -131,8 +132,7 @@ def distance_to_closest_record(real: pd.DataFrame, synthetic: pd.DataFrame, sche
     for option, number in (("max_rows", max_rows), ("max_chunks", max_chunks)):
         if isinstance(number, bool) or not isinstance(number, int | np.integer) or number < 1:
             raise SchemaError(f"The '{option}' option must be a whole number of 1 or more.")
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    seed = _draw_seed(seed)
     rng = np.random.default_rng(seed)
     columns = _columns(real, schema)
     _check({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)

@@ -37,12 +37,13 @@ from numba import njit, prange
 from scipy.stats import norm
 
 from confidata.errors import SchemaError, quote_names
-from confidata.measures._nearest import GowerSpace, as_float
+from confidata.measures._encode import numeric_values
+from confidata.measures._nearest import GowerSpace
 from confidata.measures._result import Direction, MeasureResult
 from confidata.measures.attacks import _seeded
 from confidata.measures.disclosure import _column_codes
 from confidata.measures.distance import _check, _columns, _need_holdout
-from confidata.table.schema import Kind, Schema
+from confidata.table.schema import Schema
 
 __all__ = ["inference", "linkability", "singling_out"]
 
@@ -157,12 +158,12 @@ def _matrix(frames: Sequence[pd.DataFrame], columns: list[str],
             schema: Schema) -> tuple[list[np.ndarray], np.ndarray]:
     """Each frame as a float matrix: numbers as they are (NaN = missing), categories as joint
     integer codes (0 = missing); and which columns are numeric (ranges apply to those)."""
-    numeric = np.array([schema[c].kind.is_numeric or schema[c].kind in (Kind.DATE, Kind.DATETIME)
+    numeric = np.array([schema[c].kind.is_numeric_or_date
                         for c in columns])
     parts: list[list[np.ndarray]] = [[] for _ in frames]
     for name, is_num in zip(columns, numeric, strict=True):
         if is_num:
-            arrays = [as_float(f[name], schema[name].kind) for f in frames]
+            arrays = [numeric_values(f[name], schema[name].kind) for f in frames]
         else:
             arrays = [c.astype(float) for c in _column_codes(frames, name)]
         for i, array in enumerate(arrays):
@@ -459,8 +460,8 @@ def inference(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
     targets = {0: np.sort(rng.choice(len(real), size=size, replace=False)),
                2: np.sort(rng.choice(len(holdout), size=size, replace=False))}
     kind = schema[secret].kind
-    numeric = kind.is_numeric or kind in (Kind.DATE, Kind.DATETIME)
-    truth = [as_float(f[secret], kind) for f in frames] if numeric else \
+    numeric = kind.is_numeric_or_date
+    truth = [numeric_values(f[secret], kind) for f in frames] if numeric else \
         [c.astype(float) for c in _column_codes(frames, secret)]
 
     def right(guess: np.ndarray, actual: np.ndarray) -> np.ndarray:

@@ -89,7 +89,7 @@ def _main_effects(pair: Pair, numeric: str) -> tuple[list[np.ndarray], list[str]
     blocks, names = [], []
     for name in pair.names:
         kind = pair.schema[name].kind
-        if numeric == "linear" and (kind.is_numeric or kind.value in ("date", "datetime")):
+        if numeric == "linear" and kind.is_numeric_or_date:
             x = np.concatenate([numeric_values(pair.real[name]), numeric_values(pair.synthetic[name])])
             na = ~np.isfinite(x)
             if na.all():
@@ -303,7 +303,7 @@ def _tree_bins(pair: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     bins, sizes, categorical = [], [], []
     for name in pair.names:
         kind = pair.schema[name].kind
-        if kind.is_numeric or kind.value in ("date", "datetime"):
+        if kind.is_numeric_or_date:
             x = np.concatenate([numeric_values(pair.real[name]), numeric_values(pair.synthetic[name])])
             finite = x[np.isfinite(x)]
             edges = np.unique(np.quantile(finite, np.linspace(0, 1, 256)[1:-1], method="lower")) \

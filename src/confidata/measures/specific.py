@@ -49,10 +49,6 @@ _TSTR_CITE = (
 
 
 # -- shared helpers ----------------------------------------------------------------------------
-def _is_number(kind: Kind) -> bool:
-    return kind.is_numeric or kind in (Kind.DATE, Kind.DATETIME)
-
-
 def _synthetic_list(synthetic: object, measure: str) -> list[pd.DataFrame]:
     copies = [synthetic] if isinstance(synthetic, pd.DataFrame) else synthetic
     if not isinstance(copies, list | tuple) or not copies or not all(
@@ -110,7 +106,7 @@ def _design(pair: Pair, target: str, predictors: list[str], which: str,
     n = len(pair.real if which == "real" else pair.synthetic)
     keep = np.ones(n, dtype=bool)
     for name in predictors:
-        if _is_number(pair.schema[name].kind):
+        if pair.schema[name].kind.is_numeric_or_date:
             x = _numbers(pair, name, which)
             keep &= np.isfinite(x)
             cols.append(np.nan_to_num(x)[:, None])
@@ -130,7 +126,7 @@ def _design(pair: Pair, target: str, predictors: list[str], which: str,
                 if len(levels) > 1 else np.zeros((n, 0))
             cols.append(block.astype(float))
             names += [f"{name}[{lev}]" for lev in levels[1:]]
-    if _is_number(pair.schema[target].kind):
+    if pair.schema[target].kind.is_numeric_or_date:
         y = _numbers(pair, target, which)
         keep &= np.isfinite(y)
     else:
@@ -237,7 +233,7 @@ def ci_overlap(real: pd.DataFrame, synthetic: pd.DataFrame | Sequence[pd.DataFra
                                  "such as 0.95; change it.")
     copies = _synthetic_list(synthetic, measure)
     target, predictors = _parse_formula(formula, schema, measure)
-    if family == "linear" and not _is_number(schema[target].kind):
+    if family == "linear" and not schema[target].kind.is_numeric_or_date:
         raise ModelFitError(f"{measure}: the target '{target}' is not numeric, so a linear model "
                             "does not fit it; use family='logistic' for a two-class target.")
     columns = [target, *predictors]
@@ -315,7 +311,7 @@ def ci_overlap(real: pd.DataFrame, synthetic: pd.DataFrame | Sequence[pd.DataFra
 def _features(pair: Pair, names: list[str], which: str) -> np.ndarray:
     cols = []
     for name in names:
-        if _is_number(pair.schema[name].kind):
+        if pair.schema[name].kind.is_numeric_or_date:
             cols.append(_numbers(pair, name, which))
         else:
             r, s, labels = column_codes(pair, name, n_bins=1)
@@ -369,7 +365,7 @@ def tstr(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, target: str,
         if synth_rows > max_rows:
             real_pair = Pair(real_pair.real, real_pair.synthetic.iloc[
                 np.sort(sampler.choice(synth_rows, max_rows, replace=False))], real_pair.schema)
-    numeric = _is_number(schema[target].kind)
+    numeric = schema[target].kind.is_numeric_or_date
     metric = metric or ("r2" if numeric else "accuracy")
     _choice("metric", metric, ("r2",) if numeric else ("accuracy", "macro_f1"), measure)
 
@@ -383,7 +379,7 @@ def tstr(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, target: str,
         xs[key] = _features(stacked, features, "synthetic")
         ys[key] = (_features(stacked, [target], "synthetic")[:, 0])
     # Native categorical splits need codes below 255; larger label sets go in as ordered codes.
-    categorical = np.array([not _is_number(schema[f].kind) and
+    categorical = np.array([not schema[f].kind.is_numeric_or_date and
                             np.nanmax(np.r_[xs["real"][:, j], xs["synthetic"][:, j], 0]) < 250
                             for j, f in enumerate(features)])
     scores, chance = {}, None

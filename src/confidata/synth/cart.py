@@ -47,6 +47,7 @@ from confidata.synth._encode import (
     to_bins,
 )
 from confidata.synth._fitted import CONFIDENTIAL_NOTE, FittedModel, Step
+from confidata.synth._params import check_parameters
 from confidata.synth.rules import Rule, parse_rules
 from confidata.table.conform import conform, value_text
 from confidata.table.infer import infer_schema
@@ -196,13 +197,7 @@ class CART:
         return self
 
     def _check_params(self) -> None:
-        for name, check in self._parameter_constraints.items():
-            value = getattr(self, name)
-            if not check(value):
-                raise SynthesisError(
-                    f"The '{name}' parameter of CART must be {self._constraint_text[name]}. "
-                    f"Got {value!r} instead."
-                )
+        check_parameters(self)
 
     def _plan(self, schema: Schema, data: pd.DataFrame) -> None:
         """Decide which columns are synthesised, in which order, from which predictors."""

@@ -51,6 +51,11 @@ class Kind(StrEnum):
     def is_categorical(self) -> bool:
         return self in (Kind.CATEGORICAL, Kind.ORDINAL)
 
+    @property
+    def is_numeric_or_date(self) -> bool:
+        """Values on a number line (numbers, and dates as days): binned, ranged, differenced."""
+        return self.is_numeric or self in (Kind.DATE, Kind.DATETIME)
+
 
 class Role(StrEnum):
     """The part a column plays in disclosure control and survey estimation."""

@@ -22,6 +22,7 @@ import pandas as pd
 
 from confidata.errors import ConfidataWarning, InputFileError, SchemaError, SynthesisError, quote_names
 from confidata.synth._modelfile import FORMAT, read_model_file
+from confidata.synth._params import check_parameters
 from confidata.synth.dp._accountant import PrivacyAccountant
 from confidata.synth.dp._domain import Attribute, decode, discretise, encode, paid_columns
 from confidata.synth.dp._network import Network
@@ -99,13 +100,7 @@ class DPSynthesizer:
         return {name: getattr(self, name) for name in self._parameter_constraints if name != "seed"}
 
     def _check_params(self) -> None:
-        for name, check in self._parameter_constraints.items():
-            value = getattr(self, name)
-            if not check(value):
-                raise SynthesisError(
-                    f"The '{name}' parameter of {type(self).__name__} must be "
-                    f"{self._constraint_text[name]}. Got {value!r} instead."
-                )
+        check_parameters(self)
         if self.epsilon is None:
             extra = " and delta=" if self.unit == "rho" else ""
             flags = " --epsilon E --delta D" if self.unit == "rho" else " --epsilon E"
