@@ -33,8 +33,6 @@ def acs():
 
 def _fit(method, acs, epsilon=1.0, seed=3, **extra):
     frame, schema = acs
-    if method == "aim":  # every AIM round compiles a new model: keep it to three columns
-        frame, schema = frame[COLUMNS[:3]], schema.select(COLUMNS[:3])
     return METHODS[method](schema, epsilon=epsilon, delta=1e-9, seed=seed, **FAST[method], **extra).fit(frame)
 
 

@@ -12,12 +12,12 @@ parts, as in the paper:
    worst are the most worth measuring;
 3. *measure* the chosen 2-way marginals with Gaussian noise (one third, split evenly).
 
-mbi's mirror descent then fits a graphical model (a tree) to all noisy measurements, and
-that model is what is sampled. The paper's optional domain compression (merging rare
-categories before step 2) is not done here. Numbers whose public range holds more values than
-bins are cut at differentially private quantiles: a share of the budget (``bounds_share``,
-default 10%) is spent first on a noisy histogram on a public grid (which also gives bounds the
-schema lacks), and the three parts share the rest.
+Private-PGM's mirror descent (`confidata.synth.dp._pgm`) then fits a graphical model (a tree)
+to all noisy measurements, and that model is what is sampled. The paper's optional domain
+compression (merging rare categories before step 2) is not done here. Numbers whose public
+range holds more values than bins are cut at differentially private quantiles: a share of the
+budget (``bounds_share``, default 10%) is spent first on a noisy histogram on a public grid
+(which also gives bounds the schema lacks), and the three parts share the rest.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ import numpy as np
 from confidata.synth.dp._accountant import PrivacyAccountant
 from confidata.synth.dp._base import DPSynthesizer, _int_at_least
 from confidata.synth.dp._domain import Attribute
-from confidata.synth.dp._mbi import estimate, marginal, mbi, measure
-from confidata.synth.dp._network import Network, network_from_model
+from confidata.synth.dp._measure import marginal, measure
+from confidata.synth.dp._network import Network
+from confidata.synth.dp._pgm import estimate
 from confidata.table.schema import Schema
 
 __all__ = ["MST"]
@@ -86,19 +87,18 @@ class MST(DPSynthesizer):
                      deadline: float | None) -> Network:
         names = [a.name for a in attributes]
         sizes = {a.name: a.size for a in attributes}
-        domain = mbi().Domain(tuple(names), tuple(sizes[n] for n in names))
         d = len(names)
         rho = accountant.remaining
         if d == 1:
-            m, _ = measure(codes, sizes, (names[0],), rho, accountant, rng)
-            model, _ = estimate(domain, [m], iters=self.iters, deadline=deadline)
-            return network_from_model(model, names)
+            m = measure(codes, sizes, (names[0],), rho, accountant, rng)
+            model, _ = estimate(sizes, [m], iters=self.iters, deadline=deadline)
+            return model.to_network()
         third = rho / 3.0
         measurements, oneway = [], {}
         for name in names:
-            m, _ = measure(codes, sizes, (name,), third / d, accountant, rng)
+            m = measure(codes, sizes, (name,), third / d, accountant, rng)
             measurements.append(m)
-            oneway[name] = np.clip(np.asarray(m.noisy_measurement), 0.0, None)
+            oneway[name] = np.clip(m.noisy, 0.0, None)
         if progress is not None:
             progress("fit", "1-way marginals measured")
         pairs = self._select(codes, sizes, names, oneway, third, accountant, rng)
@@ -107,18 +107,17 @@ class MST(DPSynthesizer):
         for k, pair in enumerate(pairs):
             # the last measurement takes exactly what is left, so the ledger adds up to the total
             cost = accountant.remaining if k == len(pairs) - 1 else third / len(pairs)
-            m, _ = measure(codes, sizes, pair, cost, accountant, rng)
-            measurements.append(m)
+            measurements.append(measure(codes, sizes, pair, cost, accountant, rng))
         if progress is not None:
             progress("fit", "2-way marginals measured")
-        model, done = estimate(domain, measurements, iters=self.iters, deadline=deadline)
+        model, done = estimate(sizes, measurements, iters=self.iters, deadline=deadline)
         if done < self.iters:
             self.notes_.append(
                 f"max_seconds reached: estimation stopped after {done} of {self.iters} iterations"
             )
         if progress is not None:
             progress("fit", "model estimated")
-        return network_from_model(model, names)
+        return model.to_network()
 
     @staticmethod
     def _select(codes, sizes, names, oneway, rho_select, accountant, rng) -> list[tuple[str, str]]:
