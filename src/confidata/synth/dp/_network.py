@@ -1,10 +1,10 @@
 """What a fitted DP synthesizer keeps: a Bayesian network over the discretised columns.
 
 Every method ends here. PrivBayes learns one directly; for MST and AIM the graphical model
-that mbi estimates is turned into one (columns in the reverse of the junction tree's
-elimination order, each conditioned on its earlier neighbours, so the joint is the model's
-own). Each table is a conditional distribution made from noisy measurements only: the
-network holds no real record, and sampling needs neither mbi nor the data.
+estimated by `confidata.synth.dp._pgm` is turned into one (junction-tree cliques root first,
+each new column conditioned on its clique's separator and earlier new columns, so the joint is
+the model's own). Each table is a conditional distribution made from noisy measurements only: the
+network holds no real record, and sampling needs neither the estimation engine nor the data.
 """
 
 from __future__ import annotations
@@ -64,24 +64,3 @@ class Network:
             codes[name] = np.clip(position - row * size, 0, size - 1).astype(np.int64)
         return codes
 
-
-def network_from_model(model, names: list[str]) -> Network:
-    """A Bayesian network with the same joint as an mbi `MarkovRandomField`."""
-    from mbi import junction_tree
-
-    domain = model.domain
-    jtree, elimination = junction_tree.make_junction_tree(domain, [tuple(c) for c in model.cliques])
-    cliques = [set(c) for c in jtree.nodes]
-    order = list(elimination[::-1])
-    missing = [n for n in names if n not in order]
-    order += missing
-    parents: dict[str, list[str]] = {}
-    tables: dict[str, np.ndarray] = {}
-    used: list[str] = []
-    for name in order:
-        near = set().union(*[c for c in cliques if name in c]) if cliques else set()
-        parents[name] = [p for p in used if p in near]
-        joint = np.asarray(model.project(tuple(parents[name]) + (name,)).datavector(flatten=False))
-        tables[name] = conditional(joint)
-        used.append(name)
-    return Network(order, parents, tables, float(model.total))
