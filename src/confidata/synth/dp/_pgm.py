@@ -194,6 +194,7 @@ class GraphicalModel:
         self.potentials = potentials
         self.total = float(total)
         self.tree = tree if tree is not None else junction_tree(self.sizes, potentials)
+        self.stepsize = 0.0  # mirror descent's last step size, for a warm start
         self._route = {c: self.tree.containing(c) for c in potentials}
         self.marginals = self._calibrate()  # probabilities per junction-tree clique
 
@@ -319,6 +320,8 @@ def estimate(sizes: dict[str, int], measurements: Sequence[Measurement], *, iter
         size = math.prod(sizes[a] for a in home)
         blocks[home] = blocks.get(home, 0.0) + size / cells[m.clique] / max(m.sigma, 1e-12) ** 2
     alpha = 2.0 / (max(blocks.values()) * total)
+    if warm_start is not None:  # the step the last run had grown to; Armijo halves it if too long
+        alpha = max(alpha, warm_start.stepsize)
     tree = junction_tree(sizes, maximal)
     shaped = [(m.clique, np.asarray(m.noisy, dtype=float).reshape([sizes[a] for a in m.clique]),
                1.0 / max(m.sigma, 1e-12) ** 2) for m in measurements]
@@ -352,4 +355,5 @@ def estimate(sizes: dict[str, int], measurements: Sequence[Measurement], *, iter
         done += 1
         if deadline is not None and time.monotonic() > deadline:
             break
+    model.stepsize = alpha
     return model, done

@@ -13,7 +13,7 @@ delta) and ``T = 16 d`` rounds planned:
    ``max_model_size * (budget used / budget)``; measure it with Gaussian noise sigma; re-fit
    the model (Private-PGM mirror descent, warm-started); if the new model moved that marginal by
    less than the noise's expected size, halve sigma and double epsilon;
-3. when less than two rounds' worth of budget is left (or ``max_seconds`` is reached), the
+3. when less than two rounds' worth of budget is left (or 3/4 of ``max_seconds`` has passed), the
    last round spends exactly what remains, split 10% selection and 90% measurement.
 
 The exponential mechanism is run as Gumbel-max: one Gumbel draw per candidate, then the best
@@ -126,12 +126,14 @@ class AIM(DPSynthesizer):
         model, _ = estimate(sizes, measurements, iters=self.round_iters)
         if progress is not None:
             progress("fit", "1-way marginals measured")
+        # with a deadline, selection stops at 3/4 of the time left so the final fit gets the rest
+        select_until = None if deadline is None else deadline - 0.25 * (deadline - time.monotonic())
         t = 0
         terminate = False
         while not terminate:
             t += 1
             remaining = accountant.remaining
-            late = deadline is not None and time.monotonic() > deadline
+            late = select_until is not None and time.monotonic() > select_until
             if remaining < 2 * (1 / (2 * sigma**2) + eps**2 / 8) or late:
                 terminate = True
                 sigma = math.sqrt(1 / (2 * 0.9 * remaining))
@@ -141,27 +143,30 @@ class AIM(DPSynthesizer):
             used = accountant.spent + eps**2 / 8 + 1 / (2 * sigma**2)
             size_limit = self.max_model_size * used / accountant.total
             bias = math.sqrt(2 / math.pi) * sigma
-            estimates = _model_marginals(model, candidates, sizes, rng, self.draws)
+            # a candidate too large on its own can never pass the size filter: the exponential
+            # mechanism runs over the rest (a data-independent restriction)
+            fitting = [r for r in candidates if cells[r] * 8 / 2**20 <= size_limit] or candidates
+            estimates = _model_marginals(model, fitting, sizes, rng, self.draws)
             quality = np.array([weight[r] * (np.abs(answer(r) - estimates[r]).sum() - bias * cells[r])
-                                for r in candidates])
+                                for r in fitting])
             accountant.exponential(eps**2 / 8, "selection", f"AIM round {t}: choice of a marginal",
                                    sensitivity)
             noisy = eps * quality / (2 * sensitivity) + rng.gumbel(size=len(quality))
             current = model.cliques
             chosen = None
             for i in np.argsort(-noisy, kind="stable"):
-                r = candidates[int(i)]
+                r = fitting[int(i)]
                 if model_megabytes(sizes, [*current, r]) <= size_limit:
                     chosen = r
                     break
             if chosen is None:
-                chosen = min(candidates, key=cells.__getitem__)
+                chosen = min(fitting, key=cells.__getitem__)
             m_cost = accountant.remaining if terminate else 1 / (2 * sigma**2)
             m = measure(codes, sizes, chosen, m_cost, accountant, rng)
             measurements.append(m)
-            before = model.project(chosen)
+            before = estimates[chosen]
             model, _ = estimate(sizes, measurements, iters=self.round_iters, warm_start=model)
-            after = model.project(chosen)
+            after = model.project(chosen).ravel()  # measured now, so one clique holds it
             if progress is not None:
                 progress("fit", f"round {t}: {' x '.join(chosen)}")
             if np.abs(after - before).sum() <= math.sqrt(2 / math.pi) * m.sigma * cells[chosen]:
