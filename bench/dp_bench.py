@@ -247,15 +247,26 @@ def main() -> int:
     ap.add_argument("--only", nargs="+", default=[], help="run names or tools (sn_aim, aim, ...)")
     ap.add_argument("--cap", action="append", default=[], metavar="TOOL=SECONDS",
                     help=f"time cap per run of TOOL (defaults: {CAPS})")
-    ap.add_argument("--aim-seconds", type=float, default=300.0,
+    ap.add_argument("--aim-seconds", type=float, default=150.0,
                     help="confidata AIM's own max_seconds (it stops selecting and spends the rest)")
     ap.add_argument("--lanes", type=int, choices=[1, 2], default=1,
                     help="2: run smartnoise AIM in a second lane beside the others (saves time; "
                          "both lanes then share the 2 cores)")
     ap.add_argument("--seed", type=int, default=2019)
+    ap.add_argument("--table", action="store_true",
+                    help="only rebuild bench/work/dp/table.md from every run's JSON there (to join "
+                         "invocations that ran parts with --only)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.table:
+        names = {r["name"] for r in runs()}
+        records = [json.loads(p.read_text()) for p in sorted(OUT.glob("*.json"))
+                   if p.name.endswith(".json") and p.stem in names]
+        text = table(records)
+        (OUT / "table.md").write_text(text)
+        print(text)
+        return 0
     if args.child:
         run = next(r for r in runs() if r["name"] == args.child)
         header = (NIST / "train.csv").open().readline().strip().split(",")
