@@ -129,3 +129,24 @@ def test_estimate_fits_the_truth_better_than_the_noise_and_warm_starts():
     cold, _ = estimate(SIZES, measurements, iters=5)
     target = model.project(("a", "b"))
     assert np.abs(again.project(("a", "b")) - target).sum() < np.abs(cold.project(("a", "b")) - target).sum()
+
+
+def test_aim_scores_candidates_off_the_model_within_sampling_error():
+    from confidata.synth.dp.aim import _model_marginals
+
+    rng = np.random.default_rng(5)
+    cliques = [(n,) for n in SIZES] + [("a", "b"), ("b", "c"), ("d", "e")]
+    model, _ = estimate(SIZES, _measure_all(_survey(rng), cliques, rng), iters=300)
+    candidates = [c for k in (1, 2, 3) for c in itertools.combinations(SIZES, k)]
+    draws = 20_000
+    estimates = _model_marginals(model, candidates, SIZES, np.random.default_rng(0), draws)
+    spanning = 0
+    for r in candidates:
+        exact = model.project(r).ravel()
+        if model.tree.containing(r) >= 0:
+            np.testing.assert_allclose(estimates[r], exact)  # exact where one clique holds it
+            continue
+        spanning += 1
+        bound = 3 * model.total * np.sqrt(exact.size / draws)  # three times the expected L1 error
+        assert np.abs(estimates[r] - exact).sum() < bound, r
+    assert spanning > 10

@@ -142,14 +142,15 @@ def test_schema_bounds_fix_the_bins_whatever_one_record_does(acs):
     assert "'age'" in ledger.spends[0].detail
 
 
-def test_utility_rises_with_epsilon(acs):
+@pytest.mark.parametrize("method", ["mst", "aim"])
+def test_utility_rises_with_epsilon(method, acs):
     frame, schema = acs
     tvd = MEASURES["tvd_2way"].function
     means = []
     for epsilon in (0.1, 1.0, 10.0):
         values = []
         for seed in (1, 2, 3):
-            model = MST(schema, epsilon=epsilon, delta=1e-9, seed=seed, iters=200).fit(frame)
+            model = _fit(method, acs, epsilon=epsilon, seed=seed)
             values.append(tvd(frame, model.sample(len(frame), seed=seed), schema).value)
         means.append(float(np.mean(values)))
     assert means[0] > means[1] > means[2], means
