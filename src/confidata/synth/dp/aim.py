@@ -164,11 +164,14 @@ class AIM(DPSynthesizer):
             m_cost = accountant.remaining if terminate else 1 / (2 * sigma**2)
             m = measure(codes, sizes, chosen, m_cost, accountant, rng)
             measurements.append(m)
-            before = estimates[chosen]
-            model, _ = estimate(sizes, measurements, iters=self.round_iters, warm_start=model)
-            after = model.project(chosen).ravel()  # measured now, so one clique holds it
             if progress is not None:
                 progress("fit", f"round {t}: {' x '.join(chosen)}")
+            if terminate:  # the final estimation below fits this one
+                break
+            before = estimates[chosen]
+            model, _ = estimate(sizes, measurements, iters=self.round_iters, warm_start=model,
+                                deadline=select_until)
+            after = model.project(chosen).ravel()  # measured now, so one clique holds it
             if np.abs(after - before).sum() <= math.sqrt(2 / math.pi) * m.sigma * cells[chosen]:
                 sigma /= 2
                 eps *= 2
