@@ -261,8 +261,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     if args.table:
         names = {r["name"] for r in runs()}
-        records = [json.loads(p.read_text()) for p in sorted(OUT.glob("*.json"))
-                   if p.name.endswith(".json") and p.stem in names]
+        records = [json.loads(p.read_text()) for p in sorted(OUT.glob("*.json")) if p.stem in names]
         text = table(records)
         (OUT / "table.md").write_text(text)
         print(text)

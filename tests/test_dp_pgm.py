@@ -10,6 +10,7 @@ import string
 import numpy as np
 import pytest
 
+from confidata.synth.dp._measure import marginal
 from confidata.synth.dp._pgm import GraphicalModel, Measurement, estimate, junction_tree
 
 SIZES = {"a": 3, "b": 4, "c": 2, "d": 5, "e": 3, "f": 2}
@@ -88,8 +89,7 @@ def _survey(rng, n=4000):
 def _measure_all(codes, cliques, rng, sigma=15.0):
     out = []
     for c in cliques:
-        index = np.ravel_multi_index([codes[a] for a in c], [SIZES[a] for a in c])
-        y = np.bincount(index, minlength=int(np.prod([SIZES[a] for a in c]))).astype(float)
+        y = marginal(codes, SIZES, c)
         out.append(Measurement(c, y + rng.normal(0, sigma, y.size), sigma))
     return out
 
@@ -121,8 +121,7 @@ def test_estimate_fits_the_truth_better_than_the_noise_and_warm_starts():
     measurements = _measure_all(codes, cliques, rng, sigma=40.0)
     model, _ = estimate(SIZES, measurements, iters=1000)
     for m in measurements[len(SIZES):]:  # consistent estimates beat each noisy table on its own
-        index = np.ravel_multi_index([codes[a] for a in m.clique], [SIZES[a] for a in m.clique])
-        truth = np.bincount(index, minlength=m.noisy.size)
+        truth = marginal(codes, SIZES, m.clique)
         assert np.abs(model.project(m.clique).ravel() - truth).sum() < np.abs(m.noisy - truth).sum()
     # a warm start from the model keeps what it learnt: a few more steps stay close
     again, _ = estimate(SIZES, measurements, iters=5, warm_start=model)

@@ -78,6 +78,9 @@ class JunctionTree:
     parent: list[int]
     order: list[int]
 
+    def __post_init__(self) -> None:
+        self._sets = [frozenset(c) for c in self.cliques]  # asked for every candidate, every round
+
     def separator(self, i: int) -> Clique:
         p = self.parent[i]
         return () if p < 0 else tuple(a for a in self.cliques[i] if a in self.cliques[p])
@@ -86,8 +89,8 @@ class JunctionTree:
         """The smallest clique that holds all of `attrs`, or -1."""
         want = set(attrs)
         best, size = -1, math.inf
-        for i, c in enumerate(self.cliques):
-            if want <= set(c) and len(c) < size:
+        for i, c in enumerate(self._sets):
+            if want <= c and len(c) < size:
                 best, size = i, len(c)
         return best
 
@@ -126,11 +129,8 @@ def junction_tree(sizes: dict[str, int], cliques: Iterable[Clique]) -> JunctionT
             adjacent[u].discard(v)
         remaining.discard(v)
         del adjacent[v]
-    maximal: list[frozenset[str]] = []
-    for c in sorted(found, key=lambda c: (-len(c), sorted(rank[a] for a in c))):
-        if not any(c <= m for m in maximal):
-            maximal.append(c)
-    ordered = [tuple(sorted(c, key=rank.__getitem__)) for c in maximal]
+    ordered = maximal_cliques(found, rank)
+    maximal = [frozenset(c) for c in ordered]
     # Kruskal on separator sizes (zero-size edges join separate components)
     pairs = itertools.combinations(range(len(maximal)), 2)
     edges = sorted(((len(maximal[i] & maximal[j]), i, j) for i, j in pairs), key=lambda e: -e[0])
@@ -249,7 +249,7 @@ class GraphicalModel:
                 continue
             values, names = self.marginals[i], list(tree.cliques[i])
             for j in nodes:
-                if tree.parent[j] == i and j != i:
+                if tree.parent[j] == i:
                     msg, msg_names = factor.pop(j)
                     sep = tree.separator(j)
                     sep_p = _sum_to(self.marginals[i], tree.cliques[i], sep)
@@ -302,13 +302,16 @@ def estimate(sizes: dict[str, int], measurements: Sequence[Measurement], *, iter
     rank = {n: i for i, n in enumerate(sizes)}
     cells = {m.clique: m.noisy.size for m in measurements}
     maximal = maximal_cliques([m.clique for m in measurements] + [(n,) for n in sizes], rank)
-    route = {m.clique: next(c for c in maximal if set(m.clique) <= set(c)) for m in measurements}
+
+    def home_of(clique: Clique) -> Clique:
+        return next(c for c in maximal if set(clique) <= set(c))
+    route = {m.clique: home_of(m.clique) for m in measurements}
     if total is None:
         total = _total(measurements)
     theta = {c: np.zeros([sizes[a] for a in c]) for c in maximal}
     if warm_start is not None:
         for c, old in warm_start.potentials.items():
-            home = next(k for k in maximal if set(c) <= set(k))
+            home = home_of(c)
             theta[home] = theta[home] + _aligned(old, c, home)
     # Lipschitz constant of the gradient, as mbi computes it for marginal queries
     blocks: dict[Clique, float] = {}

@@ -200,7 +200,5 @@ def _model_marginals(model: GraphicalModel, candidates: list[tuple[str, ...]], s
             continue
         if sample is None:
             sample = model.to_network().sample(draws, rng)
-        index = np.ravel_multi_index([sample[a] for a in r], [sizes[a] for a in r])
-        counts = np.bincount(index, minlength=math.prod(sizes[a] for a in r))
-        out[r] = counts * (model.total / draws)
+        out[r] = marginal(sample, sizes, r) * (model.total / draws)
     return out
