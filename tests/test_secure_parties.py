@@ -36,6 +36,7 @@ def write_study(
     min_cell=0,
     small="suppress",
     timeout=10.0,
+    connect=None,
     cell=None,
     listen: dict | None = None,
     ports=None,
@@ -55,7 +56,9 @@ def write_study(
             "small_cells": small,
             **({"epsilon": epsilon} if epsilon else {}),
         },
-        "limits": {"connect_timeout": timeout, "step_timeout": timeout},
+        # everyone connects in the tests but one: a long window costs nothing there and keeps
+        # a slow interpreter start on a busy 2-core machine from failing them
+        "limits": {"connect_timeout": connect or max(timeout, 60.0), "step_timeout": timeout},
         "tls": {"enabled": tls, **({"ca": "certs/mpyc_ca.crt"} if tls else {})},
         "party": [],
     }
@@ -209,7 +212,7 @@ def test_a_party_with_another_study_file_stops_everyone_naming_it(tmp_path, fert
 
 
 def test_a_party_that_never_comes_stops_the_others_in_time(tmp_path, fertility):
-    path = write_study(tmp_path, timeout=3)
+    path = write_study(tmp_path, timeout=3, connect=3)
     study, procs = run(path, split(fertility.head(3000), tmp_path), only=["alpha", "beta"])
     # 3 s timeout + 5 s, plus the interpreter's start-up on a shared 2-core machine
     _assert_all_others_fail_naming(procs, "gamma", 3 + 5 + 3)
