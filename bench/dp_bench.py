@@ -117,7 +117,7 @@ def committed_src() -> str:
 
 
 def fit_ours(name: str, tool: str, columns: list[str], eps: float | None, seed: int,
-             aim_seconds: float, meta_path: Path, out_path: Path) -> int:
+             aim_seconds: float, meta_path: Path, out_path: Path, seeded_noise: bool = False) -> int:
     """Child mode: fit one confidata synthesizer in this process, write its file and meta.
 
     It runs confidata as committed (HEAD), not the working tree: another change may be in progress
@@ -131,7 +131,8 @@ def fit_ours(name: str, tool: str, columns: list[str], eps: float | None, seed: 
     schema = Schema.load(NIST / "schema.json")
     frame, schema = read_table(NIST / "train.csv", schema)
     sub = schema.select(columns)
-    options: dict = {"seed": seed} if tool != "cart" else {}
+    # DP fits draw their noise as a release would (exact, unseeded) unless --seeded-noise
+    options: dict = {"seed": seed} if tool != "cart" and seeded_noise else {}
     if tool != "cart":
         options["epsilon"] = eps
         options["max_seconds"] = aim_seconds
@@ -168,7 +169,7 @@ def command(run: dict, files: dict[str, Path], n: int, args, out: Path, meta: Pa
                 "--schema", str(files["schema"]), "--n", str(n), "--seed", str(args.seed),
                 "--out", str(out)]
     return [sys.executable, str(Path(__file__).resolve()), "--child", run["name"], "--seed", str(args.seed),
-            "--aim-seconds", f"{args.aim_seconds:g}"]
+            "--aim-seconds", f"{args.aim_seconds:g}", *(["--seeded-noise"] if args.seeded_noise else [])]
 
 
 def one(run: dict, all_columns: list[str], n: int, args, caps: dict[str, float]) -> dict:
@@ -253,6 +254,9 @@ def main() -> int:
                     help="2: run smartnoise AIM in a second lane beside the others (saves time; "
                          "both lanes then share the 2 cores)")
     ap.add_argument("--seed", type=int, default=2019)
+    ap.add_argument("--seeded-noise", action="store_true",
+                    help="give confidata's DP fits the seed too (numpy noise, reproducible); by default "
+                         "they draw exact unseeded noise, as for a release, and only sampling is seeded")
     ap.add_argument("--table", action="store_true",
                     help="only rebuild bench/work/dp/table.md from every run's JSON there (to join "
                          "invocations that ran parts with --only)")
@@ -271,7 +275,7 @@ def main() -> int:
         header = (NIST / "train.csv").open().readline().strip().split(",")
         columns = TEN if run["features"] == "10f" else header
         return fit_ours(run["name"], run["tool"], columns, run["epsilon"], args.seed, args.aim_seconds,
-                        OUT / f"{run['name']}.meta.json", OUT / f"{run['name']}.csv")
+                        OUT / f"{run['name']}.meta.json", OUT / f"{run['name']}.csv", args.seeded_noise)
     if not (NIST / "train.csv").is_file():
         print("bench/work/nist/train.csv is missing: run bench/prepare.py first", file=sys.stderr)
         return 2

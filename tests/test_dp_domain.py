@@ -26,9 +26,14 @@ from confidata.synth.dp._domain import (
     schema_grid,
     tree_levels,
 )
+from confidata.synth.dp._noise import SeededNoise
 from confidata.table import conform, infer_schema
 
 COLUMNS = ["income", "employment", "gender", "age", "hrs_tens"]
+
+
+def seeded(seed: int) -> SeededNoise:
+    return SeededNoise(np.random.default_rng(seed))
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,7 @@ def test_paid_columns_and_free_integers(acs):
     frame, schema = acs
     ledger = _ledger("rho")
     attrs = {a.name: a for a in discretise(frame, schema, COLUMNS, ledger, 0.1 * ledger.total, 32, 1000,
-                                           np.random.default_rng(0))}
+                                           seeded(0))}
     # hrs_tens: 10 whole numbers in its public range, one bin each, nothing spent
     assert attrs["hrs_tens"].binning == "one per value" and attrs["hrs_tens"].n_bins == 10
     assert attrs["income"].binning == "DP quantiles" and attrs["age"].binning == "DP quantiles"
@@ -93,7 +98,7 @@ def test_edges_depend_on_the_data_only_through_the_noisy_histograms(unit, acs):
     for data in (frame, moved):
         ledger = _ledger(unit)
         cost = 0.1 * ledger.total
-        attr = discretise(data, schema, ["income"], ledger, cost, 32, 1000, np.random.default_rng(9))[0]
+        attr = discretise(data, schema, ["income"], ledger, cost, 32, 1000, seeded(9))[0]
         (spend,) = ledger.spends
         # the noise is calibrated to one count per tree level per record
         assert spend.sensitivity == pytest.approx(math.sqrt(h) if unit == "rho" else h)
@@ -102,7 +107,7 @@ def test_edges_depend_on_the_data_only_through_the_noisy_histograms(unit, acs):
         # replay: the same seed and the same histogram give the same edges
         counts = histogram(data["income"].to_numpy(dtype=float), column, grid)
         replay = _ledger(unit)
-        levels = noisy_tree(counts, replay, cost, "replay", np.random.default_rng(9))
+        levels = noisy_tree(counts, replay, cost, "replay", seeded(9))
         assert list(quantile_edges(noisy_cdf(levels, len(grid) - 1), grid, 32)) == attr.edges
         padded = np.zeros(BRANCHING**h)
         padded[: len(counts)] = counts
@@ -125,7 +130,7 @@ def test_same_seed_same_bins_and_the_seed_matters(acs):
     runs = []
     for seed in (5, 5, 6):
         ledger = _ledger("epsilon")
-        attrs = discretise(frame, schema, COLUMNS, ledger, 0.1, 32, 1000, np.random.default_rng(seed))
+        attrs = discretise(frame, schema, COLUMNS, ledger, 0.1, 32, 1000, seeded(seed))
         runs.append([a.to_json() for a in attrs])
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
@@ -136,7 +141,7 @@ def test_missing_bounds_are_estimated_in_the_same_single_release(acs):
     schema = infer_schema(frame)  # no bounds: estimated on the public octave grid
     ledger = _ledger("rho")
     attrs = {a.name: a for a in discretise(frame, schema, ["income", "age"], ledger, 0.1 * ledger.total,
-                                           32, 1000, np.random.default_rng(0))}
+                                           32, 1000, seeded(0))}
     assert [s.purpose for s in ledger.spends] == ["discretisation"] * 2
     for name in ("income", "age"):
         a = attrs[name]
@@ -151,14 +156,14 @@ def test_bounds_the_noise_hides_are_not_made_up_silently(acs):
     schema = infer_schema(small)  # no bounds; 200 ages cannot rise above this little budget's noise
     ledger = _ledger("rho")
     with pytest.warns(ConfidataWarning) as caught:
-        discretise(small, schema, ["age"], ledger, 1e-4 * ledger.total, 32, 1000, np.random.default_rng(0))
+        discretise(small, schema, ["age"], ledger, 1e-4 * ledger.total, 32, 1000, seeded(0))
     message = " ".join(str(w.message) for w in caught)
     assert "'age'" in message and '"range"' in message and "--epsilon" in message
     assert not any(str(v) in message for v in small["age"].dropna().unique() if v >= 10)  # no values
     # with the public range declared, the same budget gives bins inside it
     bounded = schema.replace_column("age", minimum=0, maximum=100)
     (attr,) = discretise(small, bounded, ["age"], _ledger("rho"), 1e-4 * ledger.total, 32, 1000,
-                         np.random.default_rng(0))
+                         seeded(0))
     assert attr.edges[0] >= 0 and attr.edges[-1] <= 101
 
 
@@ -191,7 +196,7 @@ def test_quantile_bins_beat_equal_width_on_a_skewed_column(cls, options, acs, mo
 def test_equal_width_when_no_budget_is_given(acs):
     frame, schema = acs
     ledger = _ledger("rho")
-    attrs = discretise(frame, schema, COLUMNS, ledger, 0.0, 32, 1000, np.random.default_rng(0))
+    attrs = discretise(frame, schema, COLUMNS, ledger, 0.0, 32, 1000, seeded(0))
     assert ledger.spends == []
     income = next(a for a in attrs if a.name == "income")
     assert income.binning == "equal-width" and income.edges == list(np.linspace(0, 1_000_000, 33))

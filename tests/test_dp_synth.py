@@ -17,11 +17,16 @@ from confidata.measures import MEASURES
 from confidata.synth import METHODS, load_model
 from confidata.synth.dp import AIM, MST, PrivacyAccountant, PrivacyBudgetError
 from confidata.synth.dp._domain import discretise
+from confidata.synth.dp._noise import SeededNoise
 from confidata.table import conform, infer_schema
 from conftest import SENTINEL
 
 COLUMNS = ["employment", "race", "gender", "edu", "age"]
 FAST = {"mst": {"iters": 200}, "aim": {"iters": 200, "degree": 2, "rounds": 6, "round_iters": 50}}
+
+
+def seeded(seed: int) -> SeededNoise:
+    return SeededNoise(np.random.default_rng(seed))
 
 
 @pytest.fixture(scope="module")
@@ -130,14 +135,14 @@ def test_schema_bounds_fix_the_bins_whatever_one_record_does(acs):
     bins = []
     for data in (frame, moved):
         ledger = PrivacyAccountant(1.0, 1e-9, "rho")
-        attrs = discretise(data, schema, COLUMNS, ledger, 0.0, 32, 1000, np.random.default_rng(0))
+        attrs = discretise(data, schema, COLUMNS, ledger, 0.0, 32, 1000, seeded(0))
         bins.append([(a.name, a.edges, a.levels) for a in attrs])
         assert ledger.spends == []  # bounds came from the schema: nothing spent
     assert bins[0] == bins[1]
     # without schema bounds they are estimated, and that is paid for
     ledger = PrivacyAccountant(1.0, 1e-9, "rho")
     plain = infer_schema(frame)
-    discretise(frame, plain, COLUMNS, ledger, 0.1 * ledger.total, 32, 1000, np.random.default_rng(0))
+    discretise(frame, plain, COLUMNS, ledger, 0.1 * ledger.total, 32, 1000, seeded(0))
     assert [s.purpose for s in ledger.spends] == ["discretisation"]
     assert "'age'" in ledger.spends[0].detail
 

@@ -355,11 +355,14 @@ def _print_budget(model) -> None:
         grid.add_row(row["purpose"], str(row["mechanisms"]), f"{row['cost']:.6g}", f"{row['share']:.1%}")
     grid.add_row("total", str(len(ledger.spends)), f"{ledger.spent:.6g}", f"{ledger.spent / ledger.total:.1%}")
     out.print(grid)
+    if ledger.noise:
+        out.print(f"  noise: {escape(ledger.noise)}")
     for note in model.notes_:
         out.print(f"  note: {escape(note)}")
     if model.seed is not None:
-        out.print("  [yellow]--seed also drives the privacy noise: keep it secret, or leave it out so the "
-                  "noise comes from the operating system.[/]")
+        out.print("  [yellow]--seed also fixes the privacy noise (numpy's generator): whoever learns the seed "
+                  "can remove it. Leave --seed out for a file to be released; the noise is then exact "
+                  "(OpenDP's samplers) and unseeded.[/]")
 
 
 @app.command()

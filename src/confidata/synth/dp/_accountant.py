@@ -127,6 +127,7 @@ class PrivacyAccountant:
         else:
             self.total = self.epsilon
         self.spends: list[Spend] = []
+        self.noise: str | None = None  # how the noise was drawn (see _noise.py), for the record
 
     @property
     def spent(self) -> float:
@@ -191,6 +192,7 @@ class PrivacyAccountant:
             "total": self.total,
             "spent": self.spent,
             "neighbouring": "add or remove one record",
+            "noise": self.noise,
             "spends": [asdict(s) for s in self.spends],
         }
 
@@ -202,6 +204,7 @@ class PrivacyAccountant:
         out.unit = str(data["unit"])
         out.total = float(data["total"])
         out.spends = [Spend(**s) for s in data["spends"]]
+        out.noise = data.get("noise")
         return out
 
     def text(self) -> str:
@@ -212,4 +215,6 @@ class PrivacyAccountant:
         for row in self.summary():
             lines.append(f"  {row['purpose']:<15} {row['mechanisms']:>4} mechanism(s) "
                          f"{row['cost']:.6g} {self.unit} ({row['share']:.1%})")
+        if self.noise:
+            lines.append(f"  noise: {self.noise}")
         return "\n".join(lines)

@@ -26,6 +26,7 @@ from confidata.synth._params import check_parameters
 from confidata.synth.dp._accountant import PrivacyAccountant
 from confidata.synth.dp._domain import Attribute, decode, discretise, encode, paid_columns
 from confidata.synth.dp._network import Network
+from confidata.synth.dp._noise import Noise, noise_source
 from confidata.table._files import atomic_write
 from confidata.table.conform import conform
 from confidata.table.infer import infer_schema
@@ -134,20 +135,22 @@ class DPSynthesizer:
         names = [n for n in schema.names if n not in dropped]
         if not names:
             raise SynthesisError("No column is left to synthesise: every column is an identifier or text.")
-        seed = self.seed if self.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
-        rng = np.random.default_rng(seed)  # drives the privacy noise: never recorded
+        # without a seed the noise is exact and unseeded, and rng only drives post-processing
+        rng = np.random.default_rng(self.seed)
+        noise = noise_source(self.seed, rng)
         accountant = PrivacyAccountant(self.epsilon, self.delta, self.unit)
+        accountant.noise = noise.description
         self.notes_: list[str] = []
         deadline = None if self.max_seconds is None else started + float(self.max_seconds)
         # DP quantile bins (and bounds the schema lacks) for the numbers that need them
         paid = paid_columns(schema, names, self.n_bins)
         bounds_budget = self.bounds_share * accountant.total if paid else 0.0
         attributes = discretise(data, schema, names, accountant, bounds_budget, self.n_bins,
-                                self.max_levels, rng)
+                                self.max_levels, noise)
         if progress is not None:
             progress("fit", "discretised")
         codes = encode(data, schema, attributes)
-        network = self._fit_network(codes, attributes, accountant, rng, progress, deadline)
+        network = self._fit_network(codes, attributes, accountant, noise, rng, progress, deadline)
         if network.megabytes > self.max_model_size:
             raise SynthesisError(
                 f"The fitted model needs {network.megabytes:.1f} MB, over max_model_size="
@@ -169,8 +172,9 @@ class DPSynthesizer:
         return self
 
     def _fit_network(self, codes: dict[str, np.ndarray], attributes: list[Attribute],
-                     accountant: PrivacyAccountant, rng: np.random.Generator,
+                     accountant: PrivacyAccountant, noise: Noise, rng: np.random.Generator,
                      progress: Progress | None, deadline: float | None) -> Network:
+        """The mechanisms: every draw on the data comes from `noise`; `rng` is for the rest."""
         raise NotImplementedError
 
     @property

@@ -50,6 +50,7 @@ import pandas as pd
 from confidata.errors import ConfidataWarning, SynthesisError
 from confidata.synth._encode import MISSING_LEVEL, VALUE_STATE, Part, _as_numbers, decode_column
 from confidata.synth.dp._accountant import PrivacyAccountant
+from confidata.synth.dp._noise import Noise
 from confidata.table.conform import is_number
 from confidata.table.schema import Column, Kind, Schema
 
@@ -110,7 +111,7 @@ def paid_columns(schema: Schema, names: list[str], n_bins: int) -> list[str]:
 
 
 def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant: PrivacyAccountant,
-               bounds_budget: float, n_bins: int, max_levels: int, rng: np.random.Generator, *,
+               bounds_budget: float, n_bins: int, max_levels: int, noise: Noise, *,
                binning: str = "quantile") -> list[Attribute]:
     """The domain of every column in `names`. Spends `bounds_budget` (in the accountant's
     unit, split evenly) on the numbers of `paid_columns`: DP quantile bins, and bounds where
@@ -143,9 +144,9 @@ def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant:
             column = schema[name]
             values = _as_numbers(data[name], column)
             if column.minimum is not None and column.maximum is not None:
-                attr = _quantile_bins(values, column, n_bins, accountant, share, rng)
+                attr = _quantile_bins(values, column, n_bins, accountant, share, noise)
             else:
-                attr = _estimated_bins(values, column, n_bins, accountant, share, rng,
+                attr = _estimated_bins(values, column, n_bins, accountant, share, noise,
                                        quantiles=binning == "quantile")
             attributes[names.index(name)] = attr
     return [a for a in attributes if a is not None]
@@ -230,7 +231,7 @@ def tree_levels(n_cells: int) -> int:
 
 
 def noisy_tree(counts: np.ndarray, accountant: PrivacyAccountant, cost: float, detail: str,
-               rng: np.random.Generator) -> list[np.ndarray]:
+               noise: Noise) -> list[np.ndarray]:
     """The counts summed in blocks of BRANCHING**(h-1), ..., BRANCHING, 1 cells (the h levels
     of a tree, padded with empty cells), each count with noise; charges `cost`. One record
     changes one count per level by one: L1 sensitivity h, L2 sensitivity sqrt(h)."""
@@ -239,15 +240,14 @@ def noisy_tree(counts: np.ndarray, accountant: PrivacyAccountant, cost: float, d
     padded[: len(counts)] = counts
     if accountant.unit == "rho":
         scale = accountant.gaussian(cost, "discretisation", detail, sensitivity=math.sqrt(h))
-        draw = rng.normal
+        draw = noise.gaussian
     else:
         scale = accountant.laplace(cost, "discretisation", detail, sensitivity=float(h))
-        draw = rng.laplace
+        draw = noise.laplace
     levels = []
     for level in range(1, h + 1):
         block = BRANCHING ** (h - level)
-        exact = padded.reshape(-1, block).sum(axis=1)
-        levels.append(exact + draw(0.0, scale, size=exact.shape))
+        levels.append(draw(padded.reshape(-1, block).sum(axis=1), scale))
     return levels
 
 
@@ -284,10 +284,10 @@ def quantile_edges(cdf: np.ndarray, grid: np.ndarray, n_bins: int) -> np.ndarray
 
 # -- the two paid paths -----------------------------------------------------------------------
 def _quantile_bins(values: np.ndarray, column: Column, n_bins: int, accountant: PrivacyAccountant,
-                   cost: float, rng: np.random.Generator) -> Attribute:
+                   cost: float, noise: Noise) -> Attribute:
     grid = schema_grid(column.minimum, column.maximum, _is_integer(column))
     detail = f"bins of '{column.name}' (DP quantiles from noisy histograms on a public grid)"
-    levels = noisy_tree(histogram(values, column, grid), accountant, cost, detail, rng)
+    levels = noisy_tree(histogram(values, column, grid), accountant, cost, detail, noise)
     edges = quantile_edges(noisy_cdf(levels, len(grid) - 1), grid, n_bins)
     if edges is None:  # nothing clears the noise: fall back to equal width (no data used)
         return _equal_width(column, column.minimum, column.maximum, n_bins, "schema")
@@ -295,11 +295,11 @@ def _quantile_bins(values: np.ndarray, column: Column, n_bins: int, accountant: 
 
 
 def _estimated_bins(values: np.ndarray, column: Column, n_bins: int, accountant: PrivacyAccountant,
-                    cost: float, rng: np.random.Generator, *, quantiles: bool) -> Attribute:
+                    cost: float, noise: Noise, *, quantiles: bool) -> Attribute:
     grid = octave_grid()
     what = "bounds and bins" if quantiles else "bounds"
     detail = f"{what} of '{column.name}' (noisy histograms on a public grid)"
-    levels = noisy_tree(histogram(values, column, grid), accountant, cost, detail, rng)
+    levels = noisy_tree(histogram(values, column, grid), accountant, cost, detail, noise)
     scale = accountant.spends[-1].scale
     cdf = noisy_cdf(levels, len(grid) - 1)
     # a prefix sums at most (BRANCHING - 1) counts per level: the noise's size to clear

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from confidata.synth.dp._accountant import PrivacyAccountant
+from confidata.synth.dp._noise import Noise
 from confidata.synth.dp._pgm import Measurement
 
 __all__ = ["marginal", "measure"]
@@ -22,10 +23,9 @@ def marginal(codes: dict[str, np.ndarray], sizes: dict[str, int], clique: tuple[
 
 
 def measure(codes: dict[str, np.ndarray], sizes: dict[str, int], clique: tuple[str, ...], rho: float,
-            accountant: PrivacyAccountant, rng: np.random.Generator,
-            what: str = "measurement") -> Measurement:
+            accountant: PrivacyAccountant, noise: Noise, what: str = "measurement") -> Measurement:
     """A Gaussian measurement of one marginal (L2 sensitivity 1), charged to the ledger."""
     label = " x ".join(f"'{a}'" for a in clique)
     sigma = accountant.gaussian(rho, what, f"{len(clique)}-way marginal of {label}")
     y = marginal(codes, sizes, clique)
-    return Measurement(tuple(clique), y + rng.normal(0.0, sigma, size=y.shape), sigma)
+    return Measurement(tuple(clique), noise.gaussian(y, sigma), sigma)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from confidata.synth.dp._base import DPSynthesizer, _int_at_least
 from confidata.synth.dp._domain import Attribute
 from confidata.synth.dp._measure import marginal, measure
 from confidata.synth.dp._network import Network
+from confidata.synth.dp._noise import Noise, choose_where
 from confidata.synth.dp._pgm import GraphicalModel, estimate, model_megabytes
 from confidata.table.schema import Schema
 
@@ -96,8 +98,8 @@ class AIM(DPSynthesizer):
         self.draws = draws
 
     def _fit_network(self, codes: dict[str, np.ndarray], attributes: list[Attribute],
-                     accountant: PrivacyAccountant, rng: np.random.Generator, progress,
-                     deadline: float | None) -> Network:
+                     accountant: PrivacyAccountant, noise: Noise, rng: np.random.Generator,
+                     progress, deadline: float | None) -> Network:
         names = [a.name for a in attributes]
         sizes = {a.name: a.size for a in attributes}
         d = len(names)
@@ -121,7 +123,7 @@ class AIM(DPSynthesizer):
         rounds = max(self.rounds or 16 * d, 2 * d)
         sigma = math.sqrt(rounds / (2 * 0.9 * rho))
         eps = math.sqrt(8 * 0.1 * rho / rounds)
-        measurements = [measure(codes, sizes, (name,), 1.0 / (2 * sigma**2), accountant, rng)
+        measurements = [measure(codes, sizes, (name,), 1.0 / (2 * sigma**2), accountant, noise)
                         for name in names]
         model, _ = estimate(sizes, measurements, iters=self.round_iters)
         if progress is not None:
@@ -151,18 +153,12 @@ class AIM(DPSynthesizer):
                                 for r in fitting])
             accountant.exponential(eps**2 / 8, "selection", f"AIM round {t}: choice of a marginal",
                                    sensitivity)
-            noisy = eps * quality / (2 * sensitivity) + rng.gumbel(size=len(quality))
-            current = model.cliques
-            chosen = None
-            for i in np.argsort(-noisy, kind="stable"):
-                r = fitting[int(i)]
-                if model_megabytes(sizes, [*current, r]) <= size_limit:
-                    chosen = r
-                    break
-            if chosen is None:
-                chosen = min(fitting, key=cells.__getitem__)
+            # among the candidates that keep the model within its size limit
+            i = choose_where(noise, quality, 2 * sensitivity / eps,
+                             _keeps_model_within(sizes, model.cliques, fitting, size_limit))
+            chosen = min(fitting, key=cells.__getitem__) if i is None else fitting[i]
             m_cost = accountant.remaining if terminate else 1 / (2 * sigma**2)
-            m = measure(codes, sizes, chosen, m_cost, accountant, rng)
+            m = measure(codes, sizes, chosen, m_cost, accountant, noise)
             measurements.append(m)
             if progress is not None:
                 progress("fit", f"round {t}: {' x '.join(chosen)}")
@@ -180,6 +176,12 @@ class AIM(DPSynthesizer):
             self.notes_.append(f"max_seconds reached: final estimation stopped after {done} iterations")
         self.rounds_ = t
         return model.to_network()
+
+
+def _keeps_model_within(sizes: dict[str, int], current: list[tuple[str, ...]],
+                        candidates: list[tuple[str, ...]], limit: float) -> Callable[[int], bool]:
+    """Whether adding candidate i to the model's cliques keeps it within `limit` MB (public)."""
+    return lambda i: model_megabytes(sizes, [*current, candidates[i]]) <= limit
 
 
 def _model_marginals(model: GraphicalModel, candidates: list[tuple[str, ...]], sizes: dict[str, int],

@@ -31,6 +31,7 @@ from confidata.synth.dp._base import DPSynthesizer, _int_at_least
 from confidata.synth.dp._domain import Attribute
 from confidata.synth.dp._measure import marginal, measure
 from confidata.synth.dp._network import Network
+from confidata.synth.dp._noise import Noise
 from confidata.synth.dp._pgm import estimate
 from confidata.table.schema import Schema
 
@@ -83,31 +84,31 @@ class MST(DPSynthesizer):
         self.iters = iters
 
     def _fit_network(self, codes: dict[str, np.ndarray], attributes: list[Attribute],
-                     accountant: PrivacyAccountant, rng: np.random.Generator, progress,
-                     deadline: float | None) -> Network:
+                     accountant: PrivacyAccountant, noise: Noise, rng: np.random.Generator,
+                     progress, deadline: float | None) -> Network:
         names = [a.name for a in attributes]
         sizes = {a.name: a.size for a in attributes}
         d = len(names)
         rho = accountant.remaining
         if d == 1:
-            m = measure(codes, sizes, (names[0],), rho, accountant, rng)
+            m = measure(codes, sizes, (names[0],), rho, accountant, noise)
             model, _ = estimate(sizes, [m], iters=self.iters, deadline=deadline)
             return model.to_network()
         third = rho / 3.0
         measurements, oneway = [], {}
         for name in names:
-            m = measure(codes, sizes, (name,), third / d, accountant, rng)
+            m = measure(codes, sizes, (name,), third / d, accountant, noise)
             measurements.append(m)
             oneway[name] = np.clip(m.noisy, 0.0, None)
         if progress is not None:
             progress("fit", "1-way marginals measured")
-        pairs = self._select(codes, sizes, names, oneway, third, accountant, rng)
+        pairs = self._select(codes, sizes, names, oneway, third, accountant, noise)
         if progress is not None:
             progress("fit", "spanning tree selected")
         for k, pair in enumerate(pairs):
             # the last measurement takes exactly what is left, so the ledger adds up to the total
             cost = accountant.remaining if k == len(pairs) - 1 else third / len(pairs)
-            measurements.append(measure(codes, sizes, pair, cost, accountant, rng))
+            measurements.append(measure(codes, sizes, pair, cost, accountant, noise))
         if progress is not None:
             progress("fit", "2-way marginals measured")
         model, done = estimate(sizes, measurements, iters=self.iters, deadline=deadline)
@@ -120,7 +121,7 @@ class MST(DPSynthesizer):
         return model.to_network()
 
     @staticmethod
-    def _select(codes, sizes, names, oneway, rho_select, accountant, rng) -> list[tuple[str, str]]:
+    def _select(codes, sizes, names, oneway, rho_select, accountant, noise) -> list[tuple[str, str]]:
         """Kruskal's maximum spanning tree with each edge drawn by the exponential mechanism."""
         total = float(np.mean([v.sum() for v in oneway.values()])) or 1.0
         probs = {n: v / v.sum() if v.sum() > 0 else np.full(len(v), 1.0 / len(v)) for n, v in oneway.items()}
@@ -143,9 +144,7 @@ class MST(DPSynthesizer):
                                          f"spanning-tree edge {r + 1} of {rounds}", sensitivity=1.0)
             candidates = [p for p in score if root(p[0]) != root(p[1])]
             q = np.array([score[p] for p in candidates])
-            logits = eps * (q - q.max()) / 2.0  # exponential mechanism, sensitivity 1
-            weights = np.exp(logits)
-            pick = candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))]
+            pick = candidates[noise.choose(q, 2.0 / eps)]  # exponential mechanism, sensitivity 1
             chosen.append(pick)
             component[root(pick[0])] = root(pick[1])
         return chosen

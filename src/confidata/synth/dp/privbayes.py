@@ -34,6 +34,7 @@ from confidata.synth.dp._accountant import PrivacyAccountant
 from confidata.synth.dp._base import DPSynthesizer, _int_at_least, _positive_number
 from confidata.synth.dp._domain import Attribute
 from confidata.synth.dp._network import Network, conditional
+from confidata.synth.dp._noise import Noise
 from confidata.table.schema import Schema
 
 __all__ = ["PrivBayes"]
@@ -102,8 +103,8 @@ class PrivBayes(DPSynthesizer):
             )
 
     def _fit_network(self, codes: dict[str, np.ndarray], attributes: list[Attribute],
-                     accountant: PrivacyAccountant, rng: np.random.Generator, progress,
-                     deadline: float | None) -> Network:
+                     accountant: PrivacyAccountant, noise: Noise, rng: np.random.Generator,
+                     progress, deadline: float | None) -> Network:
         names = [a.name for a in attributes]
         sizes = {a.name: a.size for a in attributes}
         d = len(names)
@@ -115,7 +116,7 @@ class PrivBayes(DPSynthesizer):
             )
         rest = accountant.remaining
         b = accountant.laplace(COUNT_SHARE * rest, "measurement", "number of records (for the degree rule)")
-        n_hat = max(1.0, n + rng.laplace(0.0, b))
+        n_hat = max(1.0, float(noise.laplace(np.array([n]), b)[0]))
         eps_structure = self.beta * rest
         eps_parameters = rest - COUNT_SHARE * rest - eps_structure
         cells = n_hat * eps_parameters / (d * self.theta)
@@ -139,8 +140,7 @@ class PrivBayes(DPSynthesizer):
                 eps = accountant.exponential(eps_structure / (d - 1), "selection",
                                              f"parent set {r + 1} of {d - 1}", sensitivity)
                 scores = np.array([_n_mutual_information(codes, sizes, x, ps) for x, ps in candidates])
-                noisy = eps * scores / (2 * sensitivity) + rng.gumbel(size=len(scores))
-                pick = candidates[int(np.argmax(noisy))]
+                pick = candidates[noise.choose(scores, 2 * sensitivity / eps)]
             x, ps = pick
             order.append(x)
             parents[x] = list(ps)
@@ -156,7 +156,7 @@ class PrivBayes(DPSynthesizer):
             shape = tuple(sizes[a] for a in clique)
             index = np.ravel_multi_index([codes[a] for a in clique], shape)
             counts = np.bincount(index, minlength=int(np.prod(shape))).astype(float)
-            noisy = counts + rng.laplace(0.0, scale, size=counts.shape)
+            noisy = noise.laplace(counts, scale)
             tables[x] = conditional(noisy.reshape(shape))
         total = n_hat
         return Network(order, parents, tables, float(total))
