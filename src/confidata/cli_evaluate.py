@@ -128,9 +128,14 @@ def _synthesis(path: Path | None) -> dict[str, Any]:
     from confidata.synth import load_model
 
     model = load_model(path)
+    ledger = getattr(model, "accountant_", None)
     return {"method": type(model).__name__, "model_file": path.name,
             "model_sha256": _sha256(path), "epsilon": getattr(model, "epsilon", None),
-            "delta": getattr(model, "delta", None)}
+            "delta": getattr(model, "delta", None),
+            "privacy": None if ledger is None else {
+                "guarantee": ledger.guarantee(), "unit": ledger.unit,
+                "total": ledger.total, "spent": ledger.spent, "by_purpose": ledger.summary(),
+                "noise": ledger.noise}}
 
 
 def _print_verdicts(result: dict[str, Any]) -> None:

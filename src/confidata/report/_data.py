@@ -14,7 +14,7 @@ from typing import Any
 
 from confidata.errors import ConfidataError
 
-__all__ = ["AUDIENCES", "OTHER_LABEL", "ReportError", "for_public", "normalise"]
+__all__ = ["AUDIENCES", "OTHER_LABEL", "ReportError", "for_public", "normalise", "privacy_meaning"]
 
 AUDIENCES = ("internal", "public")
 OTHER_LABEL = "other (small cells)"
@@ -49,7 +49,26 @@ _MEASURE_KEYS = (
     "citation",
 )
 _FILE_KEYS = ("name", "rows", "columns", "sha256")
-_PROVENANCE_KEYS = ("confidata", "python", "dependencies", "command", "seed", "created", "epsilon", "delta")
+_PROVENANCE_KEYS = ("confidata", "python", "dependencies", "command", "seed", "created", "epsilon", "delta",
+                    "privacy")
+
+
+_PRIVACY_KEYS = ("guarantee", "unit", "total", "spent", "by_purpose", "noise")
+
+
+def privacy_meaning(privacy: dict[str, Any]) -> str:
+    """What a differential-privacy guarantee means, in words for a disclosure review board."""
+    bound = ("by more than a factor of e^epsilon (plus at most delta)"
+             if privacy.get("unit") == "rho" else "by more than a factor of e^epsilon")
+    return (
+        "This file was made by a differentially private synthesizer. It saw the real data only "
+        "through the noisy measurements counted below, and their costs add up to the budget "
+        "requested. Whether any one person's record was in the data or not cannot change the "
+        f"probability of any synthetic file {bound}. This holds whatever else an attacker knows, "
+        "and nothing done with the file afterwards (analysis, linkage, more samples from the "
+        "model) weakens it. A smaller epsilon is a stronger guarantee. The disclosure measures "
+        "above remain useful as a check of what this particular file shows."
+    )
 
 
 class ReportError(ConfidataError, ValueError):
@@ -250,6 +269,11 @@ def for_public(data: dict[str, Any], min_count: int) -> dict[str, Any]:
     }
     prov = data.get("provenance") or {}
     out["provenance"] = {k: prov[k] for k in _PROVENANCE_KEYS if k in prov}
+    if isinstance(prov.get("privacy"), dict):
+        privacy = _pick(prov["privacy"], _PRIVACY_KEYS)
+        privacy["by_purpose"] = [_pick(r, ("purpose", "mechanisms", "cost", "share"))
+                                 for r in privacy.get("by_purpose") or [] if isinstance(r, dict)]
+        out["provenance"]["privacy"] = privacy
 
     plots = dict(data.get("plots") or {})
     merged_bins = relabelled = 0

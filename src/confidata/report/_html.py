@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from confidata.report import _svg
+from confidata.report._data import privacy_meaning
 
 __all__ = ["FIGURE_IDS", "render_html"]
 
@@ -346,6 +347,27 @@ def _notes(data: dict) -> str:
     )
 
 
+def _privacy(data: dict) -> str:
+    privacy = (data.get("provenance") or {}).get("privacy")
+    if not isinstance(privacy, dict):
+        return ""
+    unit = _e(privacy.get("unit", ""))
+    rows = "".join(
+        f"<tr><td>{_e(r.get('purpose'))}</td><td>{_e(r.get('mechanisms'))}</td><td>{_num(r.get('cost'))}</td>"
+        f"<td>{float(r.get('share') or 0):.1%}</td></tr>"
+        for r in privacy.get("by_purpose") or []
+    )
+    noise = f"<p>Noise: {_e(privacy['noise'])}.</p>" if privacy.get("noise") else ""
+    return (
+        '<section id="privacy"><h2>Privacy budget</h2>'
+        f"<p>Guarantee: <strong>{_e(privacy.get('guarantee', ''))}</strong>; spent "
+        f"{_num(privacy.get('spent'))} of {_num(privacy.get('total'))} {unit}.</p>"
+        f"<p>{_e(privacy_meaning(privacy))}</p>"
+        f"<table><tr><th>purpose</th><th>mechanisms</th><th>cost ({unit})</th><th>share</th></tr>{rows}"
+        f"</table>{noise}</section>"
+    )
+
+
 def _provenance(data: dict) -> str:
     prov = data.get("provenance") or {}
     rows = []
@@ -393,6 +415,7 @@ def render_html(data: dict) -> str:
         + _measures(data)
         + _plots(data)
         + _notes(data)
+        + _privacy(data)
         + _provenance(data)
         + f"<footer>Made by confidata's report renderer for the {audience} audience.</footer>"
         + "</main></body></html>\n"

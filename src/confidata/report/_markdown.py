@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+from confidata.report._data import privacy_meaning
+
 __all__ = ["render_markdown"]
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*[]|"})
@@ -230,6 +232,19 @@ def render_markdown(data: dict) -> str:
     out += [""]
 
     prov = data.get("provenance") or {}
+    privacy = prov.get("privacy")
+    if isinstance(privacy, dict):
+        out += ["## Privacy budget", "",
+                f"Guarantee: **{_e(privacy.get('guarantee', ''))}**; spent {_num(privacy.get('spent'))} of "
+                f"{_num(privacy.get('total'))} {_e(privacy.get('unit', ''))}.", "",
+                _e(privacy_meaning(privacy)), ""]
+        out += _table(
+            ["purpose", "mechanisms", f"cost ({_e(privacy.get('unit', ''))})", "share"],
+            [[_e(r.get("purpose")), _e(r.get("mechanisms")), _num(r.get("cost")),
+              f"{float(r.get('share') or 0):.1%}"] for r in privacy.get("by_purpose") or []],
+        )
+        if privacy.get("noise"):
+            out += [f"Noise: {_e(privacy['noise'])}.", ""]
     out += ["## Provenance", ""]
     out += _table(
         ["item", "value"],

@@ -207,11 +207,15 @@ class PrivacyAccountant:
         out.noise = data.get("noise")
         return out
 
+    def guarantee(self) -> str:
+        """The guarantee in one phrase, e.g. "(1, 1e-09)-DP via 0.0125-zCDP"."""
+        return (f"({self.epsilon:g}, {self.delta:g})-DP via {self.total:.6g}-zCDP"
+                if self.unit == "rho" else f"{self.epsilon:g}-DP (pure)")
+
     def text(self) -> str:
         """The budget table as plain lines, for logs and the model file."""
-        guarantee = (f"({self.epsilon:g}, {self.delta:g})-DP via {self.total:.6g}-zCDP"
-                     if self.unit == "rho" else f"{self.epsilon:g}-DP (pure)")
-        lines = [f"Privacy budget: {guarantee}; spent {self.spent:.6g} of {self.total:.6g} {self.unit}."]
+        spent = f"spent {self.spent:.6g} of {self.total:.6g} {self.unit}"
+        lines = [f"Privacy budget: {self.guarantee()}; {spent}."]
         for row in self.summary():
             lines.append(f"  {row['purpose']:<15} {row['mechanisms']:>4} mechanism(s) "
                          f"{row['cost']:.6g} {self.unit} ({row['share']:.1%})")
