@@ -18,6 +18,9 @@ table in bench/work/dp/table.md (copied into bench/RESULTS_DP.md by hand).
 
     .venv/bin/python bench/dp_bench.py [--only NAME|TOOL ...] [--lanes 2]
 
+confidata's DP fits draw exact, unseeded noise (OpenDP's samplers), as a release would; only their
+sampling is seeded. --seeded-noise gives them the seed too (numpy noise, reproducible bytes).
+
 Fit time is the synthesizer's fit alone, as each child reports it (for a run that hit its cap:
 the cap); peak memory is the child's ru_maxrss (os.wait4), as in bench/run.py.
 """

@@ -279,8 +279,10 @@ def synth(
     with _Steps(None, "Fitting (spending the privacy budget)" if private else "Fitting trees") as steps:
         model.fit(frame, progress=steps)
     fitted = time.perf_counter() - t0
+    seed_note = f"seed {seed}"
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)
+        seed_note = f"sampling seed {seed}, unseeded privacy noise" if private else f"seed {seed}"
     seeds = np.random.SeedSequence(seed).generate_state(m) if m > 1 else [seed]
     t0 = time.perf_counter()
     for path, copy_seed in zip(paths, seeds, strict=True):
@@ -294,7 +296,7 @@ def synth(
             model.save(save_model, overwrite=overwrite)
     left_out = [c for c in used.names if c not in synthetic.columns]
     out.print(f"Synthesised {len(synthetic):,} rows x {synthetic.shape[1]} columns from "
-              f"{len(frame):,} real rows with {method} (seed {seed}) in "
+              f"{len(frame):,} real rows with {method} ({seed_note}) in "
               f"{time.perf_counter() - started:.1f} s (fit {fitted:.1f} s, generate {generated:.1f} s).")
     for path in paths:
         out.print(f"  wrote [bold]{escape(str(path))}[/]")
