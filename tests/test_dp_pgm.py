@@ -10,6 +10,7 @@ import string
 import numpy as np
 import pytest
 
+from confidata.errors import SynthesisError
 from confidata.synth.dp._measure import marginal
 from confidata.synth.dp._pgm import GraphicalModel, Measurement, estimate, junction_tree
 
@@ -52,6 +53,16 @@ def test_junction_tree_covers_cliques_and_has_running_intersection(seed):
         holders = [i for i, c in enumerate(tree.cliques) if a in c]
         tops = [i for i in holders if tree.parent[i] < 0 or a not in tree.cliques[tree.parent[i]]]
         assert len(tops) == 1, (a, tree.cliques, tree.parent)
+
+
+def test_a_marginal_too_large_to_build_is_refused_before_any_table_is_made():
+    rng = np.random.default_rng(0)
+    chain = [("a", "b"), ("b", "c"), ("c", "d"), ("d", "e")]  # (a, e) is in no clique
+    model = GraphicalModel(SIZES, {c: rng.normal(0, 1, [SIZES[x] for x in c]) for c in chain}, total=10.0)
+    # every table on the way holds one clique and a and e: at most 4 * 2 * 3 * 5 cells here
+    assert model.project(("a", "e"), max_cells=3 * 5 * 2 * 4).shape == (3, 3)
+    with pytest.raises(SynthesisError, match="fewer columns"):
+        model.project(("a", "e"), max_cells=3 * 3)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -26,7 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from confidata.errors import SynthesisError
 from confidata.synth.dp._network import Network, conditional
+
+PROJECT_MAX_CELLS = 2**28  # 2 GiB of float64: the largest table `project` may build
 
 __all__ = ["GraphicalModel", "JunctionTree", "Measurement", "estimate", "junction_tree", "model_megabytes"]
 
@@ -224,8 +227,11 @@ class GraphicalModel:
             belief[i] = belief[i] * _aligned(down / (top if top > 0 else 1.0), sep, tree.cliques[i])
         return [b / b.sum() for b in belief]
 
-    def project(self, attrs: Sequence[str]) -> np.ndarray:
-        """Estimated counts over `attrs` (axes in that order)."""
+    def project(self, attrs: Sequence[str], max_cells: int = PROJECT_MAX_CELLS) -> np.ndarray:
+        """Estimated counts over `attrs` (axes in that order). A set no clique holds is summed
+        out of the subtree between its columns; every table on the way has at most the cells of
+        one clique joined with `attrs`, and `SynthesisError` is raised before any exceeds
+        `max_cells` (the default: 2 GiB of float64)."""
         attrs = tuple(attrs)
         tree = self.tree
         i = tree.containing(attrs)
@@ -243,6 +249,12 @@ class GraphicalModel:
                 if n == top:
                     break
         keep = set(attrs)
+        largest = max(math.prod(self.sizes[v] for v in set(tree.cliques[n]) | keep) for n in nodes)
+        if largest > max_cells:
+            raise SynthesisError(
+                f"The estimated marginal of {len(attrs)} columns would need a table of {largest:,} cells "
+                f"(more than {max_cells:,}); ask for fewer columns at once, or use fewer bins."
+            )
         factor: dict[int, tuple[np.ndarray, list[str]]] = {}
         for i in reversed(tree.order):
             if i not in nodes:
