@@ -38,11 +38,18 @@ Clique = tuple[str, ...]
 
 @dataclass(frozen=True)
 class Measurement:
-    """A noisy marginal: counts over `clique` (C order of the clique's sizes) plus N(0, sigma^2)."""
+    """A noisy marginal: counts over `clique` (C order of the clique's sizes) plus N(0, sigma^2);
+    `sigma` is one number, or one per cell (a cell that sums k cells measured with sigma has
+    sigma * sqrt(k), as after MST's domain compression)."""
 
     clique: Clique
     noisy: np.ndarray
-    sigma: float
+    sigma: float | np.ndarray
+
+    @property
+    def variances(self) -> np.ndarray:
+        """The noise variance of every cell, flat in the order of `noisy`."""
+        return np.broadcast_to(np.asarray(self.sigma, dtype=float) ** 2, (np.asarray(self.noisy).size,))
 
 
 # -- arrays with named axes ------------------------------------------------------------------
@@ -300,7 +307,7 @@ class GraphicalModel:
 # -- estimation --------------------------------------------------------------------------------
 def _total(measurements: Sequence[Measurement]) -> float:
     """Inverse-variance weighted estimate of the number of records from the noisy tables."""
-    weights = np.array([1.0 / (m.sigma**2 * m.noisy.size) for m in measurements])
+    weights = np.array([1.0 / float(m.variances.sum()) for m in measurements])
     totals = np.array([float(np.sum(m.noisy)) for m in measurements])
     return max(float(weights @ totals / weights.sum()), 1.0)
 
@@ -330,13 +337,17 @@ def estimate(sizes: dict[str, int], measurements: Sequence[Measurement], *, iter
     for m in measurements:
         home = route[m.clique]
         size = math.prod(sizes[a] for a in home)
-        blocks[home] = blocks.get(home, 0.0) + size / cells[m.clique] / max(m.sigma, 1e-12) ** 2
+        blocks[home] = blocks.get(home, 0.0) + size / cells[m.clique] / max(float(m.variances.min()), 1e-24)
     alpha = 2.0 / (max(blocks.values()) * total)
     if warm_start is not None:  # the step the last run had grown to; Armijo halves it if too long
         alpha = max(alpha, warm_start.stepsize)
     tree = junction_tree(sizes, maximal)
-    shaped = [(m.clique, np.asarray(m.noisy, dtype=float).reshape([sizes[a] for a in m.clique]),
-               1.0 / max(m.sigma, 1e-12) ** 2) for m in measurements]
+    shaped = []
+    for m in measurements:
+        shape = [sizes[a] for a in m.clique]
+        weight = 1.0 / np.maximum(m.variances, 1e-24)
+        shaped.append((m.clique, np.asarray(m.noisy, dtype=float).reshape(shape),
+                       float(weight[0]) if np.ndim(m.sigma) == 0 else weight.reshape(shape)))
 
     def evaluate(model: GraphicalModel):
         """Loss, gradient by home clique, and the home-clique marginals."""
@@ -347,7 +358,7 @@ def estimate(sizes: dict[str, int], measurements: Sequence[Measurement], *, iter
         for clique, y, weight in shaped:
             home = route[clique]
             diff = _sum_to(mus[home], home, clique) - y
-            loss += 0.5 * weight * float(np.vdot(diff, diff))
+            loss += 0.5 * float(np.vdot(diff, weight * diff))
             grad[home] = grad[home] + _aligned(weight * diff, clique, home)
         return loss, grad, mus
 
