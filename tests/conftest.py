@@ -17,6 +17,15 @@ SHARED_DATA = SHARED / "data"
 SENTINEL = "SENTINEL7731"
 
 
+def seeded(seed: int):
+    """Seeded (numpy) privacy noise for the DP internals that tests drive directly."""
+    import numpy as np
+
+    from confidata.synth.dp._noise import SeededNoise
+
+    return SeededNoise(np.random.default_rng(seed))
+
+
 def shared_dataset(name: str) -> Path:
     folder = SHARED_DATA / name
     if not (folder / "data.csv").is_file():

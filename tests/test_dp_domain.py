@@ -26,14 +26,10 @@ from confidata.synth.dp._domain import (
     schema_grid,
     tree_levels,
 )
-from confidata.synth.dp._noise import SeededNoise
 from confidata.table import conform, infer_schema
+from conftest import seeded
 
 COLUMNS = ["income", "employment", "gender", "age", "hrs_tens"]
-
-
-def seeded(seed: int) -> SeededNoise:
-    return SeededNoise(np.random.default_rng(seed))
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,14 @@ def test_gaussian_and_laplace_have_the_calibrated_spread(source):
     # standard errors: sd/sqrt(2n) for the sd, sd/sqrt(n) for the mean
     assert abs(g.std() - 7.0) < 5 * 7.0 / math.sqrt(2 * g.size)
     assert abs(g.mean()) < 5 * 7.0 / math.sqrt(g.size)
-    assert abs(lap.std() - 3.0 * math.sqrt(2)) < 0.1
-    assert abs(np.median(np.abs(lap)) - 3.0 * math.log(2)) < 0.1  # Laplace's median |x| is b ln 2
+    if source == "exact":  # the discrete Laplace: P(k) proportional to p^|k|, p = exp(-1/b)
+        p = math.exp(-1 / 3.0)
+        sd, mean_abs = math.sqrt(2 * p) / (1 - p), 2 * p / ((1 + p) * (1 - p))
+    else:
+        sd, mean_abs = 3.0 * math.sqrt(2), 3.0
+    # standard errors: sd * sqrt(5 / 4n) for a Laplace sd (kurtosis 6), about sd / sqrt(2n) for E|x|
+    assert abs(lap.std() - sd) < 5 * sd * math.sqrt(5 / (4 * lap.size))
+    assert abs(np.abs(lap).mean() - mean_abs) < 5 * sd / math.sqrt(2 * lap.size)
     assert g.shape == counts.shape and not np.array_equal(g, noise.gaussian(counts, 7.0) - counts)
     if source == "exact":  # discrete: whole numbers, so no low bits give the count away
         assert np.array_equal(g, np.rint(g)) and np.array_equal(lap, np.rint(lap))

@@ -55,6 +55,19 @@ def test_junction_tree_covers_cliques_and_has_running_intersection(seed):
         assert len(tops) == 1, (a, tree.cliques, tree.parent)
 
 
+def test_per_cell_sigma_weights_each_cell_by_its_own_noise():
+    # two readings of one column, each precise where the other is not
+    truth = np.array([100.0, 200.0, 50.0])
+    first = Measurement(("a",), np.array([100.0, 400.0, 50.0]), np.array([1.0, 50.0, 2.0]))
+    second = Measurement(("a",), np.array([300.0, 200.0, 50.0]), np.array([50.0, 1.0, 2.0]))
+    model, _ = estimate({"a": 3}, [first, second], iters=2000, total=350.0)
+    np.testing.assert_allclose(model.project(("a",)), truth, atol=3.0)
+    # one sigma for all cells cannot tell which reading to trust where
+    same = [Measurement(("a",), m.noisy, 1.0) for m in (first, second)]
+    flat, _ = estimate({"a": 3}, same, iters=2000, total=350.0)
+    assert np.abs(flat.project(("a",)) - truth).max() > 30
+
+
 def test_a_marginal_too_large_to_build_is_refused_before_any_table_is_made():
     rng = np.random.default_rng(0)
     chain = [("a", "b"), ("b", "c"), ("c", "d"), ("d", "e")]  # (a, e) is in no clique

@@ -17,16 +17,11 @@ from confidata.measures import MEASURES
 from confidata.synth import METHODS, load_model
 from confidata.synth.dp import AIM, MST, PrivacyAccountant, PrivacyBudgetError
 from confidata.synth.dp._domain import discretise
-from confidata.synth.dp._noise import SeededNoise
 from confidata.table import conform, infer_schema
-from conftest import SENTINEL
+from conftest import SENTINEL, seeded
 
 COLUMNS = ["employment", "race", "gender", "edu", "age"]
 FAST = {"mst": {"iters": 200}, "aim": {"iters": 200, "degree": 2, "rounds": 6, "round_iters": 50}}
-
-
-def seeded(seed: int) -> SeededNoise:
-    return SeededNoise(np.random.default_rng(seed))
 
 
 @pytest.fixture(scope="module")

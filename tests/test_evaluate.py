@@ -232,6 +232,15 @@ def test_report_of_a_dp_file_states_how_the_budget_was_spent(cli, tmp_path):
         assert "## Privacy budget" in md and "| measurement |" in md
 
 
+def test_the_report_warns_that_seeded_noise_can_be_removed():
+    from confidata.report._data import privacy_meaning
+
+    exact = privacy_meaning({"unit": "rho", "noise": "exact: OpenDP's samplers"})
+    seeded = privacy_meaning({"unit": "epsilon", "noise": "seeded: numpy's generator"})
+    assert "seed" not in exact and "plus at most delta" in exact
+    assert "whoever knows the seed can remove the noise" in seeded and "delta" not in seeded
+
+
 def test_cli_evaluate_bad_input_exits_2(sd2011_files, cli, tmp_path):
     f = sd2011_files
     base = ["evaluate", f / "train.csv", f / "synthetic.parquet", "--schema", f / "schema.json",

@@ -77,7 +77,8 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use
         "plots": _plots(real, synthetic, schema, results),
         "notes_for_users": {"may": list(profile.may), "may_not": list(profile.may_not)},
         "provenance": {**_provenance(command, seed, epsilon, delta),
-                       "synthesis": dict(synthesis) if synthesis else None,
+                       "synthesis": ({k: v for k, v in synthesis.items() if k != "privacy"}
+                                     if synthesis else None),
                        # how a DP synthesizer spent its budget: public, like the guarantee itself
                        "privacy": (synthesis or {}).get("privacy")},
     }

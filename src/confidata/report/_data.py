@@ -14,7 +14,7 @@ from typing import Any
 
 from confidata.errors import ConfidataError
 
-__all__ = ["AUDIENCES", "OTHER_LABEL", "ReportError", "for_public", "normalise", "privacy_meaning"]
+__all__ = ["AUDIENCES", "OTHER_LABEL", "ReportError", "for_public", "normalise", "percent", "privacy_meaning"]
 
 AUDIENCES = ("internal", "public")
 OTHER_LABEL = "other (small cells)"
@@ -56,6 +56,13 @@ _PROVENANCE_KEYS = ("confidata", "python", "dependencies", "command", "seed", "c
 _PRIVACY_KEYS = ("guarantee", "unit", "total", "spent", "by_purpose", "noise")
 
 
+def percent(value: Any) -> str | None:
+    """A share as a percentage ("81.5%"), or None when it is not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return f"{value:.1%}"
+
+
 def privacy_meaning(privacy: dict[str, Any]) -> str:
     """What a differential-privacy guarantee means, in words for a disclosure review board."""
     bound = ("by more than a factor of e^epsilon (plus at most delta)"
@@ -68,6 +75,9 @@ def privacy_meaning(privacy: dict[str, Any]) -> str:
         "and nothing done with the file afterwards (analysis, linkage, more samples from the "
         "model) weakens it. A smaller epsilon is a stronger guarantee. The disclosure measures "
         "above remain useful as a check of what this particular file shows."
+        + (" This run's noise was seeded: whoever knows the seed can remove the noise, and then "
+           "the guarantee no longer holds. A file for release is made without a seed."
+           if str(privacy.get("noise") or "").startswith("seeded") else "")
     )
 
 

@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from confidata.report import _svg
-from confidata.report._data import privacy_meaning
+from confidata.report._data import percent, privacy_meaning
 
 __all__ = ["FIGURE_IDS", "render_html"]
 
@@ -354,7 +354,7 @@ def _privacy(data: dict) -> str:
     unit = _e(privacy.get("unit", ""))
     rows = "".join(
         f"<tr><td>{_e(r.get('purpose'))}</td><td>{_e(r.get('mechanisms'))}</td><td>{_num(r.get('cost'))}</td>"
-        f"<td>{float(r.get('share') or 0):.1%}</td></tr>"
+        f"<td>{percent(r.get('share')) or _num(r.get('share'))}</td></tr>"
         for r in privacy.get("by_purpose") or []
     )
     noise = f"<p>Noise: {_e(privacy['noise'])}.</p>" if privacy.get("noise") else ""

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from confidata.report._data import privacy_meaning
+from confidata.report._data import percent, privacy_meaning
 
 __all__ = ["render_markdown"]
 
@@ -241,7 +241,7 @@ def render_markdown(data: dict) -> str:
         out += _table(
             ["purpose", "mechanisms", f"cost ({_e(privacy.get('unit', ''))})", "share"],
             [[_e(r.get("purpose")), _e(r.get("mechanisms")), _num(r.get("cost")),
-              f"{float(r.get('share') or 0):.1%}"] for r in privacy.get("by_purpose") or []],
+              percent(r.get("share")) or _num(r.get("share"))] for r in privacy.get("by_purpose") or []],
         )
         if privacy.get("noise"):
             out += [f"Noise: {_e(privacy['noise'])}.", ""]

@@ -54,10 +54,9 @@ class ExactNoise:
         import opendp.prelude as dp
 
         dp.enable_features("contrib")
-        self._dp = dp
-        ints = dp.vector_domain(dp.atom_domain(T=int))
-        self._gaussian = lambda sigma: dp.m.make_gaussian(ints, dp.l2_distance(T=int), scale=sigma)
-        self._laplace = lambda scale: dp.m.make_laplace(ints, dp.l1_distance(T=int), scale=scale)
+        ints = dp.vector_domain(dp.atom_domain(T="i64"))  # OpenDP's plain int is 32 bits
+        self._gaussian = lambda sigma: dp.m.make_gaussian(ints, dp.l2_distance(T="i64"), scale=sigma)
+        self._laplace = lambda scale: dp.m.make_laplace(ints, dp.l1_distance(T="i64"), scale=scale)
         floats = dp.vector_domain(dp.atom_domain(T=float, nan=False))
         # zero-concentrated divergence as the output measure makes OpenDP add Gumbel noise
         self._choose = lambda scale: dp.m.make_noisy_max(
