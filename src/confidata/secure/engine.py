@@ -352,10 +352,11 @@ class Engine:
             except ssl.SSLCertVerificationError as exc:
                 # a certificate the study's CA did not sign (or made for another name) will not
                 # change by retrying: stop now rather than wait out the connect window
-                self._last_error[pid] = f"TLS handshake failed ({exc.verify_message or exc.reason})"
+                reason = exc.verify_message or exc.reason
+                self._last_error[pid] = f"TLS handshake failed ({reason})"
                 self.fail(
                     f"Party '{self.me}' stopped: TLS handshake failed with party '{peer.name}' "
-                    f"({exc.verify_message or exc.reason}): its certificate was not made for it by "
+                    f"({reason}): its certificate was not made for it by "
                     "this study's CA. Make every party's certificates with 'confidata secure "
                     "certs STUDY -o DIR' from the same study file.",
                     [pid],

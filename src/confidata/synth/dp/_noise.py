@@ -82,8 +82,7 @@ class ExactNoise:
 class SeededNoise:
     """numpy's generator: the same seed gives the same noise, to anyone who knows the seed."""
 
-    description = ("seeded: numpy's pseudo-random generator in floating point, reproducible from the "
-                   "seed; keep the seed secret, and leave it out for a file to be released")
+    description = "seeded: numpy's pseudo-random generator in floating point, reproducible from the seed"
 
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng

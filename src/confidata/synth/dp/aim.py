@@ -16,9 +16,9 @@ delta) and ``T = 16 d`` rounds planned:
 3. when less than two rounds' worth of budget is left (or 3/4 of ``max_seconds`` has passed), the
    last round spends exactly what remains, split 10% selection and 90% measurement.
 
-The exponential mechanism is run as Gumbel-max: one Gumbel draw per candidate, then the best
-candidate that passes the (data-independent) size filter wins, which is the exponential
-mechanism restricted to the filtered set.
+The exponential mechanism draws a candidate (`_noise.choose_where`); a draw that fails the
+(data-independent) size filter is set aside and the draw repeated among the rest, which is the
+exponential mechanism restricted to the filtered set.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from confidata.errors import SynthesisError
 from confidata.synth.dp._accountant import PrivacyAccountant
 from confidata.synth.dp._base import DPSynthesizer, _int_at_least, _positive_number
 from confidata.synth.dp._domain import Attribute
+from confidata.synth.dp._measure import marginal
 from confidata.synth.dp._network import Network, conditional
 from confidata.synth.dp._noise import Noise
 from confidata.table.schema import Schema
@@ -153,11 +154,8 @@ class PrivBayes(DPSynthesizer):
             scale = accountant.laplace(cost, "measurement",
                                        f"table of '{x}' given {len(parents[x])} parent(s)")
             clique = (*parents[x], x)
-            shape = tuple(sizes[a] for a in clique)
-            index = np.ravel_multi_index([codes[a] for a in clique], shape)
-            counts = np.bincount(index, minlength=int(np.prod(shape))).astype(float)
-            noisy = noise.laplace(counts, scale)
-            tables[x] = conditional(noisy.reshape(shape))
+            noisy = noise.laplace(marginal(codes, sizes, clique), scale)
+            tables[x] = conditional(noisy.reshape([sizes[a] for a in clique]))
         total = n_hat
         return Network(order, parents, tables, float(total))
 
@@ -177,10 +175,7 @@ def _n_mutual_information(codes, sizes, x: str, parents: tuple[str, ...]) -> flo
     """n * I(X; Parents) in bits, from the counts."""
     if not parents:
         return 0.0
-    shape = tuple(sizes[p] for p in parents)
-    pi = np.ravel_multi_index([codes[p] for p in parents], shape) if len(parents) > 1 else codes[parents[0]]
-    n_pi = int(np.prod(shape))
-    joint = np.bincount(pi * sizes[x] + codes[x], minlength=n_pi * sizes[x]).reshape(n_pi, sizes[x])
+    joint = marginal(codes, sizes, (*parents, x)).reshape(-1, sizes[x])  # parent states x values
     n = joint.sum()
     row = joint.sum(axis=1, keepdims=True)
     col = joint.sum(axis=0, keepdims=True)
