@@ -34,7 +34,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numba import njit, prange
-from scipy.stats import norm
+from scipy.optimize import curve_fit
+from scipy.stats import hypergeom, norm
 
 from confidata.errors import SchemaError, quote_names
 from confidata.measures._encode import numeric_values
@@ -172,18 +173,20 @@ def _matrix(frames: Sequence[pd.DataFrame], columns: list[str],
 
 
 def _match_counts(data: np.ndarray, cols: np.ndarray, ops: np.ndarray,
-                  values: np.ndarray) -> np.ndarray:
+                  values: np.ndarray, cap: int = 2) -> np.ndarray:
     """How many rows of `data` satisfy each predicate (a conjunction over the predicate's
-    columns), counted up to 2: every attack asks only whether exactly one row matches."""
+    columns), counted up to `cap`: an attack asks only whether exactly one row matches (cap 2,
+    the scan stops at the second match); scaling the control to another size needs the whole
+    count (a cap above the number of rows)."""
     out = np.zeros(len(cols), dtype=np.int64)
     _count_matches(np.asfortranarray(data, dtype=np.float64), np.ascontiguousarray(cols, dtype=np.int64),
                    np.ascontiguousarray(ops, dtype=np.int64),
-                   np.ascontiguousarray(values, dtype=np.float64), out)
+                   np.ascontiguousarray(values, dtype=np.float64), int(cap), out)
     return out
 
 
 @njit(parallel=True, cache=True)
-def _count_matches(data, cols, ops, values, out):  # pragma: no cover - compiled
+def _count_matches(data, cols, ops, values, cap, out):  # pragma: no cover - compiled
     n, width = data.shape[0], cols.shape[1]
     for i in prange(cols.shape[0]):
         found = 0
@@ -204,7 +207,7 @@ def _count_matches(data, cols, ops, values, out):  # pragma: no cover - compiled
                     break
             if hit:
                 found += 1
-                if found == 2:
+                if found == cap:
                     break
         out[i] = found
 
@@ -296,54 +299,209 @@ def _random_predicates(syn: np.ndarray, numeric: np.ndarray, n_cols: int, size: 
     return cols, _random_ops(rng, numeric, cols, values), values
 
 
+def _so_curve(size: np.ndarray | float, w_eff: float, norm: float) -> np.ndarray | float:
+    """Expected number of predicates that single out one record among `size` records, when
+    `norm` predicates have weights spread evenly over [0, w_eff]: `norm` times the integral of
+    size * w * (1 - w)^(size - 1) over w (Cohen & Nissim 2020), as Giomi et al. model it."""
+    size = np.asarray(size, dtype=float)
+    return norm * (1.0 - (size * w_eff + 1.0) * (1.0 - w_eff) ** size) / (size + 1.0)
+
+
+def _singled_at(counts: np.ndarray, pool: int, size: int) -> float:
+    """Expected number of predicates holding for exactly one record in a random subset of
+    `size` of the `pool` records, from each predicate's match count over the whole pool
+    (hypergeometric: exact, where Giomi et al. draw five subsets per size)."""
+    return float(hypergeom.pmf(1, pool, counts, size).sum())
+
+
+def _control_at_training_size(counts: np.ndarray, n_holdout: int,
+                              n_train: int) -> tuple[float, float, str]:
+    """How many predicates would single out a record among `n_train` holdout-like records,
+    from their match counts on the `n_holdout` holdout records: the control success count put
+    on the training set's scale, the factor applied, and how it was found.
+
+    A predicate's chance to single out one record depends on how many records it is tried on,
+    so the control must be judged at the training set's size. A larger holdout gives it
+    exactly (a random subset of that size). A smaller one is extrapolated as Giomi et al. do:
+    the curve of expected successes against subset size (here exact at ten sizes) is fitted by
+    `_so_curve`, and the observed count scaled by the curve's ratio at the two sizes.
+    """
+    observed = float((counts == 1).sum())
+    if n_holdout == n_train or observed == 0.0:
+        return observed, 1.0, "same size" if n_holdout == n_train else "none singled out"
+    if n_holdout > n_train:
+        scaled = _singled_at(counts, n_holdout, n_train)
+        return scaled, scaled / observed, "exact subset"
+    sizes = np.unique(np.linspace(min(1000, max(n_holdout // 5, 2)), n_holdout, 10).astype(int))
+    if len(sizes) < 3:
+        return observed, 1.0, "holdout too small to fit"
+    expected = np.array([_singled_at(counts, n_holdout, s) for s in sizes])
+    w_guess = 1.0 / sizes[-1]
+    p0 = (w_guess, expected[-1] / max(float(_so_curve(sizes[-1], w_guess, 1.0)), 1e-12))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (w_eff, norm), _ = curve_fit(_so_curve, sizes, expected, p0=p0,
+                                         bounds=(0.0, (1.0, np.inf)))
+    except (RuntimeError, ValueError):
+        return observed, 1.0, "fit failed"
+    at_holdout = float(_so_curve(n_holdout, w_eff, norm))
+    if not np.isfinite(at_holdout) or at_holdout <= 0:
+        return observed, 1.0, "fit failed"
+    factor = float(_so_curve(n_train, w_eff, norm)) / at_holdout
+    return observed * factor, factor, "fitted curve"
+
+
+_ESTIMATORS = ("extrapolated", "equal_size", "larger")
+
+
+def _predicates(syn: np.ndarray, numeric: np.ndarray, *, mode: str, n_cols: int,
+                n_attacks: int,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The attack's predicates (columns, operators, values), each singling out one synthetic
+    row; none when the synthetic data offer none."""
+    if mode == "univariate":
+        return _univariate(syn, numeric, n_attacks, rng)
+    return _multivariate(syn, numeric, n_cols, n_attacks, rng)
+
+
+def _estimates(train: np.ndarray, syn: np.ndarray, hold: np.ndarray, numeric: np.ndarray,
+               predicates: tuple[np.ndarray, np.ndarray, np.ndarray], *, n_cols: int,
+               rng: np.random.Generator) -> dict[str, dict]:
+    """Both estimators' success counts and risks for a non-empty set of predicates:
+    `extrapolated` tries them on every training record and scales the holdout's success to the
+    training set's size; `equal_size` tries them on random subsets of training and holdout
+    records of the smaller size. Each has a baseline of random predicates on the same training
+    records."""
+    cols, ops, values = predicates
+    n_train, n_hold = len(train), len(hold)
+    b_cols, b_ops, b_values = _random_predicates(syn, numeric, n_cols, len(cols), rng)
+    counts = _match_counts(hold, cols, ops, values, cap=n_hold + 1)
+    control, factor, how = _control_at_training_size(counts, n_hold, n_train)
+    extrapolated = {
+        "main": int((_match_counts(train, cols, ops, values) == 1).sum()),
+        "control": control,
+        "baseline": int((_match_counts(train, b_cols, b_ops, b_values) == 1).sum()),
+        "control_observed": int((counts == 1).sum()), "control_scale": factor,
+        "records": n_train, "scaling": how,
+    }
+    size = min(n_train, n_hold)
+    sub_train = train[np.sort(rng.choice(n_train, size=size, replace=False))]
+    sub_hold = hold[np.sort(rng.choice(n_hold, size=size, replace=False))]
+    equal = {
+        "main": int((_match_counts(sub_train, cols, ops, values) == 1).sum()),
+        "control": int((_match_counts(sub_hold, cols, ops, values) == 1).sum()),
+        "baseline": int((_match_counts(sub_train, b_cols, b_ops, b_values) == 1).sum()),
+        "records": size,
+    }
+    for counts_ in (extrapolated, equal):
+        counts_["attacks"] = len(cols)
+        main, ctrl = counts_["main"] / len(cols), min(counts_["control"] / len(cols), 1.0)
+        counts_["risk"], counts_["ci"] = risk_from_rates(
+            main, ctrl, wilson(counts_["main"], len(cols)),
+            wilson(min(counts_["control"], len(cols)), len(cols)))
+    return {"extrapolated": extrapolated, "equal_size": equal}
+
+
+def _nothing_singled_out(*, mode: str, n_cols: int, n_syn: int, extra: dict) -> MeasureResult:
+    """Risk 0 with its reason: no predicate of the asked shape picks out one synthetic row, so
+    the attack has nothing to try on anyone. A result, not an error, so that an evaluation of a
+    large or coarse synthetic file goes on."""
+    shape = "single-column" if mode == "univariate" else f"{n_cols}-column"
+    reason = (f"No {shape} predicate tried singles out a row of the {n_syn} synthetic rows: every "
+              f"value combination drawn is shared by two or more of them.")
+    interpretation = (
+        f"{reason} An attacker who writes predicates of this shape from the synthetic file "
+        f"cannot point at one person, so the singling-out risk is 0 (the reference is 0, no "
+        f"leak). An attacker using more columns per predicate might still succeed: rerun with a "
+        f"larger 'n_cols' to check. Lower is safer.")
+    return MeasureResult(
+        name="singling_out", value=0.0, reference=0.0, reference_kind="real holdout",
+        direction=Direction.LOWER_IS_BETTER, interpretation=interpretation, citation=_GIOMI,
+        n=0, ci=(0.0, 0.0),
+        details={"reason": reason, "nothing_singled_out": True, "n_attacks": 0,
+                 "inconclusive": False, "estimator": "none: no predicate", **extra},
+        tables={"success_rates": pd.DataFrame(columns=["attack", "successes", "attacks",
+                                                        "rate", "ci_low", "ci_high"])},
+    )
+
+
 def singling_out(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
                  holdout: pd.DataFrame | None = None, n_attacks: int = 500, n_cols: int = 3,
-                 mode: str = "multivariate", seed: int | None = None) -> MeasureResult:
+                 mode: str = "multivariate", estimator: str = "larger",
+                 seed: int | None = None) -> MeasureResult:
     """Singling-out risk (Giomi et al. 2023): predicates unique in the synthetic data, tried on
     training records (main) and on holdout records (control).
 
     In ``mode="multivariate"`` each predicate is read off a random synthetic row on `n_cols`
     random columns: equality for categories; for numbers "at least" the row's value when it is
     above the synthetic median, else "at most" (Giomi et al.'s tail rule); kept when it holds
-    for exactly one synthetic row. In ``mode="univariate"`` a
-    predicate is one column's value that only one synthetic row has (or the extreme of a
-    numeric column). An attack succeeds on a set of records when its predicate holds for exactly
-    one of them. Main and control sets are random subsets of the training and holdout rows of
-    the same size (the smaller of the two), as the chance of singling out depends on the number
-    of records. The baseline tries predicates of the same shape with random column values on the
-    training subset. Up to `n_attacks` predicates; fewer when the synthetic data offer fewer.
+    for exactly one synthetic row. In ``mode="univariate"`` a predicate is one column's value
+    that only one synthetic row has (or the extreme of a numeric column). An attack succeeds on
+    a set of records when its predicate holds for exactly one of them. Up to `n_attacks`
+    predicates; fewer when the synthetic data offer fewer, and risk 0 with its reason when they
+    offer none.
+
+    The chance that a predicate singles out one record depends on how many records it is tried
+    on, so main and control must be compared at one size. Two estimators do that:
+
+    * ``"extrapolated"`` (Giomi et al.'s, as anonymeter computes it): predicates are tried on
+      every training record, and the holdout's success count is scaled to the training set's
+      size (exactly when the holdout is larger; by their fitted curve when it is smaller).
+    * ``"equal_size"``: random training and holdout subsets of the smaller size. It drops
+      training records, and with them the ones a leaky synthesizer copied, so it shrinks the
+      risk by about the ratio of the sizes (bench/RESULTS_SINGLING_OUT.md measures this).
+
+    ``estimator="larger"`` (the default) reports whichever gives the larger risk; both are in
+    `details` (``extrapolated_risk``, ``equal_size_risk`` and their rates and intervals).
     """
     holdout, columns = _prepare(real, synthetic, schema, holdout, "singling_out")
     n_attacks = _whole(n_attacks, "n_attacks")
     if mode not in ("multivariate", "univariate"):
         raise SchemaError("The 'mode' option must be 'multivariate' or 'univariate'.")
+    if estimator not in _ESTIMATORS:
+        raise SchemaError(f"The 'estimator' option must be one of {', '.join(_ESTIMATORS)}.")
     n_cols = 1 if mode == "univariate" else _whole(n_cols, "n_cols")
     if n_cols > len(columns):
         raise SchemaError(f"The 'n_cols' option asks for {n_cols} columns per predicate but the "
                           f"data have {len(columns)}; pass n_cols={len(columns)} or fewer.")
     seed, rng = _seeded(seed)
     (train, syn, hold), numeric = _matrix([real, synthetic, holdout], columns, schema)
-    size = min(len(train), len(hold))
-    train = train[np.sort(rng.choice(len(train), size=size, replace=False))]
-    hold = hold[np.sort(rng.choice(len(hold), size=size, replace=False))]
-    if mode == "univariate":
-        cols, ops, values = _univariate(syn, numeric, n_attacks, rng)
+    extra = {"seed": seed, "mode": mode, "n_cols": n_cols, "n_attacks_requested": n_attacks,
+             "columns": len(columns), "n_training": len(train), "n_holdout": len(hold)}
+    predicates = _predicates(syn, numeric, mode=mode, n_cols=n_cols, n_attacks=n_attacks,
+                             rng=rng)
+    if len(predicates[0]) == 0:
+        return _nothing_singled_out(mode=mode, n_cols=n_cols, n_syn=len(syn), extra=extra)
+    both = _estimates(train, syn, hold, numeric, predicates, n_cols=n_cols, rng=rng)
+    chosen = estimator
+    if estimator == "larger":
+        chosen = max(("extrapolated", "equal_size"), key=lambda k: both[k]["risk"])
+    picked, scaled = both[chosen], both["extrapolated"]
+    for name, figures in both.items():
+        n = figures["attacks"]
+        extra.update({f"{name}_risk": figures["risk"], f"{name}_ci": figures["ci"],
+                      f"{name}_main_rate": figures["main"] / n,
+                      f"{name}_control_rate": min(figures["control"] / n, 1.0),
+                      f"{name}_n_records": figures["records"]})
+    extra.update({"estimator": chosen, "estimator_requested": estimator,
+                  "n_records": picked["records"],
+                  "control_observed_rate": scaled["control_observed"] / scaled["attacks"],
+                  "control_scale": scaled["control_scale"], "control_scaling": scaled["scaling"]})
+    if chosen == "extrapolated":
+        how = (f"tries them on all {picked['records']} training records and on the "
+               f"{len(hold)} holdout records, the holdout's success put on the training set's "
+               f"size ({scaled['scaling']}, x{scaled['control_scale']:.3f})")
     else:
-        cols, ops, values = _multivariate(syn, numeric, n_cols, n_attacks, rng)
-    if len(cols) == 0:
-        raise SchemaError("No predicate singles out a synthetic row (every value combination "
-                          "tried is shared by several rows); try mode='multivariate' with a "
-                          "larger 'n_cols'.")
-    main = int((_match_counts(train, cols, ops, values) == 1).sum())
-    control = int((_match_counts(hold, cols, ops, values) == 1).sum())
-    b_cols, b_ops, b_values = _random_predicates(syn, numeric, n_cols, len(cols), rng)
-    baseline = int((_match_counts(train, b_cols, b_ops, b_values) == 1).sum())
-    what = (f"An attacker writes {len(cols)} {mode} predicates on {n_cols} column(s) that each "
-            f"single out one synthetic row, and tries them on {size} records.")
-    return _result("singling_out", main=main, control=control, baseline=baseline,
-                   n_main=len(cols), n_control=len(cols), n_baseline=len(cols), what=what,
-                   extra={"seed": seed, "mode": mode, "n_cols": n_cols, "n_records": size,
-                          "n_attacks_requested": n_attacks, "columns": len(columns)})
+        how = f"tries them on {picked['records']} training and as many holdout records"
+    other = "equal_size" if chosen == "extrapolated" else "extrapolated"
+    what = (f"An attacker writes {picked['attacks']} {mode} predicates on {n_cols} column(s) "
+            f"that each single out one synthetic row, and {how}. Reported: the {chosen} "
+            f"estimator (the {other} estimator gives {both[other]['risk']:.3f}).")
+    return _result("singling_out", main=picked["main"], control=min(picked["control"],
+                   picked["attacks"]), baseline=picked["baseline"], n_main=picked["attacks"],
+                   n_control=picked["attacks"], n_baseline=picked["attacks"], what=what,
+                   extra=extra)
 
 
 # -- linkability -----------------------------------------------------------------------------
