@@ -8,7 +8,11 @@ privacy).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from confidata.errors import (
+from confidata._numba_cache import configure_numba_cache
+
+configure_numba_cache()  # before anything imports numba: compiled kernels need a writable cache
+
+from confidata.errors import (  # noqa: E402
     ConfidataError,
     ConfidataWarning,
     InputFileError,
@@ -16,7 +20,7 @@ from confidata.errors import (
     SchemaError,
     SynthesisError,
 )
-from confidata.table import Column, Kind, Role, Schema, infer_schema, read_table, write_table
+from confidata.table import Column, Kind, Role, Schema, infer_schema, read_table, write_table  # noqa: E402
 
 try:
     __version__ = version("confidata")

@@ -85,9 +85,11 @@ def grow_tree(
     categorical_bins = n_bins[is_categorical.astype(bool)] if len(n_bins) else n_bins
     words = max(1, -(-int(categorical_bins.max(initial=1)) // 64))
     arrays = _grow(
-        # column-major: a split search reads one feature of many rows, so each feature's
-        # bins should be contiguous (1M rows = 2 MB, which stays in cache)
-        np.asfortranarray(bins, dtype=np.uint16),
+        # feature-major (p x n, C order): a split search reads one feature of many rows, so
+        # each feature's bins should be contiguous (1M rows = 2 MB, which stays in cache). A
+        # transposed C array rather than a Fortran one: numba types a one-column Fortran array
+        # as C, so that layout compiled every kernel twice.
+        np.ascontiguousarray(np.asarray(bins).T, dtype=np.uint16),
         n_bins.astype(np.int32),
         is_categorical.astype(np.bool_),
         y_num,
@@ -109,9 +111,15 @@ def grow_tree(
 
 def apply_tree(tree: Tree, bins: np.ndarray) -> np.ndarray:
     """The leaf (node number) each row of `bins` falls into."""
+    def fixed(array: np.ndarray, dtype: type) -> np.ndarray:
+        return np.ascontiguousarray(array, dtype=dtype)
+
+    # fixed dtypes and layouts, so a tree read from a model file runs the kernel compiled
+    # (and cached) for a freshly grown one instead of compiling another variant
     return _apply(
-        np.ascontiguousarray(bins, dtype=np.uint16), tree.feature, tree.threshold,
-        tree.categorical, tree.mask, tree.left, tree.right,
+        fixed(bins, np.uint16), fixed(tree.feature, np.int32), fixed(tree.threshold, np.int32),
+        fixed(tree.categorical, np.bool_), fixed(tree.mask, np.uint64),
+        fixed(tree.left, np.int32), fixed(tree.right, np.int32),
     )
 
 
@@ -136,7 +144,7 @@ def _apply(bins, feature, threshold, categorical, mask, left, right):
 @njit(cache=True, nogil=True)
 def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split, max_depth, cp,
           words):
-    n, p = bins.shape
+    p, n = bins.shape  # bins are feature-major: bins[f, r]
     classify = n_classes > 0
     cap = 2 * (n // max(min_leaf, 1)) + 3
     feature = np.full(cap, -1, dtype=np.int32)
@@ -255,10 +263,10 @@ def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split,
                 continue
             # pass over the node's rows: which bins are present, with their sums
             # (scratch arrays are all zero on entry and are reset before the next feature)
-            n_present = 0
+            n_present = np.int64(0)  # not a literal 0: that compiled each helper twice
             for i in range(s, s + c):
                 r = order[i]
-                b = bins[r, f]
+                b = bins[f, r]
                 if bin_rows[b] == 0:
                     present[n_present] = b
                     n_present += 1
@@ -274,7 +282,7 @@ def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split,
             if n_present >= 2:
                 if not is_cat[f]:
                     if 8 * n_present > n_bins[f]:  # many bins: rebuild the list in bin order
-                        n_present = 0
+                        n_present = np.int64(0)  # not a literal 0: that compiled each helper twice
                         for b in range(n_bins[f]):
                             if bin_rows[b] > 0:
                                 present[n_present] = b
@@ -345,7 +353,7 @@ def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split,
             # the larger side, as rpart sends them with the majority
             rows_left = 0
             for i in range(s, s + c):
-                b = bins[order[i], best_feature]
+                b = bins[best_feature, order[i]]
                 bin_rows[b] += 1
                 if (mask[node, b >> 6] >> np.uint64(b & 63)) & np.uint64(1):
                     rows_left += 1
@@ -354,12 +362,12 @@ def _grow(bins, n_bins, is_cat, y_num, y_cls, n_classes, w, min_leaf, min_split,
                     if bin_rows[b] == 0:
                         mask[node, b >> 6] |= np.uint64(1) << np.uint64(b & 63)
             for i in range(s, s + c):
-                bin_rows[bins[order[i], best_feature]] = 0
+                bin_rows[bins[best_feature, order[i]]] = 0
         n_left = 0
         n_right = 0
         for i in range(s, s + c):
             r = order[i]
-            b = bins[r, best_feature]
+            b = bins[best_feature, r]
             if best_is_cat:
                 go_left = (mask[node, b >> 6] >> np.uint64(b & 63)) & np.uint64(1)
             else:
@@ -522,6 +530,6 @@ def _sort_rows_by_bin(s, c, f, order, bins, present, n_present, bin_rows, bin_po
         pos += bin_rows[present[j]]
     for i in range(s, s + c):
         r = order[i]
-        b = bins[r, f]
+        b = bins[f, r]
         sorted_rows[bin_pos[b]] = r
         bin_pos[b] += 1
