@@ -56,6 +56,15 @@ def _int_at_least(low: int) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
 
 
+# Child streams of a seed, one per purpose (numpy's SeedSequence spawn keys): the same seed
+# given to fit and to sample never makes the sampling draws repeat the privacy noise's.
+_NOISE, _FIT, _SAMPLE = 0, 1, 2
+
+
+def _stream(seed: int | None, purpose: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(purpose,)))
+
+
 class DPSynthesizer:
     """Base of MST, AIM and PrivBayes (see those classes for the options)."""
 
@@ -135,9 +144,10 @@ class DPSynthesizer:
         names = [n for n in schema.names if n not in dropped]
         if not names:
             raise SynthesisError("No column is left to synthesise: every column is an identifier or text.")
-        # without a seed the noise is exact and unseeded, and rng only drives post-processing
-        rng = np.random.default_rng(self.seed)
-        noise = noise_source(self.seed, rng)
+        # without a seed the noise is exact and unseeded, and rng only drives post-processing;
+        # with one, noise and post-processing draw from separate child streams of it
+        rng = _stream(self.seed, _FIT)
+        noise = noise_source(self.seed, _stream(self.seed, _NOISE))
         accountant = PrivacyAccountant(self.epsilon, self.delta, self.unit)
         accountant.noise = noise.description
         self.notes_: list[str] = []
@@ -208,7 +218,7 @@ class DPSynthesizer:
         n = max(1, int(round(self.network_.total))) if n is None else n
         if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:
             raise SynthesisError(f"The number of rows must be a positive integer. Got {n!r} instead.")
-        rng = np.random.default_rng(seed)
+        rng = _stream(seed, _SAMPLE)
         codes = self.network_.sample(int(n), rng)
         if progress is not None:
             progress("sample", "drawn")
