@@ -8,6 +8,7 @@ modules of their own without importing the whole command line.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import tempfile
@@ -35,6 +36,11 @@ def guarded(func: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(func)
     def wrapper(*args, **kwargs) -> None:
         warnings.showwarning = _show_warning
+        if VERBOSE["on"]:  # a measure that failed inside evaluate logs its traceback here
+            library = logging.getLogger("confidata")
+            library.setLevel(logging.DEBUG)
+            if not library.handlers:
+                library.addHandler(logging.StreamHandler(sys.stderr))
         try:
             func(*args, **kwargs)
         except ConfidataError as exc:

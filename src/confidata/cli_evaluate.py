@@ -21,11 +21,13 @@ from confidata._cli_common import guarded, out
 from confidata.errors import InputFileError, SchemaError, quote_names
 from confidata.table import Kind, Role, Schema, read_table
 from confidata.table._files import check_output_path
+from confidata.table.conform import conform_together, unseen_tokens, widen
 from confidata.table.readers import from_raw, read_raw
 
 __all__ = ["evaluate_command", "measures_run_command", "recommend_command"]
 
-_VERDICT_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red", "info": "dim"}
+_VERDICT_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red", "info": "dim",
+                  "error": "bold magenta", "not judged": "bold magenta"}
 
 RealArg = Annotated[Path, typer.Argument(help="The real (training) data file.")]
 SynthArg = Annotated[Path, typer.Argument(help="The synthetic data file.")]
@@ -40,22 +42,27 @@ def _read(path: Path, schema: Schema, role: str):
     """Read one input with the real file's schema, so types are judged the same way.
 
     Identifying columns the file lacks are left out of its schema: a synthesizer drops direct
-    identifiers (or makes fresh ones), and no measure compares them.
+    identifiers (or makes fresh ones), and no measure compares them. Category levels the real
+    (training) file lacks are read as levels of their own (see `conform_together`), since every
+    split of a file with a many-level code leaves some only in the holdout.
     """
     raw = read_raw(path)
     present = set(raw.frame.columns)
     keep = [c.name for c in schema if c.name in present or not (
         c.kind in (Kind.IDENTIFIER, Kind.TEXT) or c.has_role(Role.DIRECT_IDENTIFIER))]
+    own = schema.select(keep)
     try:
-        return from_raw(raw, schema.select(keep))
+        return from_raw(raw, widen(own, unseen_tokens(raw.frame, own)))[0]
     except SchemaError as exc:
         raise SchemaError(f"The {role} file does not fit the real file's schema: {exc}") from None
 
 
 def _inputs(real: Path, synthetic: Path, schema: Path | None, holdout: Path | None):
+    """The three files, each read as it is; `used` is the real file's schema (evaluate and the
+    measures widen it by what the others hold)."""
     real_frame, used = read_table(real, schema)
-    synth_frame, _ = _read(synthetic, used, "synthetic")
-    hold_frame = _read(holdout, used, "holdout")[0] if holdout is not None else None
+    synth_frame = _read(synthetic, used, "synthetic")
+    hold_frame = _read(holdout, used, "holdout") if holdout is not None else None
     return real_frame, synth_frame, hold_frame, used
 
 
@@ -139,6 +146,9 @@ def _synthesis(path: Path | None) -> dict[str, Any]:
 
 
 def _print_verdicts(result: dict[str, Any]) -> None:
+    for role, file in result["files"].items():
+        if file and file.get("note"):
+            out.print(f"[dim]{role}: {escape(file['note'])}[/]")
     style = _VERDICT_STYLE[result["verdict"]]
     out.print(f"[{style}]{result['verdict'].upper()}[/] for {escape(result['use_case']['title'])}: "
               f"{escape(result['verdict_reason'])}")
@@ -149,7 +159,7 @@ def _print_verdicts(result: dict[str, Any]) -> None:
         observed = "-" if row["observed"] is None else f"{row['observed']:.4g}"
         grid.add_row(escape(row["name"]), f"[{_VERDICT_STYLE[row['verdict']]}]{row['verdict']}[/]",
                      escape(row["statistic"]), observed,
-                     escape(row["rule"] if not row.get("not_run") else row["reason"]))
+                     escape(row["rule"] if row["verdict"] not in ("info", "error") else row["reason"]))
     out.print(grid)
 
 
@@ -212,6 +222,9 @@ def measures_run_command(
     function = MEASURES[name].function
     params = inspect.signature(function).parameters
     real_frame, synth_frame, hold_frame, used = _inputs(real, synthetic, schema, holdout)
+    used, frames, _ = conform_together(used, {"real": real_frame, "synthetic": synth_frame,
+                                              "holdout": hold_frame})
+    real_frame, synth_frame, hold_frame = frames["real"], frames["synthetic"], frames["holdout"]
     given: dict[str, Any] = {"holdout": hold_frame, "keys": _keys(keys), "seed": seed}
     if target is not None:
         given["secret" if "secret" in params else "target"] = target

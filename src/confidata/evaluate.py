@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import logging
 import math
 import platform
 import sys
@@ -23,10 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from confidata.errors import SchemaError, quote_names
-from confidata.measures import MEASURES, MeasureResult
+from confidata.errors import ConfidataError, SchemaError, quote_names
+from confidata.measures import MEASURES, NEED_WORDS, Family, MeasureResult, Need
 from confidata.measures._encode import column_codes, prepare
+from confidata.measures.keys import resolve_keys
 from confidata.measures.marginals import _draw_seed
+from confidata.table.conform import conform_together
 from confidata.table.schema import Kind, Role, Schema
 from confidata.usecases import USE_CASES, Criterion, get_use_case
 
@@ -34,6 +37,7 @@ __all__ = ["evaluate"]
 
 _DEPENDENCIES = ("numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "numba", "pyreadstat")
 _PLOT_BINS = 10  # marginal plots: quantile groups of the real data per numeric column
+_log = logging.getLogger(__name__)
 
 
 def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use_case: str,
@@ -53,17 +57,31 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use
     """
     profile = get_use_case(use_case)
     _check_inputs(real, synthetic, holdout, schema, keys, target, model)
+    schema, frames, unseen = conform_together(schema, {"real": real, "synthetic": synthetic,
+                                                       "holdout": holdout})
+    real, synthetic, holdout = frames["real"], frames["synthetic"], frames["holdout"]
     seed = _draw_seed(seed)
     given = {"holdout": holdout, "keys": list(keys) if keys else None, "target": target,
              "model": model, "seed": seed}
+    unmet = _unmet_needs(given, schema, real)
     rows, results = [], {}
     for criterion in profile.criteria:
-        missing = _missing_inputs(criterion.measure, given)
+        spec = MEASURES[criterion.measure]
+        missing = [unmet[need] for need in sorted(spec.needs) if need in unmet]
         if missing:
             rows.append(_not_run(criterion, missing))
             continue
-        result = MEASURES[criterion.measure].function(
-            real, synthetic, schema, **_options(criterion, given, schema))
+        try:
+            result = spec.function(real, synthetic, schema, **_options(criterion, given, schema))
+        except ConfidataError as exc:  # the measure says why it cannot judge these files
+            rows.append(_failed(criterion, str(exc)))
+            continue
+        except Exception as exc:  # a bug in one measure must not cost the whole report
+            _log.debug("measure %s failed", criterion.measure, exc_info=True)
+            rows.append(_failed(criterion, f"an internal error ({type(exc).__name__}) in this "
+                                "measure, a bug in confidata; rerun with --verbose for its "
+                                "traceback and please report it"))
+            continue
         results[criterion.measure] = result
         rows.append(_judged(criterion, result))
     verdict, reason = _overall(rows)
@@ -72,7 +90,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use
         "verdict": verdict,
         "verdict_reason": reason,
         "use_case": {"name": profile.name, "title": profile.title, "purpose": profile.purpose},
-        "files": _files(files, real, synthetic, holdout),
+        "files": _files(files, real, synthetic, holdout, unseen),
         "measures": rows,
         "plots": _plots(real, synthetic, schema, results),
         "notes_for_users": {"may": list(profile.may), "may_not": list(profile.may_not)},
@@ -127,17 +145,24 @@ def _check_inputs(real, synthetic, holdout, schema: Schema, keys, target, model)
                               "are not in the data; use the data's column names.")
 
 
-def _missing_inputs(measure: str, given: Mapping[str, Any]) -> list[str]:
-    params = inspect.signature(MEASURES[measure].function).parameters
-    missing = []
-    if "holdout" in params and given["holdout"] is None and measure != "tstr":
-        missing.append("a holdout of real rows the synthesizer never saw (--holdout)")
-    if measure in ("attribute_disclosure", "correct_attribution_probability", "tstr",
-                   "inference") and given["target"] is None:
-        missing.append("a target column (--target)")
-    if measure == "ci_overlap" and given["model"] is None:
-        missing.append("a model (--model 'y ~ x1 + x2')")
-    return missing
+def _unmet_needs(given: Mapping[str, Any], schema: Schema, real: pd.DataFrame) -> dict[Need, str]:
+    """Each input the caller did not give (or that the data cannot supply), with what to pass."""
+    unmet = {}
+    if given["holdout"] is None:
+        unmet[Need.HOLDOUT] = NEED_WORDS[Need.HOLDOUT]
+    if given["target"] is None:
+        unmet[Need.TARGET] = NEED_WORDS[Need.TARGET]
+    if given["model"] is None:
+        unmet[Need.FORMULA] = NEED_WORDS[Need.FORMULA]
+    try:
+        resolve_keys(schema, real, given["keys"],
+                     exclude=(given["target"],) if given["target"] else ())
+    except SchemaError:
+        unmet[Need.KEYS] = (
+            f"{NEED_WORDS[Need.KEYS]}: the schema marks no column 'key' and no categorical column "
+            "qualifies by default (all-numeric files have none), so the key-based measures "
+            "cannot choose their quasi-identifiers")
+    return unmet
 
 
 def _options(criterion: Criterion, given: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
@@ -195,40 +220,71 @@ def _judged(criterion: Criterion, result: MeasureResult) -> dict[str, Any]:
 
 
 def _not_run(criterion: Criterion, missing: list[str]) -> dict[str, Any]:
+    needs = " and ".join(missing)
+    return {**_unjudged(criterion, "info", f"Not run: it needs {needs}.", f"not run, as it needs {needs}."),
+            "not_run": True}
+
+
+def _failed(criterion: Criterion, why: str) -> dict[str, Any]:
+    """A measure that ran and could not give a figure: a row with its reason, never a pass."""
+    row = _unjudged(criterion, "error", f"Could not be computed: {why}",
+                    "could not be computed for these files, so it judges nothing here.")
+    return {**row, "details": {"error": why}}
+
+
+def _unjudged(criterion: Criterion, verdict: str, reason: str, meaning: str) -> dict[str, Any]:
     spec = MEASURES[criterion.measure]
     return {
-        "name": criterion.measure, "family": spec.family.value, "verdict": "info",
+        "name": criterion.measure, "family": spec.family.value, "verdict": verdict,
         "statistic": criterion.statistic, "observed": None, "rule": criterion.rule,
-        "reason": f"Not run: it needs {' and '.join(missing)}.", "source": criterion.source,
-        "value": None, "reference": None, "reference_kind": "", "direction": "", "ci": None,
-        "n": None, "interpretation": f"{spec.summary}: not run, as it needs "
-        f"{' and '.join(missing)}.", "citation": "", "details": {}, "not_run": True,
+        "reason": reason, "source": criterion.source, "value": None, "reference": None,
+        "reference_kind": "", "direction": "", "ci": None, "n": None,
+        "interpretation": f"{spec.summary}: {meaning}", "citation": "", "details": {},
     }
 
 
 def _overall(rows: list[dict[str, Any]]) -> tuple[str, str]:
+    """The verdict: any fail fails; a disclosure measure that could not be computed leaves the
+    file not judged (its risk is unknown, so it cannot pass); warnings, other failures to
+    compute and risk measures not run for want of inputs make a warning."""
     failed = [r for r in rows if r["verdict"] == "fail"]
     warned = [r for r in rows if r["verdict"] == "warn"]
+    errors = [r for r in rows if r["verdict"] == "error"]
     skipped = [r for r in rows if r.get("not_run")]
-    risk_skipped = [r for r in skipped if r["family"] == "disclosure risk"]
+    risk_skipped = [r for r in skipped if r["family"] == Family.RISK.value]
+    risk_errors = [r for r in errors if r["family"] == Family.RISK.value]
+    attempted = len(rows) - len(skipped)
+    tally = f"{attempted - len(errors)} of {attempted} measures computed"
+    if skipped:
+        tally += f", {len(skipped)} not run for want of inputs"
 
     def listing(group: list[dict[str, Any]]) -> str:
-        return "; ".join(f"{r['name']} ({r['statistic']} = {r['observed']:.4g}, {r['rule']})"
-                         for r in group)
+        return "; ".join(f"{r['name']} ({r['statistic']} = "
+                         f"{'not finite' if r['observed'] is None else format(r['observed'], '.4g')}"
+                         f", {r['rule']})" for r in group)
+
+    def names(group: list[dict[str, Any]]) -> str:
+        return ", ".join(r["name"] for r in group)
 
     if failed:
-        return "fail", f"Fails on {len(failed)} measure(s): {listing(failed)}."
-    if warned or risk_skipped:
+        return "fail", f"{tally}. Fails on {len(failed)} measure(s): {listing(failed)}."
+    if risk_errors:
+        return "not judged", (f"{tally}. Not judged: {len(risk_errors)} disclosure measure(s) "
+                              f"could not be computed ({names(risk_errors)}), so the risk of this "
+                              "file is not known and it cannot pass; see each measure's reason.")
+    if warned or risk_skipped or errors:
         parts = []
         if warned:
             parts.append(f"warnings on {listing(warned)}")
+        if errors:
+            parts.append(f"{len(errors)} measure(s) that could not be computed ({names(errors)})")
         if risk_skipped:
             parts.append(f"{len(risk_skipped)} disclosure measure(s) not run for want of inputs "
-                         f"({', '.join(r['name'] for r in risk_skipped)})")
-        return "warn", "Passes no measure outright; " + " and ".join(parts) + "." \
-            if not [r for r in rows if r["verdict"] == "pass"] else \
-            "Passes the measures that ran, with " + " and ".join(parts) + "."
-    return "pass", f"Passes all {len(rows) - len(skipped)} measures that apply."
+                         f"({names(risk_skipped)})")
+        lead = ("Passes the measures that ran, with " if any(r["verdict"] == "pass" for r in rows)
+                else "Passes no measure outright; ")
+        return "warn", f"{tally}. {lead}{' and '.join(parts)}."
+    return "pass", f"{tally}. Passes all {attempted} measures that apply."
 
 
 # -- what the report draws -------------------------------------------------------------------
@@ -250,16 +306,21 @@ def _plots(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
                          "extreme": bool(numeric and i in (0, last))})
         marginals.append({"column": name, "kind": "numeric" if numeric else "categorical",
                           "bins": bins})
-    two_way = results.get("tvd_2way") or MEASURES["tvd_2way"].function(real, synthetic, schema) \
-        if len(pair.names) >= 2 else None
-    return {
-        "marginals": marginals,
-        "pairs": _pair_matrix(two_way, pair.names) if two_way is not None else None,
-        "propensity": _propensity(results.get("pmse_cart")),
-        "ci_overlap": _forest(results.get("ci_overlap")),
-        "dcr": _dcr(results.get("distance_to_closest_record")),
-        "risk_utility": _risk_utility(two_way, results),
-    }
+    if "tvd_2way" not in results and len(pair.names) >= 2:
+        try:  # the pair matrix is drawn for every use case, judged or not
+            results = {**results, "tvd_2way": MEASURES["tvd_2way"].function(real, synthetic, schema)}
+        except ConfidataError:
+            pass
+    drawn: dict[str, Any] = {key: None for key in _PLOTS}
+    for name, result in results.items():
+        key = MEASURES[name].plot
+        if key is not None:
+            try:
+                drawn[key] = _PLOTS[key](result, pair.names)
+            except Exception:  # a plot that cannot be drawn is shown as missing, never fatal
+                _log.debug("plot %s from %s failed", key, name, exc_info=True)
+    return {"marginals": marginals, **drawn,
+            "risk_utility": _risk_utility(results.get("tvd_2way"), results)}
 
 
 def _pair_matrix(result: MeasureResult, names: list[str]) -> dict[str, Any]:
@@ -271,9 +332,7 @@ def _pair_matrix(result: MeasureResult, names: list[str]) -> dict[str, Any]:
     return {"columns": names, "tvd": matrix}
 
 
-def _propensity(result: MeasureResult | None) -> dict[str, Any] | None:
-    if result is None:
-        return None
+def _propensity(result: MeasureResult, names: list[str]) -> dict[str, Any]:
     table = result.tables["propensity"]
     edges = np.linspace(0.0, 1.0, 21)
     real = np.histogram(table.loc[table["source"] == "real", "propensity"], bins=edges)[0]
@@ -281,9 +340,7 @@ def _propensity(result: MeasureResult | None) -> dict[str, Any] | None:
     return {"edges": edges.tolist(), "real": real.tolist(), "synthetic": syn.tolist()}
 
 
-def _forest(result: MeasureResult | None) -> list[dict[str, Any]] | None:
-    if result is None:
-        return None
+def _forest(result: MeasureResult, names: list[str]) -> list[dict[str, Any]]:
     rows = []
     for row in result.tables["coefficients"].to_dict(orient="records"):
         rows.append({"term": str(row["coefficient"]),
@@ -296,15 +353,17 @@ def _forest(result: MeasureResult | None) -> list[dict[str, Any]] | None:
     return rows
 
 
-def _dcr(result: MeasureResult | None) -> dict[str, Any] | None:
-    if result is None:
-        return None
+def _dcr(result: MeasureResult, names: list[str]) -> dict[str, Any]:
     table = result.tables["distances"]
     top = float(table["distance"].max()) or 1.0
     edges = np.linspace(0.0, top, 21)
     syn = np.histogram(table.loc[table["rows"] == "synthetic", "distance"], bins=edges)[0]
     hold = np.histogram(table.loc[table["rows"] == "holdout", "distance"], bins=edges)[0]
     return {"edges": edges.tolist(), "synthetic": syn.tolist(), "holdout": hold.tolist()}
+
+
+# plot key (MeasureSpec.plot) -> how the report's data for it is read off the measure's tables
+_PLOTS = {"pairs": _pair_matrix, "propensity": _propensity, "ci_overlap": _forest, "dcr": _dcr}
 
 
 def _risk_utility(two_way: MeasureResult | None,
@@ -332,7 +391,8 @@ def _float(value: Any) -> float | None:
 
 # -- provenance ------------------------------------------------------------------------------
 def _files(files: Mapping[str, Mapping[str, Any]] | None, real: pd.DataFrame,
-           synthetic: pd.DataFrame, holdout: pd.DataFrame | None) -> dict[str, Any]:
+           synthetic: pd.DataFrame, holdout: pd.DataFrame | None,
+           unseen: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for role, frame in (("real", real), ("synthetic", synthetic), ("holdout", holdout)):
         if frame is None:
@@ -342,6 +402,12 @@ def _files(files: Mapping[str, Mapping[str, Any]] | None, real: pd.DataFrame,
         out[role] = {"name": given.get("name", f"{role} (in memory)"), "rows": len(frame),
                      "columns": frame.shape[1],
                      "sha256": given.get("sha256") or _frame_hash(frame)}
+        if role in unseen:
+            u = unseen[role]
+            out[role]["note"] = (
+                f"{u['levels']} value(s) in {u['columns']} column(s) ({quote_names(u['names'])}) "
+                f"are not in the training part's schema ({u['rows']} row(s) hold such a category "
+                "level); read as values of their own, not refused.")
     return out
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Direction", "Family", "MeasureResult", "MeasureSpec"]
+__all__ = ["Direction", "Family", "MeasureResult", "MeasureSpec", "NEED_WORDS", "Need"]
 
 
 class Direction(StrEnum):
@@ -79,11 +79,33 @@ def _number(value: float | None) -> float | None:
     return None if math.isnan(value) else value
 
 
+class Need(StrEnum):
+    """An input a measure cannot run without, beyond the real and synthetic files."""
+
+    HOLDOUT = "holdout"  # real rows the synthesizer never saw
+    TARGET = "target"  # the column an intruder wants to learn or a model predicts
+    FORMULA = "formula"  # the user's analysis, 'y ~ x1 + x2'
+    KEYS = "keys"  # quasi-identifiers: given, in the schema, or found by the default rule
+
+
+# What to ask a user for when a need is not met: the evaluate command's own option names.
+NEED_WORDS = MappingProxyType({
+    Need.HOLDOUT: "a holdout of real rows the synthesizer never saw (--holdout)",
+    Need.TARGET: "a target column (--target)",
+    Need.FORMULA: "a model (--model 'y ~ x1 + x2')",
+    Need.KEYS: "key variables (--keys, or the role 'key' in the schema)",
+})
+
+
 @dataclass(frozen=True)
 class MeasureSpec:
-    """A registry entry: the function, its family, and when it applies."""
+    """A registry entry: the function, its family, when it applies, what it needs to run and
+    which of the report's plots its result feeds (so `evaluate` reads this instead of naming
+    measures)."""
 
     function: Callable[..., MeasureResult]
     family: Family
     summary: str  # one line for `confidata measures list`
     applies_when: str  # e.g. "always", "keys and a target are given", "a holdout is given"
+    needs: frozenset[Need] = frozenset()
+    plot: str | None = None  # a key of the report's plots built from this measure's tables

@@ -48,7 +48,7 @@ _MEASURE_KEYS = (
     "interpretation",
     "citation",
 )
-_FILE_KEYS = ("name", "rows", "columns", "sha256")
+_FILE_KEYS = ("name", "rows", "columns", "sha256", "note")
 _PROVENANCE_KEYS = ("confidata", "python", "dependencies", "command", "seed", "created", "epsilon", "delta",
                     "privacy")
 

@@ -21,7 +21,8 @@ FIGURE_IDS = ("fig-marginals", "fig-pairs", "fig-propensity", "fig-ci-overlap", 
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
-_VERDICT_COLOURS = {"pass": "#1b7a3a", "warn": "#b36b00", "fail": "#b3261e", "info": "#55606e"}
+_VERDICT_COLOURS = {"pass": "#1b7a3a", "warn": "#b36b00", "fail": "#b3261e", "info": "#55606e",
+                    "error": "#6a1b9a", "not judged": "#6a1b9a"}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d232b;
@@ -151,6 +152,8 @@ def _files(data: dict) -> str:
             f"<tr><td>{role}</td><td>{_e(f.get('name'))}</td><td class=num>{_num(f.get('rows'))}</td>"
             f"<td class=num>{_num(f.get('columns'))}</td><td><code>{sha}</code></td></tr>"
         )
+        if f.get("note"):
+            rows.append(f"<tr><td></td><td colspan=4><small>{_e(f.get('note'))}</small></td></tr>")
     return (
         '<section id="files"><h2>Files</h2><table><tr><th>role</th><th>file</th><th>rows</th>'
         "<th>columns</th><th>SHA-256</th></tr>" + "".join(rows) + "</table></section>"
@@ -163,7 +166,7 @@ def _measures(data: dict) -> str:
     tally: dict[str, int] = {}
     for m in measures:
         tally[str(m.get("verdict"))] = tally.get(str(m.get("verdict")), 0) + 1
-    counts = ", ".join(f"{tally[v]} {v}" for v in ("pass", "warn", "fail", "info") if v in tally)
+    counts = ", ".join(f"{tally[v]} {v}" for v in ("pass", "warn", "fail", "error", "info") if v in tally)
     summary = [
         f"<p>{computed} of {len(measures)} measures computed; {_e(counts) or 'none judged'}.</p>",
         "<table><tr><th>measure</th><th>family</th><th>verdict</th><th>judged figure</th>"

@@ -101,6 +101,10 @@ def render_markdown(data: dict) -> str:
         else:
             rows.append([role, "none", "", "", ""])
     out += ["## Files", ""] + _table(["role", "file", "rows", "columns", "SHA-256"], rows)
+    notes = [f"- {role}: {_e(f['note'])}" for role, f in files.items()
+             if isinstance(f, dict) and f.get("note")]
+    if notes:
+        out += ["", *notes]
 
     measures = data.get("measures") or []
     computed = sum(1 for m in measures if m.get("value") is not None or m.get("observed") is not None)

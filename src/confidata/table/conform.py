@@ -22,7 +22,8 @@ import pandas as pd
 from confidata.errors import ConfidataWarning, SchemaError
 from confidata.table.schema import Column, Kind, Schema
 
-__all__ = ["code_text", "conform", "is_number", "missing_mask", "value_text"]
+__all__ = ["code_text", "conform", "conform_together", "is_number", "missing_mask", "unseen_tokens",
+           "value_text", "widen"]
 
 
 def conform(raw: pd.DataFrame, schema: Schema, *, source: str = "the data") -> pd.DataFrame:
@@ -90,6 +91,93 @@ def _categorical(values: pd.Series, column: Column, source: str) -> pd.Series:
               "add the missing levels to allowed_values (or to missing_values) in the schema")
     cat = pd.Categorical(text.where(~absent), categories=levels, ordered=column.kind is Kind.ORDINAL)
     return pd.Series(cat, index=values.index)
+
+
+def unseen_tokens(raw: pd.DataFrame, schema: Schema) -> dict[str, list[str]]:
+    """Per column, the tokens of `raw` its schema would refuse: category levels the schema does
+    not list, and non-numeric tokens in a number column that are not declared missing.
+
+    A schema inferred from the training part of a file lacks the levels that only its holdout
+    (or a synthetic file) holds: every 80/20 split of a file with a many-level code has some.
+    Comparing such files means reading those levels, not refusing them (see `widen`).
+    """
+    found: dict[str, list[str]] = {}
+    for column in schema:
+        if column.name not in raw.columns:
+            continue
+        values = raw[column.name]
+        if column.kind.is_categorical and column.levels:
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                used = np.unique(values.cat.codes.to_numpy())
+                tokens = pd.Series([value_text(values.cat.categories[i]) for i in used if i >= 0],
+                                   dtype=object)
+            else:
+                tokens = pd.Series(code_text(values).unique(), dtype=object)
+            levels = list(column.levels)
+            if all(is_number(lv) for lv in levels):
+                tokens = _canonical_codes(tokens, levels)
+            new = tokens[~tokens.isin([*levels, *column.missing_values, ""])]
+        elif column.kind.is_numeric and not pd.api.types.is_numeric_dtype(values.dtype):
+            tokens = pd.Series(code_text(values).unique(), dtype=object)
+            parsed = pd.to_numeric(tokens.str.strip(), errors="coerce")
+            new = tokens[parsed.isna() & ~tokens.isin([*column.missing_values, ""])]
+        else:
+            continue
+        if len(new):
+            found[column.name] = sorted(set(new), key=_natural)
+    return found
+
+
+def widen(schema: Schema, tokens: dict[str, list[str]]) -> Schema:
+    """`schema` with the `unseen_tokens` read: new category levels appended after the known ones
+    (after the last level of an ordinal, whose order they cannot be placed in), new tokens in a
+    number column declared missing."""
+    for name, new in tokens.items():
+        column = schema[name]
+        if column.kind.is_categorical:
+            schema = schema.replace_column(name, levels=(*column.levels, *new))
+        else:
+            schema = schema.replace_column(name, missing_values=(*column.missing_values, *new))
+    return schema
+
+
+def conform_together(schema: Schema, frames: dict[str, pd.DataFrame | None]
+                     ) -> tuple[Schema, dict[str, pd.DataFrame | None], dict[str, dict[str, int]]]:
+    """Frames compared with one another (real, synthetic, holdout), conformed to one schema.
+
+    Category levels (and number tokens) that the other files hold but `schema`, inferred from
+    the first ("real", the training part), lacks are read instead of refused: the schema is
+    widened (`widen`), every frame is conformed to it once, and what was widened is counted per
+    file: column names and counts only, as the levels themselves may be confidential.
+    """
+    first = next(iter(frames))
+    found = {role: unseen_tokens(frame, schema) for role, frame in frames.items()
+             if role != first and frame is not None}
+    merged: dict[str, list[str]] = {}
+    for tokens in found.values():
+        for name, new in tokens.items():
+            merged[name] = list(dict.fromkeys([*merged.get(name, []), *new]))
+    if not merged:
+        return schema, frames, {}
+    wide = widen(schema, merged)
+    names = [c.name for c in wide]
+    conformed = {role: None if frame is None else
+                 conform(frame[[n for n in names if n in frame.columns]],
+                         wide.select([n for n in names if n in frame.columns]),
+                         source=f"the {role} data")
+                 for role, frame in frames.items()}
+    counts = {}
+    for role, tokens in found.items():
+        if not tokens:
+            continue
+        frame = conformed[role]
+        rows = np.zeros(len(frame), dtype=bool)
+        for name, new in tokens.items():
+            if wide[name].kind.is_categorical:
+                rows |= frame[name].isin(new).to_numpy()
+        counts[role] = {"columns": len(tokens), "levels": sum(map(len, tokens.values())),
+                        "rows": int(rows.sum()), "names": sorted(tokens)}
+    return wide, conformed, counts
 
 
 def _already_conformed(values: pd.Series, column: Column, levels: list[str]) -> bool:
