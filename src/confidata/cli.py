@@ -36,6 +36,7 @@ from confidata.synth.dp import DPSynthesizer
 from confidata.table import Kind, Role, Schema, missing_mask, read_table, write_table
 from confidata.table._files import check_output_path
 from confidata.table.readers import from_raw, read_raw
+from confidata.table.relations import find_relations, relations_in, with_relations
 from confidata.table.writers import WRITABLE
 
 app = typer.Typer(
@@ -96,7 +97,10 @@ def inspect(
         )
     raw = read_raw(file, table=table, encoding=encoding)
     frame, inferred = from_raw(raw, schema)
+    if "relations" not in inferred.extra:  # a reviewed schema keeps the relations it declares
+        inferred = with_relations(inferred, find_relations(frame, inferred))
     _print_overview(file, raw, frame, inferred, explain=explain)
+    _print_relations(relations_in(inferred))
     inferred.save(target, overwrite=overwrite)
     out.print(f"Schema written to [bold]{escape(str(target))}[/]. Review the kinds and roles, then "
               "pass it with --schema.")
@@ -143,6 +147,17 @@ def _print_overview(file: Path, raw, frame, schema: Schema, *, explain: bool) ->
             row.append(escape(column.inferred_because))
         grid.add_row(*row)
     out.print(grid)
+
+
+def _print_relations(relations) -> None:
+    """The relations every synthesizer will hold; shapes only, never a value of the map."""
+    if not relations:
+        return
+    out.print(f"[bold]{len(relations)} relation(s)[/] that every synthesizer will hold in every row "
+              "(edit or delete them under \"relations\" in the schema; a DP method treats them as "
+              "public):")
+    for relation in relations:
+        out.print(f"  {relation.kind}: {escape(relation.describe())}")
 
 
 def _examples(values, column) -> str:
@@ -242,6 +257,7 @@ def synth(
     delta: Annotated[Optional[float], typer.Option("--delta", help="Privacy parameter delta of mst and aim (required there), e.g. 1e-9.")] = None,
     max_seconds: Annotated[Optional[float], typer.Option("--max-seconds", help="DP methods: stop refining the model after this many seconds.")] = None,
     max_model_size: Annotated[Optional[float], typer.Option("--max-model-size", help="DP methods: largest model in megabytes (default 80).")] = None,
+    levels_share: Annotated[Optional[float], typer.Option("--levels-share", min=0.0, max=1.0, help="DP methods: share of the budget that buys category levels the schema does not declare public.")] = None,
     table: TableOpt = None,
     encoding: EncodingOpt = None,
     overwrite: OverwriteOpt = False,
@@ -252,7 +268,8 @@ def synth(
         raise InputFileError(f"Unknown method '{method}'; available: {', '.join(sorted(METHODS))}.")
     private = issubclass(METHODS[method], DPSynthesizer)
     _check_dp_options(method, private, epsilon=epsilon, delta=delta, max_seconds=max_seconds,
-                      max_model_size=max_model_size, visit_sequence=visit_sequence, strata=strata,
+                      max_model_size=max_model_size, levels_share=levels_share,
+                      visit_sequence=visit_sequence, strata=strata,
                       rules=rules, weights_as_case_weights=weights_as_case_weights)
     paths = _output_paths(output, m)
     _check_outputs(paths, overwrite)
@@ -266,6 +283,8 @@ def synth(
     sequence = [c.strip() for c in visit_sequence.split(",")] if visit_sequence else None
     if private:
         caps = {} if max_model_size is None else {"max_model_size": max_model_size}
+        if levels_share is not None:
+            caps["levels_share"] = levels_share
         model = METHODS[method](used, epsilon=epsilon, delta=delta, seed=seed, max_seconds=max_seconds, **caps)
     else:
         model = METHODS[method](
@@ -331,7 +350,7 @@ def synth(
 
 def _check_dp_options(method: str, private: bool, **given) -> None:
     """DP-only options with a non-DP method, or CART-only options with a DP method, are refused."""
-    dp_only = ("epsilon", "delta", "max_seconds", "max_model_size")
+    dp_only = ("epsilon", "delta", "max_seconds", "max_model_size", "levels_share")
     if private:
         used = [k for k, v in given.items() if k not in dp_only and v not in (None, False)]
         if used:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -105,11 +105,52 @@ def _text_column(name: str, tokens: pd.Series, hints: ColumnHints) -> Column:
             numeric_tokens.to_numpy(), index=pd.to_numeric(numeric_tokens.index.str.strip())
         ).groupby(level=0).sum()
         codes = [*missing, *sorted(other_tokens.index)]
-        return _numeric_column(name, numbers, tuple(codes), hints, text_codes=len(other_tokens) > 0)
+        return _numeric_column(name, numbers, tuple(codes), hints,
+                               text_codes=tuple(sorted(other_tokens.index)))
+    odd = _odd_missing_tokens(present)
+    note = ""
+    if odd:
+        present = present.drop(index=list(odd))
+        missing += [t for t in odd if t not in missing]
+        note = f"; {_quoted(odd)} {'is a' if len(odd) == 1 else 'are'} common missing-value code(s)"
     dated = _date_column(name, present, missing)
     if dated is not None:
         return dated
-    return _string_column(name, present, tuple(missing), hints)
+    column = _string_column(name, present, tuple(missing), hints)
+    return replace(column, inferred_because=column.inferred_because + note) if note else column
+
+
+# Tokens that stand for "missing" across statistical packages and exports: '?' (UCI files),
+# '.' (SAS, Stata), 'NA'/'N/A'/'NaN'/'NULL' (R, spreadsheets, databases), '-9'/'-99'/'-999'
+# (survey software), '(missing)' (forcats' explicit level), 'N' (NIST's "not applicable").
+_MISSING_TOKENS = frozenset({
+    "?", ".", "-", "--", "na", "n/a", "n.a.", "nan", "null", "(missing)", "missing", "n",
+    "-9", "-99", "-999", "-9999",
+})
+
+
+def _shape(token: str) -> str:
+    """A token's pattern of character classes: 'NA' and 'EU' share 'AA', '?' is '?'."""
+    return re.sub(r"[a-z]", "a", re.sub(r"[A-Z]", "A", re.sub(r"\d", "9", token.strip())))
+
+
+def _odd_missing_tokens(present: pd.Series) -> tuple[str, ...]:
+    """Common missing-value tokens among a text column's levels, unless they look like levels.
+
+    '?' among work classes is a missing code (UCI's adult data); 'N' among 'Y'/'N', or 'NA'
+    among two-letter region codes, shares the other levels' shape and is kept as a level.
+    """
+    if len(present) < 2:
+        return ()
+    tokens = [t for t in present.index if t.strip().lower() in _MISSING_TOKENS]
+    if not tokens or len(tokens) == len(present):
+        return ()
+    shapes = {_shape(t) for t in present.index if t not in tokens}
+    return tuple(sorted(t for t in tokens if _shape(t) not in shapes))
+
+
+def _quoted(tokens) -> str:
+    return ", ".join(f"'{t}'" for t in tokens)
 
 
 def _string_column(name: str, present: pd.Series, missing: tuple[str, ...],
@@ -133,11 +174,11 @@ def _string_column(name: str, present: pd.Series, missing: tuple[str, ...],
         return Column(name, Kind.ORDINAL, roles=_roles(name, Kind.ORDINAL, None),
                       levels=tuple(ordered or sorted(levels)), missing_values=missing,
                       value_labels=hints.value_labels, description=hints.label,
-                      inferred_because=why)
+                      inferred_because=why, domain_public=False)
     return Column(name, Kind.CATEGORICAL, roles=_roles(name, Kind.CATEGORICAL, None),
                   levels=tuple(sorted(levels)), missing_values=missing,
                   value_labels=hints.value_labels, description=hints.label,
-                  inferred_because=f"text with {n_levels} distinct values")
+                  inferred_because=f"text with {n_levels} distinct values", domain_public=False)
 
 
 _DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{1,2}[./]\d{1,2}[./]\d{4}$")
@@ -229,19 +270,18 @@ def _numeric_column(
     missing: tuple[str, ...],
     hints: ColumnHints,
     *,
-    text_codes: bool = False,
+    text_codes: tuple[str, ...] = (),
 ) -> Column:
     """Decide a numeric column from its distinct values (index) and their counts."""
     missing = tuple(dict.fromkeys([*missing, *hints.user_missing]))
-    codes = _special_codes(counts)
+    codes, code_notes = _special_codes(counts)
     if codes:
         missing = tuple(dict.fromkeys([*missing, *(_num_text(c) for c in codes)]))
     values = counts.drop(index=[c for c in codes], errors="ignore")
     notes = []
     if text_codes:
-        notes.append("non-numeric tokens are missing codes")
-    if codes:
-        notes.append("isolated repeated values are special codes")
+        notes.append(f"{_quoted(text_codes)} among numbers: missing code(s)")
+    notes += code_notes
     if values.empty:
         return Column(name, Kind.CATEGORICAL, missing_values=missing, description=hints.label,
                       inferred_because="only missing codes")
@@ -257,7 +297,7 @@ def _numeric_column(
     return Column(
         name, kind, roles=_roles(name, kind, values), levels=levels, missing_values=missing,
         value_labels=hints.value_labels, description=hints.label,
-        inferred_because="; ".join([why, *notes]),
+        inferred_because="; ".join([why, *notes]), domain_public=not levels,
     )
 
 
@@ -265,8 +305,19 @@ def _numeric_kind(name: str, counts: pd.Series, x: np.ndarray, whole: bool,
                   hints: ColumnHints) -> tuple[Kind, str]:
     n_levels = len(x)
     n_rows = int(counts.sum())
-    if whole and n_levels == n_rows and n_rows >= 20 and x.max() - x.min() == n_rows - 1:
-        return Kind.IDENTIFIER, "a distinct consecutive number on every row: a row identifier"
+    if whole and n_levels == n_rows and n_rows >= 20:
+        # A number on every row, each different: row numbers or an identifier, never a
+        # quantity to synthesise. After a split or a sample the numbers have gaps, so being
+        # consecutive is not required: being evenly spread over their range (as a random
+        # subset of 1..N is), or a name like 'rownames' or 'id', is enough.
+        if x.max() - x.min() == n_rows - 1:
+            return Kind.IDENTIFIER, "a distinct consecutive number on every row: a row identifier"
+        if _ROW_NAME.search(name) or _DIRECT_ID.search(name):
+            return Kind.IDENTIFIER, "a distinct whole number on every row, named like an identifier"
+        if _evenly_spread(x):
+            return Kind.IDENTIFIER, (
+                "a distinct whole number on every row, spread evenly over its range: row numbers "
+                "with gaps (a sample or a split) or an identifier")
     if hints.measure == "ordinal":
         return Kind.ORDINAL, "the file marks it ordinal"
     if hints.measure == "nominal" or (hints.value_labels and n_levels <= 100):
@@ -290,16 +341,58 @@ def _numeric_kind(name: str, counts: pd.Series, x: np.ndarray, whole: bool,
         return Kind.INTEGER, f"{n_levels} whole numbers with one frequency peak: a count"
     coverage = n_levels / (x.max() - x.min() + 1)
     if coverage < 0.1:
+        # Thinly spread whole numbers are codes (industry, area) or amounts (money). Amounts
+        # have a long right tail (the largest many times a typical value), or a spike at 0 or
+        # heaps on round hundreds while most other values are rare; a spike makes the mean
+        # repetition look like that of codes, so the median repetition decides. Codes: every
+        # code used by many rows, the largest a few times a typical one.
+        typical_repeats = float(np.median(counts.to_numpy(dtype=float)))
         nonzero = counts[counts.index != 0]
+        zero_share = 1 - float(nonzero.sum()) / n_rows
         heaped = float(nonzero[np.mod(nonzero.index.to_numpy(dtype=float), 100) == 0].sum()) / max(
             float(nonzero.sum()), 1.0)
-        if heaped >= 0.4:
+        if _tail_ratio(nonzero) >= 8:
+            return Kind.CONTINUOUS, "widely spread whole numbers with a long right tail: amounts"
+        if typical_repeats < 5 and heaped >= 0.4:
             return Kind.CONTINUOUS, "widely spread whole numbers heaped on round hundreds: amounts"
+        if typical_repeats < 5 and zero_share >= 0.05:
+            return Kind.CONTINUOUS, (
+                "widely spread whole numbers with a spike at 0, most others rare: amounts")
         if n_rows / n_levels >= 10 and n_levels <= 1000:
             return Kind.CATEGORICAL, (
                 f"{n_levels} whole numbers spread thinly over their range, each repeated: codes")
-        return Kind.CONTINUOUS, "widely spread whole numbers: amounts"
+        return Kind.CONTINUOUS, "widely spread whole numbers, most of them rare: amounts"
     return Kind.INTEGER, f"whole numbers with {n_levels} distinct values"
+
+
+def _evenly_spread(x: np.ndarray) -> bool:
+    """Whether distinct values look like a random subset of a range of row numbers.
+
+    Kolmogorov-Smirnov distance to the uniform distribution on [min, max], against its 1%
+    critical value 1.63/sqrt(n): row numbers left after a random split pass, amounts that
+    happen to differ on every row (a skewed income) fail by far.
+    """
+    v = np.sort(x)
+    span = v[-1] - v[0]
+    if span <= 0:
+        return False
+    n = len(v)
+    position = (v - v[0]) / span
+    upper = np.arange(1, n + 1) / n
+    distance = max(np.max(np.abs(upper - position)), np.max(np.abs(upper - 1 / n - position)))
+    return bool(distance <= 1.63 / np.sqrt(n))
+
+
+def _tail_ratio(counts: pd.Series) -> float:
+    """The largest value over the row-weighted median of magnitudes: 1-5 for codes."""
+    if counts.empty:
+        return 0.0
+    x = np.abs(counts.index.to_numpy(dtype=float))
+    w = counts.to_numpy(dtype=float)
+    order = np.argsort(x)
+    cum = np.cumsum(w[order])
+    median = x[order][np.searchsorted(cum, cum[-1] / 2)]
+    return float(x.max() / median) if median > 0 else float("inf")
 
 
 def _quantile_classes(counts: pd.Series, x: np.ndarray) -> bool:
@@ -318,30 +411,64 @@ def _peaks(freq: np.ndarray) -> int:
     return int(is_peak.sum())
 
 
-def _special_codes(counts: pd.Series) -> list[float]:
-    """Values that stand apart as codes: repeated negatives among non-negatives, or all-nines."""
+def _special_codes(counts: pd.Series) -> tuple[list[float], list[str]]:
+    """Values that stand apart as codes, with a note on each decision for the reader.
+
+    Two shapes of code: a few repeated negative whole numbers below otherwise non-negative
+    values (SD2011's -8, survey software's -9), and all-nines values (with the 97/98 beside a
+    99: "refused", "don't know") far above the rest. A top all-nines value that ends a
+    continuous tail is a cap (a top-coded amount's 99,999), data rather than a code: it lies
+    within five times the largest other value and the rows just below it (from half the
+    largest other value up) outnumber its own rows, as a tail piled up at a cap does.
+    """
     if counts.empty:
-        return []
+        return [], []
     x = counts.index.to_numpy(dtype=float)
-    if not np.all(x == np.round(x)):
-        return []
+    whole = x == np.round(x)
     codes: list[float] = []
+    notes: list[str] = []
     negative = x[x < 0]
     if 0 < len(negative) <= 3 and (x >= 0).sum() >= 2:
-        if all(counts[v] >= 5 and v <= -1 for v in negative):
+        if all(counts[v] >= 5 and v <= -1 and v == round(v) for v in negative):
             codes.extend(negative.tolist())
+            notes.append(f"{_quoted(_num_text(v) for v in sorted(negative))} repeated below "
+                         "non-negative values: special code(s)")
     rest = np.sort(x[x >= 0])
-    if len(rest) >= 3:
-        top, second = rest[-1], rest[-2]
-        if top >= 9 and set(str(int(top))) == {"9"} and top >= 2 * second + 1 and counts[top] >= 5:
-            codes.append(float(top))
-    return codes
+    if len(rest) < 3 or not whole[x == rest[-1]].all():
+        return codes, notes
+    top = rest[-1]
+    if top < 9 or set(str(int(top))) != {"9"} or counts[top] < 5:
+        return codes, notes
+    nines = [top]
+    for value in rest[-2:-4:-1]:  # 98 and 97 beside 99, 998 and 997 beside 999
+        text = str(int(value)) if value == round(value) else ""
+        if len(text) >= 2 and len(text) == len(str(int(top))) and text[-1] in "78" and set(
+                text[:-1]) == {"9"}:
+            nines.append(value)
+        else:
+            break
+    below = rest[rest < min(nines)]
+    if len(below) < 2 or min(nines) < 2 * below[-1] + 1:
+        return codes, notes  # within reach of the data: a value
+    second = below[-1]
+    near = float(counts[(counts.index >= second / 2) & (counts.index <= second)].sum())
+    coded = float(sum(counts[v] for v in nines))
+    if min(nines) < 5 * max(second, 1.0) and coded <= near:
+        notes.append("its all-nines top value ends a continuous tail: a top-code, kept as data")
+        return codes, notes
+    codes.extend(float(v) for v in sorted(nines))
+    notes.append(f"{_quoted(_num_text(v) for v in sorted(nines))} repeated far above the other "
+                 "values: missing code(s)")
+    return codes, notes
 
 
 
 
 # -- roles ----------------------------------------------------------------------------------
 
+_ROW_NAME = re.compile(
+    r"^(rownames?|row_?(names?|id|no|nr|num|number)?|index|idx|obs|obs_?(id|no|nr|num)|"
+    r"record_?(id|no|nr|num)?|rec_?no|seqn?|case_?(id|no|nr|num)?|unnamed:? ?0|)$", re.I)
 _MEASUREMENT = re.compile(
     r"(^|[^a-z])(height|weight|income|wage|salary|earnings?|price|cost|amount|turnover|"
     r"revenue|area|distance|bmi)([^a-z]|$)", re.I)

@@ -26,7 +26,7 @@ from typing import Any
 
 from confidata.errors import SchemaError, quote_names
 
-__all__ = ["Column", "Kind", "Role", "Schema", "SCHEMA_FORMAT"]
+__all__ = ["Column", "FROM_DATA", "Kind", "Role", "Schema", "SCHEMA_FORMAT"]
 
 SCHEMA_FORMAT = "confidata-schema/1"
 
@@ -83,8 +83,13 @@ _COLUMN_KEYS = frozenset(
         "special_values",
         "range",
         "inferred_because",
+        "domain",
     }
 )
+# The marker `inspect` writes on a column whose levels it read from the data. Such a domain is not
+# public: a differentially private method may not use it for free (it buys the levels from its
+# budget or refuses). A column without the marker is declared by whoever wrote the schema.
+FROM_DATA = "from data, not public"
 _SCHEMA_KEYS = frozenset({"format", "dataset", "columns"})
 
 
@@ -101,6 +106,10 @@ class Column:
     integer column) stays in the data frame as a value and is *flagged* as missing by the
     schema; one that is not (``"N"`` in an integer column) becomes a missing cell. This keeps
     files round-trippable and lets a synthesizer treat each code the way synthpop does.
+
+    ``domain_public`` is False where the levels and range were read from the confidential data
+    (``inspect`` does that, and marks it in the JSON as ``"domain": "from data, not public"``):
+    differential privacy covers only a domain that is public or paid for.
     """
 
     name: str
@@ -115,6 +124,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     inferred_because: str = ""
+    domain_public: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -175,6 +185,8 @@ class Column:
             out["range"] = {"min": self.minimum, "max": self.maximum}
         if self.inferred_because:
             out["inferred_because"] = self.inferred_because
+        if not self.domain_public:
+            out["domain"] = FROM_DATA
         for key, value in self.extra.items():
             out.setdefault(key, value)
         return out
@@ -200,6 +212,12 @@ class Column:
         if not isinstance(bounds, Mapping):
             raise SchemaError(f"Column '{name}' in {where}: 'range' must be an object with min/max.")
         value_labels = data.get("value_labels") or {}
+        domain = data.get("domain", "public")
+        if domain not in ("public", FROM_DATA):
+            raise SchemaError(
+                f"Column '{name}' in {where}: 'domain' must be \"public\" or \"{FROM_DATA}\"; "
+                "remove the key once you have checked that its levels and range are public."
+            )
         return cls(
             name=name,
             kind=data["type"],
@@ -213,6 +231,7 @@ class Column:
             minimum=_number_or_none(bounds.get("min"), name, where),
             maximum=_number_or_none(bounds.get("max"), name, where),
             inferred_because=str(data.get("inferred_because", "")),
+            domain_public=domain != FROM_DATA,
             extra={k: v for k, v in data.items() if k not in _COLUMN_KEYS},
         )
 

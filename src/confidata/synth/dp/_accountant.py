@@ -10,6 +10,10 @@ table (a marginal) has L1 and L2 sensitivity 1, which is what every mechanism he
   (epsilon, delta) buys, by the conversion of Canonne, Kamath & Steinke (2020, Prop. 12).
 * PrivBayes is pure epsilon-DP: the Laplace mechanism with scale b on a query of L1
   sensitivity s costs ``s / b``; the exponential mechanism with parameter eps costs eps.
+* Category levels bought from the data (noisy counts kept above a threshold) add a
+  probability ``threshold_delta`` that a level held by one record is released: the guarantee
+  is then approximate (Bun & Steinke 2016, approximate zCDP), and that probability is taken
+  out of the user's delta before the rest is converted to rho, so (epsilon, delta) still holds.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ __all__ = [
     "laplace_scale",
 ]
 
-PURPOSES = ("discretisation", "selection", "measurement")
+# "domain": levels and bounds bought from the data (where the schema does not declare them public)
+PURPOSES = ("domain", "discretisation", "selection", "measurement")
 # Relative slack when comparing sums of floating-point spends against the total.
 _ROUNDING = 1e-9
 
@@ -114,16 +119,20 @@ class PrivacyAccountant:
     total; `spend_rest` charges exactly what is left, so a finished run has spent the total.
     """
 
-    def __init__(self, epsilon: float, delta: float | None, unit: str) -> None:
+    def __init__(self, epsilon: float, delta: float | None, unit: str, *,
+                 threshold_delta: float = 0.0) -> None:
         if unit not in ("rho", "epsilon"):
             raise ValueError("unit must be 'rho' or 'epsilon'")
         self.epsilon = float(epsilon)
         self.delta = None if delta is None else float(delta)
         self.unit = unit
+        self.threshold_delta = float(threshold_delta)
+        if self.threshold_delta > 0 and (self.delta is None or self.threshold_delta >= self.delta):
+            raise ValueError("threshold_delta must be below delta")
         if unit == "rho":
             if delta is None:
                 raise ValueError("a zCDP accountant needs delta")
-            self.total = cdp_rho(self.epsilon, self.delta)
+            self.total = cdp_rho(self.epsilon, self.delta - self.threshold_delta)
         else:
             self.total = self.epsilon
         self.spends: list[Spend] = []
@@ -191,6 +200,7 @@ class PrivacyAccountant:
             "unit": self.unit,
             "total": self.total,
             "spent": self.spent,
+            "threshold_delta": self.threshold_delta,
             "neighbouring": "add or remove one record",
             "noise": self.noise,
             "spends": [asdict(s) for s in self.spends],
@@ -205,12 +215,18 @@ class PrivacyAccountant:
         out.total = float(data["total"])
         out.spends = [Spend(**s) for s in data["spends"]]
         out.noise = data.get("noise")
+        out.threshold_delta = float(data.get("threshold_delta", 0.0))
         return out
 
     def guarantee(self) -> str:
         """The guarantee in one phrase, e.g. "(1, 1e-09)-DP via 0.0125-zCDP"."""
-        return (f"({self.epsilon:g}, {self.delta:g})-DP via {self.total:.6g}-zCDP"
-                if self.unit == "rho" else f"{self.epsilon:g}-DP (pure)")
+        levels = (f" (of delta, {self.threshold_delta:g} for the levels bought from the data)"
+                  if self.threshold_delta > 0 else "")
+        if self.unit == "rho":
+            return f"({self.epsilon:g}, {self.delta:g})-DP via {self.total:.6g}-zCDP{levels}"
+        if self.delta is not None and self.threshold_delta > 0:
+            return f"({self.epsilon:g}, {self.delta:g})-DP{levels}"
+        return f"{self.epsilon:g}-DP (pure)"
 
     def text(self) -> str:
         """The budget table as plain lines, for logs and the model file."""

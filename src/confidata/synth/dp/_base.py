@@ -24,12 +24,21 @@ from confidata.errors import ConfidataWarning, InputFileError, SchemaError, Synt
 from confidata.synth._modelfile import FORMAT, read_model_file
 from confidata.synth._params import check_parameters
 from confidata.synth.dp._accountant import PrivacyAccountant
-from confidata.synth.dp._domain import Attribute, decode, discretise, encode, paid_columns
+from confidata.synth.dp._domain import (
+    Attribute,
+    decode,
+    discretise,
+    encode,
+    paid_columns,
+    unpublic_levels,
+)
 from confidata.synth.dp._network import Network
 from confidata.synth.dp._noise import Noise, noise_source
+from confidata.synth.rules import hold_relations
 from confidata.table._files import atomic_write
 from confidata.table.conform import conform
 from confidata.table.infer import infer_schema
+from confidata.table.relations import relations_in
 from confidata.table.schema import Kind, Role, Schema
 
 __all__ = ["DPSynthesizer", "PrivacyBudgetError", "SHAREABLE_NOTE"]
@@ -76,6 +85,8 @@ class DPSynthesizer:
         "seed": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0),
         "n_bins": lambda v: isinstance(v, int) and not isinstance(v, bool) and 2 <= v <= 4096,
         "bounds_share": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 1,
+        "levels_share": lambda v: v is None or (isinstance(v, int | float) and not isinstance(v, bool)
+                                                and 0 < v < 1),
         "max_levels": _int_at_least(2),
         "max_seconds": lambda v: v is None or _positive_number(v),
         "max_model_size": lambda v: _positive_number(v),
@@ -86,6 +97,7 @@ class DPSynthesizer:
         "seed": "None or an int in the range [0, inf)",
         "n_bins": "an int in the range [2, 4096]",
         "bounds_share": "a number in the range (0, 1)",
+        "levels_share": "None or a number in the range (0, 1)",
         "max_levels": "an int in the range [2, inf)",
         "max_seconds": "None or a number in the range (0, inf)",
         "max_model_size": "a number of megabytes in the range (0, inf)",
@@ -94,7 +106,7 @@ class DPSynthesizer:
     def __init__(self, schema: Schema | None = None, *, epsilon: float | None = None,
                  delta: float | None = None, seed: int | None = None, n_bins: int = 32,
                  bounds_share: float = 0.1, max_levels: int = 1000, max_seconds: float | None = None,
-                 max_model_size: float = 80.0) -> None:
+                 max_model_size: float = 80.0, levels_share: float | None = None) -> None:
         self.schema = schema
         self.epsilon = epsilon
         self.delta = delta
@@ -104,6 +116,7 @@ class DPSynthesizer:
         self.max_levels = max_levels
         self.max_seconds = max_seconds
         self.max_model_size = max_model_size
+        self.levels_share = levels_share
 
     # -- options --------------------------------------------------------------------------
     def _options(self) -> dict[str, Any]:
@@ -139,24 +152,32 @@ class DPSynthesizer:
         if lacking:
             raise SchemaError(f"The data lacks column(s) {quote_names(lacking)} that the schema names.")
         data = conform(data[schema.names], schema, source="the data passed to fit")
+        relations_in(schema)  # a malformed relation is refused before any budget is spent
         dropped = [c.name for c in schema if c.kind in (Kind.IDENTIFIER, Kind.TEXT)
                    or Role.DIRECT_IDENTIFIER in c.roles]
         names = [n for n in schema.names if n not in dropped]
         if not names:
             raise SynthesisError("No column is left to synthesise: every column is an identifier or text.")
+        to_buy = unpublic_levels(schema, names)
+        self._check_domain(to_buy)
         # without a seed the noise is exact and unseeded, and rng only drives post-processing;
         # with one, noise and post-processing draw from separate child streams of it
         rng = _stream(self.seed, _FIT)
         noise = noise_source(self.seed, _stream(self.seed, _NOISE))
-        accountant = PrivacyAccountant(self.epsilon, self.delta, self.unit)
+        # levels bought by thresholding release a one-record level with probability at most
+        # threshold_delta: half of delta is set aside for that, the rest converts to the budget
+        threshold_delta = self.delta / 2 if to_buy else 0.0
+        accountant = PrivacyAccountant(self.epsilon, self.delta, self.unit,
+                                       threshold_delta=threshold_delta)
         accountant.noise = noise.description
         self.notes_: list[str] = []
         deadline = None if self.max_seconds is None else started + float(self.max_seconds)
         # DP quantile bins (and bounds the schema lacks) for the numbers that need them
         paid = paid_columns(schema, names, self.n_bins)
         bounds_budget = self.bounds_share * accountant.total if paid else 0.0
+        levels_budget = (self.levels_share or 0.0) * accountant.total if to_buy else 0.0
         attributes = discretise(data, schema, names, accountant, bounds_budget, self.n_bins,
-                                self.max_levels, noise)
+                                self.max_levels, noise, levels_budget=levels_budget)
         if progress is not None:
             progress("fit", "discretised")
         codes = encode(data, schema, attributes)
@@ -180,6 +201,25 @@ class DPSynthesizer:
         self.columns_ = names
         self.fit_seconds_ = time.monotonic() - started
         return self
+
+    def _check_domain(self, to_buy: list[str]) -> None:
+        """Refuse, before touching the data, to use levels that are not public for free."""
+        if not to_buy:
+            return
+        if self.levels_share is None:
+            raise PrivacyBudgetError(
+                f"Column(s) {quote_names(to_buy)} have no public levels (read from the data, or "
+                "none in the schema), and a DP method may not use them for free. Declare each "
+                "column's public levels in the schema (allowed_values; then delete its "
+                "\"domain\": \"from data, not public\"), or buy them from the budget with "
+                "levels_share=0.1 (command line: --levels-share 0.1)."
+            )
+        if self.delta is None:
+            raise PrivacyBudgetError(
+                f"Buying the levels of {quote_names(to_buy)} releases a level held by few records "
+                "with a small probability delta: pass delta= (command line: --delta 1e-9) with "
+                "levels_share, or declare the levels public in the schema."
+            )
 
     def _fit_network(self, codes: dict[str, np.ndarray], attributes: list[Attribute],
                      accountant: PrivacyAccountant, noise: Noise, rng: np.random.Generator,
@@ -223,7 +263,8 @@ class DPSynthesizer:
         if progress is not None:
             progress("sample", "drawn")
         frame = decode(codes, self.schema_, self.attributes_, rng)
-        return frame[self.columns_]
+        # the schema's relations (public, like its levels) held by post-processing: no budget
+        return hold_relations(frame, self.schema_)[self.columns_]
 
     # -- save / load ----------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:

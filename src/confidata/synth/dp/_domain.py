@@ -1,8 +1,14 @@
 """Discretisation for the DP synthesizers: every column becomes codes 0..size-1 on a domain
 that one record cannot move unless the move is paid for.
 
-* A categorical or ordinal column uses the schema's levels, plus one "missing" code. The
-  schema (column names, kinds, levels, bounds) is treated as public knowledge.
+* A categorical or ordinal column uses the schema's levels, plus one "missing" code, where the
+  schema declares them public. Levels that ``inspect`` read from the data (marked "from data,
+  not public") or that the schema lacks are *bought*: each observed level's count gets noise
+  (Gaussian for zCDP, Laplace for pure DP) and only levels whose noisy count clears a
+  threshold are kept; the others become one "(other)" level. A level held by one record
+  clears the threshold with probability at most ``threshold_delta`` (split over the columns),
+  which the accountant takes out of delta (the stability-based histogram of Korolova et al.
+  2009 and Bun & Steinke 2016). The spend is recorded under the purpose "domain".
 * A number (integer, continuous, date) gets bins plus one code for "missing" and one per
   numeric missing code declared in the schema. Values outside the bins' range are clipped
   into the edge bins.
@@ -25,42 +31,52 @@ that one record cannot move unless the move is paid for.
     on its own (a point mass, such as an income of 0) becomes a bin of its own.
     Everything after the noise is post-processing: the edges depend on the data only
     through the noisy counts.
-  - When the schema lacks a bound, the grid is public and data-free instead: signed powers
-    of two (octaves [2^k, 2^(k+1)) for k = -10..40, each cut into 32 equal parts, the same
-    for negatives, and 0). The same single noisy release gives the bounds (where the noisy
-    cumulative count clears three noise scales from either end) and the quantile edges.
+  - When the schema lacks a public bound, half the column's share buys the bounds (purpose
+    "domain") from one noisy histogram on a data-free grid of half-octaves ([2^k, 1.5 2^k),
+    [1.5 2^k, 2^(k+1)) for k = -10..40, mirrored for negatives, and one cell at 0): the
+    lowest and highest runs of up to 8 adjacent cells whose noisy sum clears ``z sqrt(j)``
+    noise scales (``z`` chosen so that runs holding nobody clear it with probability 1% over
+    the whole grid) give the bounds, so a thin tail spread over several cells is not cut
+    off; each run is shrunk from its outer end while the rest still clears. The other half then places
+    quantile bins between those bounds as above. Where no cell clears, the run refuses,
+    naming the column and the fix: there is no honest bound to give.
   - With no discretisation budget (``discretise(..., bounds_budget=0)``) or
     ``binning="equal-width"``, a number with schema bounds gets ``n_bins`` equal-width bins
     between them, for free.
 
-Decoding draws a value uniformly within its bin (whole numbers for integer columns), so
-synthetic values stay within the bounds.
+Values outside the bounds are clipped into the edge bins (never into a single value), and
+decoding draws a value uniformly within its bin (whole numbers for integer columns), so
+synthetic values stay within the declared or purchased bounds.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from confidata.errors import ConfidataWarning, SynthesisError
+from confidata.errors import SynthesisError
 from confidata.synth._encode import MISSING_LEVEL, VALUE_STATE, Part, _as_numbers, decode_column
 from confidata.synth.dp._accountant import PrivacyAccountant
 from confidata.synth.dp._noise import Noise
 from confidata.table.conform import is_number
 from confidata.table.schema import Column, Kind, Schema
 
-__all__ = ["Attribute", "discretise", "encode", "decode", "paid_columns"]
+__all__ = ["Attribute", "OTHER_LEVEL", "bought_levels", "decode", "discretise", "encode",
+           "paid_columns", "public_range", "unpublic_levels"]
 
 GRID_LOW, GRID_HIGH = -10, 40  # octaves of the public grid used when the schema lacks a bound
 OCTAVE_CELLS = 32  # equal parts per octave of that grid
 BRANCHING = 16  # of the tree of noisy histograms
 MAX_CELLS = 4096  # BRANCHING ** 3: at most three levels
-BOUNDS_SIGMAS = 3.0  # how far the noisy cumulative count must rise before a bound is set
+BOUND_CELLS = 2  # cells per octave of the grid on which bounds are bought
+BOUND_FALSE_ALARM = 0.01  # chance that some empty cell of that grid clears the threshold
+BOUND_RUN = 8  # longest run of adjacent cells tested for data
+OTHER_LEVEL = "(other)"  # the level that stands for every level not bought
 
 
 @dataclass
@@ -95,12 +111,21 @@ def _is_integer(column: Column) -> bool:
     return column.kind in (Kind.INTEGER, Kind.DATE)
 
 
+def public_range(column: Column) -> tuple[float | None, float | None]:
+    """The bounds a DP method may use for free: the schema's, unless they were read from the
+    data (then neither)."""
+    if not column.domain_public:
+        return None, None
+    return column.minimum, column.maximum
+
+
 def _free(column: Column, n_bins: int) -> bool:
     """A number binned without spending: an integer with at most `n_bins` values in its
     public range (one bin per value)."""
-    if column.minimum is None or column.maximum is None or not _is_integer(column):
+    low, high = public_range(column)
+    if low is None or high is None or not _is_integer(column):
         return False
-    low, high = sorted((column.minimum, column.maximum))
+    low, high = sorted((low, high))
     return math.ceil(high) - math.floor(low) + 1 <= n_bins
 
 
@@ -110,31 +135,79 @@ def paid_columns(schema: Schema, names: list[str], n_bins: int) -> list[str]:
     return [n for n in names if not schema[n].kind.is_categorical and not _free(schema[n], n_bins)]
 
 
+def unpublic_levels(schema: Schema, names: list[str]) -> list[str]:
+    """The categorical columns in `names` whose levels are not public: read from the data by
+    `inspect`, or missing from the schema."""
+    return [n for n in names if schema[n].kind.is_categorical
+            and (not schema[n].domain_public or not schema[n].levels)]
+
+
+def _level_threshold(scale: float, gaussian: bool, delta: float) -> float:
+    """The noisy count a level must reach so that a level held by one record (true count 1)
+    is kept with probability at most `delta`."""
+    if gaussian:
+        return 1.0 + scale * float(NormalDist().inv_cdf(1.0 - delta))
+    return 1.0 + scale * math.log(1.0 / (2.0 * delta))
+
+
+def bought_levels(values: pd.Series, column: Column, accountant: PrivacyAccountant, cost: float,
+                  delta: float, noise: Noise) -> list[str]:
+    """The levels of `column` whose noisy count clears the threshold, in the schema's order
+    (or sorted); OTHER_LEVEL is appended when any observed level was left out. Charges
+    `cost` under "domain". One record changes one count by 1: sensitivity 1."""
+    observed = values.dropna().astype(str).value_counts()
+    order = [lv for lv in column.levels if lv in observed.index]
+    order += sorted(lv for lv in observed.index if lv not in set(order))
+    detail = f"levels of '{column.name}' (noisy counts above a threshold)"
+    gaussian = accountant.unit == "rho"
+    if gaussian:
+        scale = accountant.gaussian(cost, "domain", detail)
+        noisy = noise.gaussian(observed[order].to_numpy(dtype=float), scale)
+    else:
+        scale = accountant.laplace(cost, "domain", detail)
+        noisy = noise.laplace(observed[order].to_numpy(dtype=float), scale)
+    keep = noisy >= _level_threshold(scale, gaussian, delta)
+    kept = [lv for lv, k in zip(order, keep, strict=True) if k]
+    return kept + [OTHER_LEVEL] if not keep.all() else kept
+
+
 def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant: PrivacyAccountant,
                bounds_budget: float, n_bins: int, max_levels: int, noise: Noise, *,
-               binning: str = "quantile") -> list[Attribute]:
-    """The domain of every column in `names`. Spends `bounds_budget` (in the accountant's
-    unit, split evenly) on the numbers of `paid_columns`: DP quantile bins, and bounds where
-    the schema lacks them. With ``bounds_budget == 0`` or ``binning="equal-width"`` numbers
-    with schema bounds get equal-width bins and nothing is spent on them."""
+               binning: str = "quantile", levels_budget: float = 0.0) -> list[Attribute]:
+    """The domain of every column in `names`. Spends `levels_budget` (split evenly, threshold
+    probability ``accountant.threshold_delta`` split too) on the levels of `unpublic_levels`,
+    and `bounds_budget` (split evenly) on the numbers of `paid_columns`: DP quantile bins, and
+    bounds where the schema lacks public ones. With ``bounds_budget == 0`` or
+    ``binning="equal-width"`` numbers with public bounds get equal-width bins and nothing is
+    spent on them. The caller refuses beforehand when levels must be bought without a budget."""
     if binning not in ("quantile", "equal-width"):
         raise ValueError("binning must be 'quantile' or 'equal-width'")
     attributes: list[Attribute | None] = []
     paid = []
+    to_buy = unpublic_levels(schema, names)
+    if to_buy and not (levels_budget > 0 and accountant.threshold_delta > 0):
+        raise ValueError("levels not declared public need a levels budget and a threshold delta")
     for name in names:
         column = schema[name]
         if column.kind.is_categorical:
-            levels = list(column.levels) or [str(v) for v in data[name].cat.categories]
+            if name in to_buy:
+                levels = bought_levels(data[name], column, accountant, levels_budget / len(to_buy),
+                                       accountant.threshold_delta / len(to_buy), noise)
+                source = "bought under the budget"
+            else:
+                levels, source = list(column.levels), "levels"
             if len(levels) > max_levels:
                 raise SynthesisError(
                     f"Column '{name}' has {len(levels)} levels, more than max_levels={max_levels}; "
                     "group its levels in the schema, declare it as a number, or raise max_levels."
                 )
-            attributes.append(Attribute(name, "category", len(levels) + 1, levels=[*levels, MISSING_LEVEL]))
+            attributes.append(Attribute(name, "category", len(levels) + 1, levels=[*levels, MISSING_LEVEL],
+                                        bounds_from=source))
             continue
-        bounded = column.minimum is not None and column.maximum is not None
+        low, high = public_range(column)
+        bounded = low is not None and high is not None
         if bounded and (_free(column, n_bins) or binning == "equal-width" or bounds_budget <= 0):
-            attributes.append(_equal_width(column, column.minimum, column.maximum, n_bins, "schema"))
+            attributes.append(_equal_width(column, low, high, n_bins, "schema"))
         else:
             attributes.append(None)
             paid.append(name)
@@ -143,8 +216,9 @@ def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant:
         for name in paid:
             column = schema[name]
             values = _as_numbers(data[name], column)
-            if column.minimum is not None and column.maximum is not None:
-                attr = _quantile_bins(values, column, n_bins, accountant, share, noise)
+            low, high = public_range(column)
+            if low is not None and high is not None:
+                attr = _quantile_bins(values, column, low, high, n_bins, accountant, share, noise, "schema")
             else:
                 attr = _estimated_bins(values, column, n_bins, accountant, share, noise,
                                        quantiles=binning == "quantile")
@@ -283,55 +357,112 @@ def quantile_edges(cdf: np.ndarray, grid: np.ndarray, n_bins: int) -> np.ndarray
 
 
 # -- the two paid paths -----------------------------------------------------------------------
-def _quantile_bins(values: np.ndarray, column: Column, n_bins: int, accountant: PrivacyAccountant,
-                   cost: float, noise: Noise) -> Attribute:
-    grid = schema_grid(column.minimum, column.maximum, _is_integer(column))
+def _quantile_bins(values: np.ndarray, column: Column, low: float, high: float, n_bins: int,
+                   accountant: PrivacyAccountant, cost: float, noise: Noise, source: str) -> Attribute:
+    """Bins at DP quantiles on the fine public grid between `low` and `high` (public: declared,
+    or bought before this call)."""
+    grid = schema_grid(low, high, _is_integer(column))
     detail = f"bins of '{column.name}' (DP quantiles from noisy histograms on a public grid)"
     levels = noisy_tree(histogram(values, column, grid), accountant, cost, detail, noise)
     edges = quantile_edges(noisy_cdf(levels, len(grid) - 1), grid, n_bins)
     if edges is None:  # nothing clears the noise: fall back to equal width (no data used)
-        return _equal_width(column, column.minimum, column.maximum, n_bins, "schema")
-    return _number(column, [float(e) for e in edges], "schema", "DP quantiles")
+        return _equal_width(column, low, high, n_bins, source)
+    return _number(column, [float(e) for e in edges], source, "DP quantiles")
+
+
+def bound_grid() -> np.ndarray:
+    """Cell boundaries of the data-free grid on which bounds are bought: BOUND_CELLS equal
+    parts of each octave [2^k, 2^(k+1)), k = GRID_LOW..GRID_HIGH, mirrored for negatives, and
+    a cell [0, 2^GRID_LOW) between them (nearer values fall in the cells next to 0)."""
+    parts = np.arange(BOUND_CELLS) / BOUND_CELLS
+    k = np.arange(GRID_LOW, GRID_HIGH + 1, dtype=float)
+    positive = np.concatenate([(2.0 ** k[:, None] * (1.0 + parts[None, :])).ravel(),
+                               [2.0 ** (GRID_HIGH + 1)]])
+    return np.concatenate([-positive[::-1], [0.0], positive])
+
+
+def bought_bounds(values: np.ndarray, column: Column, accountant: PrivacyAccountant, cost: float,
+                  noise: Noise) -> tuple[float, float] | None:
+    """Bounds of the column's present values from one noisy histogram on `bound_grid`
+    (sensitivity 1), charged under "domain"; None when nothing clears the noise.
+
+    Runs of j adjacent cells (j <= BOUND_RUN) whose noisy sum clears ``z sqrt(j)`` scales hold
+    data (``z`` makes a false alarm anywhere on the grid a BOUND_FALSE_ALARM chance): the
+    lowest such run starts the range and the highest ends it, so a tail spread thinly over
+    several cells is kept rather than clipped onto the edge of the rest. Each is then shrunk
+    from its outer end while the rest of it still clears (post-processing), since the data
+    that made it clear may sit at its inner end."""
+    grid = bound_grid()
+    counts = histogram(values, column, grid)
+    detail = f"bounds of '{column.name}' (noisy histogram on a data-free grid)"
+    tests = len(counts) * BOUND_RUN
+    if accountant.unit == "rho":
+        scale = accountant.gaussian(cost, "domain", detail)
+        noisy = noise.gaussian(counts, scale)
+        z = float(NormalDist().inv_cdf(1.0 - BOUND_FALSE_ALARM / tests))
+        deviation = scale
+    else:  # a sum of j Laplace draws has lighter tails, relative to sqrt(j), than one
+        scale = accountant.laplace(cost, "domain", detail)
+        noisy = noise.laplace(counts, scale)
+        z = math.log(tests / (2.0 * BOUND_FALSE_ALARM))
+        deviation = scale * math.sqrt(2.0)
+    sums = np.concatenate([[0.0], np.cumsum(noisy)])
+
+    def clears(a: int, b: int) -> bool:  # the run of cells a..b
+        return bool(sums[b + 1] - sums[a] >= z * scale * math.sqrt(b - a + 1))
+
+    low_runs, high_runs = [], []
+    for j in range(1, BOUND_RUN + 1):
+        run = sums[j:] - sums[:-j]  # run[i]: cells i..i+j-1
+        hits = np.flatnonzero(run >= z * scale * math.sqrt(j))
+        if len(hits):
+            low_runs.append((int(hits[0]), int(hits[0]) + j - 1))
+            high_runs.append((int(hits[-1]), int(hits[-1]) + j - 1))
+    if not low_runs:
+        return None
+    # the outermost runs, shrunk from their outer end while what is left still clears (the data
+    # that made a run clear may sit at its inner end) and what is cut off looks empty (its noisy
+    # sum within one noise deviation of 0), so a thin tail (children's ages) is kept. On a small
+    # budget the top can overshoot the data by a few octaves: still a bought, honest bound
+    first, end = min(low_runs)
+    cut = first
+    while (cut < end and clears(cut + 1, end)
+           and sums[cut + 1] - sums[first] <= deviation * math.sqrt(cut + 1 - first)):
+        cut += 1
+    first = cut
+    start, last = max(high_runs, key=lambda r: r[1])
+    cut = last
+    while (cut > start and clears(start, cut - 1)
+           and sums[last + 1] - sums[cut] <= deviation * math.sqrt(last + 1 - cut)):
+        cut -= 1
+    last = cut
+    return float(grid[first]), float(grid[last + 1])
 
 
 def _estimated_bins(values: np.ndarray, column: Column, n_bins: int, accountant: PrivacyAccountant,
                     cost: float, noise: Noise, *, quantiles: bool) -> Attribute:
-    grid = octave_grid()
-    what = "bounds and bins" if quantiles else "bounds"
-    detail = f"{what} of '{column.name}' (noisy histograms on a public grid)"
-    levels = noisy_tree(histogram(values, column, grid), accountant, cost, detail, noise)
-    scale = accountant.spends[-1].scale
-    cdf = noisy_cdf(levels, len(grid) - 1)
-    # a prefix sums at most (BRANCHING - 1) counts per level: the noise's size to clear
-    clear = BOUNDS_SIGMAS * scale * math.sqrt((BRANCHING - 1) * len(levels))
-    if cdf[-1] > 2 * clear:
-        first = int(np.searchsorted(cdf, clear, side="right")) - 1
-        last = int(np.searchsorted(cdf, cdf[-1] - clear, side="left"))
-        first = min(max(first, 0), len(grid) - 2)
-        last = max(min(last, len(grid) - 1), first + 1)
-    else:  # nothing clears the noise: the grid's middle cells (no data used), said out loud
-        first, last = len(grid) // 2 - 1, len(grid) // 2 + 1
-        warnings.warn(
-            f"Column '{column.name}' has no bounds in the schema, and its values are too few for "
-            f"its share of the budget to estimate them: its synthetic values will all lie "
-            f"near 0. Declare its public range in the schema file "
+    """Bounds bought with half of `cost` (a public bound of the schema is kept), then bins
+    between them: one per value for a small integer range, else DP quantiles with the rest."""
+    known_low, known_high = public_range(column)
+    bounds = bought_bounds(values, column, accountant, cost / 2 if quantiles else cost, noise)
+    if bounds is None:
+        raise SynthesisError(
+            f"Column '{column.name}' has no public range in the schema, and its values are too few "
+            f"for its share of the budget to buy one. Declare its public range in the schema file "
             f"(\"range\": {{\"min\": ..., \"max\": ...}}), or give a larger --epsilon "
-            f"(in Python also bounds_share).", ConfidataWarning, stacklevel=2)
-    low = float(column.minimum) if column.minimum is not None else float(grid[first])
-    high = float(column.maximum) if column.maximum is not None else float(grid[last])
-    if high < low:
-        low, high = high, low
-    source = "estimated under the budget"
-    edges = quantile_edges(cdf, grid, n_bins) if quantiles else None
-    if edges is None or _is_integer(column) and math.ceil(high) - math.floor(low) + 1 <= n_bins:
-        return _equal_width(column, low, high, n_bins, source)
-    interior = edges[(edges > low) & (edges < high)]
+            f"(in Python also bounds_share)."
+        )
+    low = float(known_low) if known_low is not None else bounds[0]
+    high = float(known_high) if known_high is not None else bounds[1]
+    low, high = sorted((low, high))
     if _is_integer(column):
-        low, high = math.floor(low), math.ceil(high) + 1.0
-        interior = np.ceil(interior)
-    out = np.unique(np.concatenate([[low], interior, [high]]))
-    out = out[(out >= low) & (out <= high)]
-    return _number(column, [float(e) for e in out], source, "DP quantiles")
+        # the grid's upper boundary is open: whole values below it end one lower
+        low, high = math.ceil(low), (math.ceil(high) - 1 if known_high is None else math.floor(high))
+        high = max(high, low)
+    source = "estimated under the budget"
+    if not quantiles or (_is_integer(column) and high - low + 1 <= n_bins):
+        return _equal_width(column, low, high, n_bins, source)
+    return _quantile_bins(values, column, low, high, n_bins, accountant, cost / 2, noise, source)
 
 
 def encode(data: pd.DataFrame, schema: Schema, attributes: list[Attribute]) -> dict[str, np.ndarray]:
@@ -344,7 +475,10 @@ def encode(data: pd.DataFrame, schema: Schema, attributes: list[Attribute]) -> d
             if not isinstance(values.dtype, pd.CategoricalDtype):
                 values = values.astype("category")
             lookup = {lv: i for i, lv in enumerate(attr.levels[:-1])}
-            mapping = np.array([lookup.get(str(c), -1) for c in values.cat.categories] + [-1], dtype=np.int64)
+            # a level that was not bought is counted as "(other)"
+            unknown = lookup.get(OTHER_LEVEL, -1)
+            mapping = np.array([lookup.get(str(c), unknown) for c in values.cat.categories] + [-1],
+                               dtype=np.int64)
             codes = mapping[values.cat.codes.to_numpy()]  # code -1 (missing) picks the last entry
             out[attr.name] = np.where(codes < 0, attr.size - 1, codes)
             continue

@@ -86,11 +86,12 @@ class AIM(DPSynthesizer):
     def __init__(self, schema: Schema | None = None, *, epsilon: float | None = None,
                  delta: float | None = None, seed: int | None = None, n_bins: int = 32,
                  bounds_share: float = 0.1, max_levels: int = 1000, max_seconds: float | None = None,
-                 max_model_size: float = 80.0, iters: int = 3000, degree: int = 3,
+                 max_model_size: float = 80.0, levels_share: float | None = None,
+                 iters: int = 3000, degree: int = 3,
                  rounds: int | None = None, round_iters: int = 300, draws: int = 100_000) -> None:
         super().__init__(schema, epsilon=epsilon, delta=delta, seed=seed, n_bins=n_bins,
                          bounds_share=bounds_share, max_levels=max_levels, max_seconds=max_seconds,
-                         max_model_size=max_model_size)
+                         max_model_size=max_model_size, levels_share=levels_share)
         self.iters = iters
         self.degree = degree
         self.rounds = rounds

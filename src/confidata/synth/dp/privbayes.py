@@ -85,11 +85,12 @@ class PrivBayes(DPSynthesizer):
     def __init__(self, schema: Schema | None = None, *, epsilon: float | None = None,
                  delta: float | None = None, seed: int | None = None, n_bins: int = 32,
                  bounds_share: float = 0.1, max_levels: int = 1000, max_seconds: float | None = None,
-                 max_model_size: float = 80.0, degree: int | None = None, beta: float = 0.3,
+                 max_model_size: float = 80.0, levels_share: float | None = None,
+                 degree: int | None = None, beta: float = 0.3,
                  theta: float = 4.0, max_records: int = 10**8, max_candidates: int = 2000) -> None:
         super().__init__(schema, epsilon=epsilon, delta=delta, seed=seed, n_bins=n_bins,
                          bounds_share=bounds_share, max_levels=max_levels, max_seconds=max_seconds,
-                         max_model_size=max_model_size)
+                         max_model_size=max_model_size, levels_share=levels_share)
         self.degree = degree
         self.beta = beta
         self.theta = theta
@@ -98,9 +99,10 @@ class PrivBayes(DPSynthesizer):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if self.delta is not None:
+        if self.delta is not None and self.levels_share is None:
             raise SynthesisError(
-                "PrivBayes is pure epsilon-DP and takes no delta; leave delta (--delta) out."
+                "PrivBayes is pure epsilon-DP and takes no delta; leave delta (--delta) out (it is "
+                "needed only to buy category levels, with levels_share)."
             )
 
     def _fit_network(self, codes: dict[str, np.ndarray], attributes: list[Attribute],
