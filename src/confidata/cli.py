@@ -140,7 +140,7 @@ def _print_overview(file: Path, raw, frame, schema: Schema, *, explain: bool) ->
             column.kind.value,
             ", ".join(r.value for r in column.roles) or "",
             f"{missing[column.name]:.1%}",
-            f"{values.nunique(dropna=True):,}",
+            _domain_text(values, column),
             escape(_examples(values, column)),
         ]
         if explain:
@@ -160,6 +160,15 @@ def _print_relations(relations) -> None:
         out.print(f"  {relation.kind}: {escape(relation.describe())}")
 
 
+def _domain_text(values, column) -> str:
+    """How many levels, and whether the DP methods may use them (and a declared range) for free."""
+    text = f"{values.nunique(dropna=True):,}"
+    if column.kind.is_categorical and column.levels and not column.domain_public:
+        return text + " (from data, not public)"
+    if column.minimum is not None and column.maximum is not None:
+        shown = f"range {column.minimum:g} to {column.maximum:g}"
+        return f"{text}, {shown}" + ("" if column.domain_public else " (from data, not public)")
+    return text
 def _examples(values, column) -> str:
     """The most common values, each shared by several rows; none for identifying columns."""
     if column.kind in (Kind.IDENTIFIER, Kind.TEXT) or Role.DIRECT_IDENTIFIER in column.roles:
