@@ -38,6 +38,7 @@ import pandas as pd
 from confidata._tree import apply_tree, grow_tree
 from confidata.errors import ConfidataWarning, SchemaError, SynthesisError, quote_names
 from confidata.synth._cart_file import load_cart, save_cart
+from confidata.synth._cart_hold import hold_drawn
 from confidata.synth._encode import (
     MISSING_LEVEL,
     VALUE_STATE,
@@ -51,6 +52,7 @@ from confidata.synth._params import check_parameters
 from confidata.synth.rules import Rule, parse_rules
 from confidata.table.conform import conform, value_text
 from confidata.table.infer import infer_schema
+from confidata.table.relations import Relation, relations_in
 from confidata.table.schema import Column, Kind, Role, Schema
 
 __all__ = ["CART", "SynthesisError"]
@@ -172,6 +174,7 @@ class CART:
             raise SchemaError(f"The data lacks column(s) {quote_names(lacking)} that the schema names.")
         data = conform(data[schema.names], schema, source="the data passed to fit")
         rules, derived = parse_rules(self.rules)
+        _real_violations(relations_in(schema), data, schema)
         self.schema_ = schema
         self.rules_ = rules
         self.derived_ = derived
@@ -471,6 +474,7 @@ class CART:
                     progress: Progress | None) -> pd.DataFrame:
         schema = self.schema_
         derived = {d.column: d for d in self.derived_}
+        relations = self.relations_
         rules = {}
         for rule in self.rules_:
             rules.setdefault(rule.column, []).append(rule)
@@ -510,10 +514,13 @@ class CART:
                     column_arrays.append(out)
                     if progress is not None:
                         progress("sample", step.part.name)
+            decoded[name] = decode_column([s.part for s in column_steps], column_arrays, column)
+            if relations:
+                column_arrays, decoded[name] = hold_drawn(column, column_steps, column_arrays, decoded,
+                                                          bins, relations, schema, self._draw, rng)
             for step, array in zip(column_steps, column_arrays, strict=True):
                 arrays.append(array)
                 bins.append(to_bins(step.part, array))
-            decoded[name] = decode_column([s.part for s in column_steps], column_arrays, column)
         return pd.DataFrame(decoded)
 
     def _draw(self, step: Step, predictors: list[np.ndarray], idx: np.ndarray,
@@ -541,6 +548,14 @@ class CART:
             drawn = _smooth(drawn, values, rng)
         return drawn
 
+    @property
+    def relations_(self) -> list[Relation]:
+        """The schema's relations between synthesised columns, held in every row that `sample`
+        writes (see `confidata.table.relations`; the schema saved with the model carries them)."""
+        self._check_fitted()
+        visited = set(self.visit_sequence_)
+        return [r for r in relations_in(self.schema_) if r.source in visited and r.target in visited]
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "models_"):
             raise SynthesisError("This CART model is not fitted yet; call fit(data) first.")
@@ -563,6 +578,20 @@ class CART:
 # -- helpers ------------------------------------------------------------------------------
 
 
+
+
+def _real_violations(relations: list[Relation], data: pd.DataFrame, schema: Schema) -> None:
+    """Warn when the real data breaks a relation the schema declares: synthesis will hold it
+    anyway, so the synthetic file will differ from the real one there."""
+    for relation in relations:
+        broken = int(relation.violations(data, schema).sum())
+        if broken:
+            warnings.warn(
+                f"The real data breaks the relation between '{relation.source}' and "
+                f"'{relation.target}' in {broken} row(s); the synthetic file will hold it in "
+                "every row. Fix the data or the schema's relation if that is not meant.",
+                ConfidataWarning, stacklevel=4,
+            )
 
 
 def _empty(part: Part, n: int) -> np.ndarray:

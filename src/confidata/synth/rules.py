@@ -15,6 +15,22 @@ joined with ``and``, ``or``, ``not``; ``COLUMN is missing`` tests for a missing 
 Expressions use ``+ - * / ** //``, numbers, columns and parentheses. Both are parsed with
 Python's ``ast`` module and walked by an interpreter that knows only those node types, so a
 rules file can never execute code.
+
+A third form comes from the schema rather than a rules file: **relations** between two
+columns (a code and its group, an amount and its band, two codings of one thing; see
+`confidata.table.relations`, where `inspect` finds them). They are data (maps and cut points),
+applied here by look-ups only, and every synthesizer holds them in every row where both
+columns have a value:
+
+* `hold_column`, for a synthesizer that draws columns one after another (CART): a column
+  whose source was drawn before it is *derived* from it (the group from the code, the band
+  from the amount); a column drawn before its target is redrawn, on the rows that break the
+  relation, from the same model until it fits, and the few rows that still do not take a real
+  value consistent with the target (the amount within its band);
+* `hold_relations`, for a synthesizer that draws all columns at once (MST, AIM, PrivBayes):
+  after sampling, each target is derived from its source. This is post-processing of a
+  differentially private sample with a relation the schema declares public, so it costs no
+  privacy budget.
 """
 
 from __future__ import annotations
@@ -22,7 +38,7 @@ from __future__ import annotations
 import ast
 import operator
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +46,11 @@ import numpy as np
 import pandas as pd
 
 from confidata.errors import RuleError
-from confidata.table.conform import is_number
+from confidata.table.conform import code_text, is_number
+from confidata.table.relations import Relation, derivation_order, has_value, relations_in
+from confidata.table.schema import Kind, Schema
 
-__all__ = ["Derived", "Rule", "RuleError", "parse_rules"]
+__all__ = ["Derived", "Rule", "RuleError", "derive", "hold_column", "hold_relations", "parse_rules"]
 
 MISSING = "missing"
 
@@ -266,3 +284,128 @@ class _Evaluator(ast.NodeVisitor):
 
     def generic_visit(self, node):  # pragma: no cover - _parse rejects everything else
         raise RuleError(f"Rule '{self.line}' uses a construct rules do not allow.")
+
+
+# -- relations ----------------------------------------------------------------------------------
+
+REDRAW_TRIES = 20
+
+
+def derive(relation: Relation, source: pd.Series, target: pd.Series, schema: Schema) -> pd.Series:
+    """`target` with every row where both columns have a value set from `source`.
+
+    A missing target stays missing (which cells are missing is the model's to draw); a level
+    the target's column does not have is left as drawn.
+    """
+    rows, wanted = relation.expected(source, schema)
+    column = schema[relation.target]
+    rows = rows & has_value(target, column)
+    if not rows.any():
+        return target
+    if column.kind.is_numeric:
+        numbers = np.array(pd.to_numeric(target, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+        numbers[rows] = pd.to_numeric(pd.Series(wanted[rows]), errors="coerce").to_numpy(dtype=float)
+        if column.kind is Kind.INTEGER:
+            return pd.Series(pd.array(np.round(numbers), dtype="Float64"), index=target.index).astype("Int64")
+        return pd.Series(numbers, index=target.index)
+    levels = set(map(str, target.cat.categories))
+    rows &= pd.Series(wanted).isin(levels).to_numpy()
+    labels = target.astype(object).to_numpy(copy=True)
+    labels[rows] = wanted[rows]
+    return pd.Series(pd.Categorical(labels, dtype=target.dtype), index=target.index)
+
+
+def hold_relations(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """A sample with every relation of `schema` held: each target derived from its source, a
+    column derived from a derived one after it. Relations naming a column the sample lacks
+    are skipped. Post-processing: it looks at the sample and the schema only."""
+    relations = [r for r in relations_in(schema) if r.source in frame and r.target in frame]
+    if not relations:
+        return frame
+    out = frame.copy()
+    for relation in derivation_order(relations):
+        out[relation.target] = derive(relation, out[relation.source], out[relation.target], schema)
+    return out
+
+
+def hold_column(name: str, values: pd.Series, drawn: Mapping[str, pd.Series],
+                relations: Iterable[Relation], schema: Schema, *,
+                redraw: Callable[[np.ndarray], pd.Series], pool: Callable[[], pd.Series],
+                rng: np.random.Generator) -> pd.Series:
+    """Column `name`, just drawn as `values`, made to agree with the columns `drawn` before it.
+
+    ``redraw(rows)`` draws those rows again from the synthesizer's model (their values as a
+    Series); ``pool()`` gives real values of the column to fall back on. Returns `values`
+    itself when nothing changes.
+    """
+    both_ways = [x for r in relations for x in ((r, r.reversed()) if r.kind == "recoding" else (r,))]
+    sources = [r for r in both_ways if r.target == name and r.source in drawn]
+    if sources:
+        for relation in sources:
+            values = derive(relation, drawn[relation.source], values, schema)
+        return values
+    checks = [r for r in both_ways if r.source == name and r.target in drawn]
+    if not checks:
+        return values
+
+    def broken(current: pd.Series, rows: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(rows), dtype=bool)
+        for r in checks:
+            part = {name: current.reset_index(drop=True),
+                    r.target: drawn[r.target].iloc[rows].reset_index(drop=True)}
+            out |= r.violations(part, schema)
+        return out
+
+    everything = np.arange(len(values))
+    wrong = everything[broken(values, everything)]
+    for _ in range(REDRAW_TRIES):
+        if not len(wrong):
+            return values
+        values = _put(values, wrong, redraw(wrong))
+        wrong = wrong[broken(values.iloc[wrong], wrong)]
+    if len(wrong):
+        values = _from_pool(values, wrong, checks, drawn, pool(), schema, rng)
+    return values
+
+
+def _put(values: pd.Series, rows: np.ndarray, new: pd.Series) -> pd.Series:
+    out = values.copy()
+    out.iloc[rows] = new.to_numpy()
+    return out
+
+
+def _from_pool(values: pd.Series, rows: np.ndarray, checks: list[Relation],
+               drawn: Mapping[str, pd.Series], pool: pd.Series, schema: Schema,
+               rng: np.random.Generator) -> pd.Series:
+    """Rows still broken take a real value that fits every target, drawn with its real
+    frequency; a band with no real value in it clips the number into the band; anything
+    else (a target no real value goes with) leaves the cell missing."""
+    name = checks[0].source
+    pool = pool[has_value(pool, schema[name])].reset_index(drop=True)
+    keys = pd.DataFrame({i: code_text(drawn[r.target].iloc[rows]).to_numpy()
+                         for i, r in enumerate(checks)})
+    group = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    out = values.copy()
+    for g in np.unique(group):
+        members = rows[group == g]
+        fits = np.ones(len(pool), dtype=bool)
+        for r in checks:
+            target = drawn[r.target].iloc[np.full(len(pool), members[0])].reset_index(drop=True)
+            fits &= ~r.violations({name: pool, r.target: target}, schema)
+        choices = np.flatnonzero(fits)
+        if len(choices):
+            out.iloc[members] = pool.iloc[rng.choice(choices, size=len(members))].to_numpy()
+        elif len(checks) == 1 and checks[0].kind == "band":
+            out.iloc[members] = _clip_to_band(checks[0], out.iloc[members],
+                                              drawn[checks[0].target].iloc[members])
+        else:
+            out.iloc[members] = None
+    return out
+
+
+def _clip_to_band(relation: Relation, numbers: pd.Series, bands: pd.Series) -> np.ndarray:
+    where = pd.Series(code_text(bands).to_numpy()).map(
+        {level: i for i, level in enumerate(relation.levels)}).fillna(0).astype(int).to_numpy()
+    low = np.concatenate([[-np.inf], relation.cuts])[where]
+    high = np.concatenate([relation.cuts, [np.inf]])[where]
+    return np.clip(pd.to_numeric(numbers).to_numpy(dtype=float, na_value=np.nan), low, high)
