@@ -34,7 +34,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numba import njit, prange
-from scipy.optimize import curve_fit
 from scipy.stats import hypergeom, norm
 
 from confidata.errors import SchemaError, quote_names
@@ -105,11 +104,14 @@ def _prepare(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
 
 
 def _result(name: str, *, main: int, control: int, baseline: int, n_main: int, n_control: int,
-            n_baseline: int, what: str, extra: dict, tables: dict | None = None) -> MeasureResult:
-    """The MeasureResult every GDPR attack returns, from its three success counts."""
+            n_baseline: int, what: str, extra: dict, tables: dict | None = None,
+            risk_ci: tuple[float, float] | None = None) -> MeasureResult:
+    """The MeasureResult every GDPR attack returns, from its three success counts (`risk_ci`
+    replaces the risk's propagated interval where the attack knows a wider one)."""
     rate_m, rate_c, rate_b = main / n_main, control / n_control, baseline / n_baseline
     ci_m, ci_c, ci_b = wilson(main, n_main), wilson(control, n_control), wilson(baseline, n_baseline)
     risk, ci = risk_from_rates(rate_m, rate_c, ci_m, ci_c)
+    ci = ci if risk_ci is None else risk_ci
     inconclusive = rate_m <= rate_b
     verdict = (
         f"The result is INCONCLUSIVE: the attack succeeds on training records no more often than "
@@ -314,6 +316,29 @@ def _singled_at(counts: np.ndarray, pool: int, size: int) -> float:
     return float(hypergeom.pmf(1, pool, counts, size).sum())
 
 
+def _fit_sizes(n_holdout: int) -> np.ndarray:
+    """Ten subset sizes of the holdout, from a fifth of it (at most 1,000) to all of it."""
+    return np.unique(np.linspace(min(1000, max(n_holdout // 5, 2)), n_holdout, 10).astype(int))
+
+
+# candidate effective weights for the curve fit: 1,200 steps of under 2% from 1e-9 to 1
+_W_GRID = np.geomspace(1e-9, 1.0, 1200)
+
+
+def _curve_factors(expected: np.ndarray, sizes: np.ndarray, n_holdout: int,
+                   n_train: int) -> np.ndarray:
+    """Per row of `expected` (successes expected at `sizes`): the least-squares fit of
+    `_so_curve`, and its ratio between the training and the holdout size.
+
+    For a given w_eff the best `norm` is linear least squares, so the fit is exact in `norm`
+    and a search over `_W_GRID` for w_eff; the ratio does not depend on `norm`. Vectorised, so
+    that hundreds of resampled fits cost what one iterative fit would."""
+    shapes = _so_curve(sizes[None, :].astype(float), _W_GRID[:, None], 1.0)  # grid x sizes
+    fit = np.atleast_2d(expected) @ shapes.T  # rows x grid
+    best = _W_GRID[np.argmax(fit ** 2 / (shapes ** 2).sum(axis=1), axis=1)]
+    return _so_curve(n_train, best, 1.0) / _so_curve(n_holdout, best, 1.0)
+
+
 def _control_at_training_size(counts: np.ndarray, n_holdout: int,
                               n_train: int) -> tuple[float, float, str]:
     """How many predicates would single out a record among `n_train` holdout-like records,
@@ -332,24 +357,32 @@ def _control_at_training_size(counts: np.ndarray, n_holdout: int,
     if n_holdout > n_train:
         scaled = _singled_at(counts, n_holdout, n_train)
         return scaled, scaled / observed, "exact subset"
-    sizes = np.unique(np.linspace(min(1000, max(n_holdout // 5, 2)), n_holdout, 10).astype(int))
+    sizes = _fit_sizes(n_holdout)
     if len(sizes) < 3:
         return observed, 1.0, "holdout too small to fit"
     expected = np.array([_singled_at(counts, n_holdout, s) for s in sizes])
-    w_guess = 1.0 / sizes[-1]
-    p0 = (w_guess, expected[-1] / max(float(_so_curve(sizes[-1], w_guess, 1.0)), 1e-12))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            (w_eff, norm), _ = curve_fit(_so_curve, sizes, expected, p0=p0,
-                                         bounds=(0.0, (1.0, np.inf)))
-    except (RuntimeError, ValueError):
-        return observed, 1.0, "fit failed"
-    at_holdout = float(_so_curve(n_holdout, w_eff, norm))
-    if not np.isfinite(at_holdout) or at_holdout <= 0:
-        return observed, 1.0, "fit failed"
-    factor = float(_so_curve(n_train, w_eff, norm)) / at_holdout
+    factor = float(_curve_factors(expected, sizes, n_holdout, n_train)[0])
     return observed * factor, factor, "fitted curve"
+
+
+def _curve_interval(singled: np.ndarray, counts: np.ndarray, n_holdout: int, n_train: int,
+                    rng: np.random.Generator, rounds: int = 500) -> tuple[float, float]:
+    """95% percentile interval of the extrapolated risk when the control comes from the fitted
+    curve: the predicates are resampled and the curve refitted each time, so the interval
+    carries the extrapolation's own uncertainty, which the rates' Wilson intervals leave out
+    (bench/RESULTS_SINGLING_OUT.md shows it is the larger part on a holdout a quarter of the
+    training set's size)."""
+    sizes = _fit_sizes(n_holdout)
+    table = np.stack([hypergeom.pmf(1, n_holdout, counts, s) for s in sizes], axis=1)
+    n = len(counts)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=rounds).astype(float)
+    observed = weights @ (counts == 1)
+    factors = _curve_factors(weights @ table, sizes, n_holdout, n_train)
+    control = np.minimum(np.where(observed > 0, observed * factors, 0.0) / n, 1.0)
+    main = weights @ singled / n
+    risks = np.maximum(0.0, (main - control) / np.maximum(1.0 - control, 1e-12))
+    low, high = np.percentile(risks, [2.5, 97.5])
+    return float(low), float(high)
 
 
 _ESTIMATORS = ("extrapolated", "equal_size", "larger")
@@ -378,8 +411,9 @@ def _estimates(train: np.ndarray, syn: np.ndarray, hold: np.ndarray, numeric: np
     b_cols, b_ops, b_values = _random_predicates(syn, numeric, n_cols, len(cols), rng)
     counts = _match_counts(hold, cols, ops, values, cap=n_hold + 1)
     control, factor, how = _control_at_training_size(counts, n_hold, n_train)
+    singled = _match_counts(train, cols, ops, values) == 1
     extrapolated = {
-        "main": int((_match_counts(train, cols, ops, values) == 1).sum()),
+        "main": int(singled.sum()),
         "control": control,
         "baseline": int((_match_counts(train, b_cols, b_ops, b_values) == 1).sum()),
         "control_observed": int((counts == 1).sum()), "control_scale": factor,
@@ -400,6 +434,10 @@ def _estimates(train: np.ndarray, syn: np.ndarray, hold: np.ndarray, numeric: np
         counts_["risk"], counts_["ci"] = risk_from_rates(
             main, ctrl, wilson(counts_["main"], len(cols)),
             wilson(min(counts_["control"], len(cols)), len(cols)))
+    if how == "fitted curve":  # widen to the extrapolation's uncertainty, never narrow
+        low, high = _curve_interval(singled, counts, n_hold, n_train, rng)
+        ci = extrapolated["ci"]
+        extrapolated["ci"] = (min(ci[0], low), max(ci[1], high))
     return {"extrapolated": extrapolated, "equal_size": equal}
 
 
@@ -428,7 +466,7 @@ def _nothing_singled_out(*, mode: str, n_cols: int, n_syn: int, extra: dict) -> 
 
 def singling_out(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
                  holdout: pd.DataFrame | None = None, n_attacks: int = 500, n_cols: int = 3,
-                 mode: str = "multivariate", estimator: str = "larger",
+                 mode: str = "multivariate", estimator: str = "extrapolated",
                  seed: int | None = None) -> MeasureResult:
     """Singling-out risk (Giomi et al. 2023): predicates unique in the synthetic data, tried on
     training records (main) and on holdout records (control).
@@ -501,7 +539,7 @@ def singling_out(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
     return _result("singling_out", main=picked["main"], control=min(picked["control"],
                    picked["attacks"]), baseline=picked["baseline"], n_main=picked["attacks"],
                    n_control=picked["attacks"], n_baseline=picked["attacks"], what=what,
-                   extra=extra)
+                   extra=extra, risk_ci=picked["ci"])
 
 
 # -- linkability -----------------------------------------------------------------------------
