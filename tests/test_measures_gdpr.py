@@ -174,7 +174,7 @@ def test_so_curve_is_the_integral_of_the_singling_out_chance():
 
     # norm * integral over [0, w] of n v (1 - v)^(n - 1) dv (Cohen & Nissim's chance)
     for n, w in ((50, 0.02), (1000, 0.004), (7, 0.5)):
-        exact = quad(lambda v: n * v * (1 - v) ** (n - 1), 0, w)[0]
+        exact = quad(lambda v, n=n: n * v * (1 - v) ** (n - 1), 0, w)[0]
         assert _so_curve(n, w, 3.0) == pytest.approx(3.0 * exact, rel=1e-9)
 
 
