@@ -112,7 +112,8 @@ def _text_column(name: str, tokens: pd.Series, hints: ColumnHints) -> Column:
     if odd:
         present = present.drop(index=list(odd))
         missing += [t for t in odd if t not in missing]
-        note = f"; {_quoted(odd)} {'is a' if len(odd) == 1 else 'are'} common missing-value code(s)"
+        note = (f"; {_quoted(odd)} is a common missing-value code" if len(odd) == 1
+                else f"; {_quoted(odd)} are common missing-value codes")
     dated = _date_column(name, present, missing)
     if dated is not None:
         return dated
