@@ -181,7 +181,10 @@ def _match_counts(data: np.ndarray, cols: np.ndarray, ops: np.ndarray,
     the scan stops at the second match); scaling the control to another size needs the whole
     count (a cap above the number of rows)."""
     out = np.zeros(len(cols), dtype=np.int64)
-    _count_matches(np.asfortranarray(data, dtype=np.float64), np.ascontiguousarray(cols, dtype=np.int64),
+    # column-major as a transposed C array: numba types a one-column Fortran array as C, which
+    # would compile a second version of the kernel
+    _count_matches(np.ascontiguousarray(np.asarray(data, dtype=np.float64).T),
+                   np.ascontiguousarray(cols, dtype=np.int64),
                    np.ascontiguousarray(ops, dtype=np.int64),
                    np.ascontiguousarray(values, dtype=np.float64), int(cap), out)
     return out
@@ -189,13 +192,13 @@ def _match_counts(data: np.ndarray, cols: np.ndarray, ops: np.ndarray,
 
 @njit(parallel=True, cache=True)
 def _count_matches(data, cols, ops, values, cap, out):  # pragma: no cover - compiled
-    n, width = data.shape[0], cols.shape[1]
+    n, width = data.shape[1], cols.shape[1]  # data is column-major: data[column, row]
     for i in prange(cols.shape[0]):
         found = 0
         for row in range(n):
             hit = True
             for j in range(width):
-                x = data[row, cols[i, j]]
+                x = data[cols[i, j], row]
                 op, v = ops[i, j], values[i, j]
                 if op == _NA:
                     hit = x != x
