@@ -6,7 +6,9 @@ over the columns visited before it (the predictor matrix says which): each synth
 into a leaf and takes the value of a real row drawn at random from that leaf (Reiter 2005;
 Nowok, Raab & Dibben 2016). Numbers with missing cells or codes get an indicator first and a
 value given it. Rules, derived columns, strata, survey weights and identifiers are handled as
-documented on `CART`.
+documented on `CART`. Relations the schema declares (a code and its group, an amount and its
+band: `confidata.table.relations`) hold in every row: a target visited after its source is
+derived from it, a source visited after its target is redrawn within it (`confidata.synth.rules`).
 
 Where it differs from synthpop, on purpose:
 
