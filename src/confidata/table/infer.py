@@ -8,14 +8,21 @@ values and their counts, never row by row, so inference costs one ``value_counts
 What the rules encode, with the cases that motivated them:
 
 * Missing codes. The empty cell is missing. In a column that is otherwise numeric, up to three
-  distinct non-numeric tokens are missing codes (NIST's ``N``); more make it a text column.
-  A few repeated negative integers in an otherwise non-negative column are special codes
-  (SD2011's ``-8``, "not applicable"), and so is an all-nines value far above the rest.
-* Integer-valued columns. Up to three values, or several values whose frequencies have more
-  than one clear peak, are category codes (NIST's ``SEX``, ``RAC1P``); a frequency curve with
-  one peak is a count (NIST's ``NOC``). Thinly spread values that repeat a lot are codes
-  (NIST's ``INDP``, 263 industry codes between 170 and 9920) unless they heap on round
-  hundreds, the mark of reported amounts (SD2011's ``income``).
+  distinct non-numeric tokens are missing codes (NIST's ``N``, UCI's ``?``); more make it a
+  text column. In a text column, a common missing token (``?``, ``.``, ``NA``, ``-9``,
+  ``(missing)``) is a code unless it has the shape of the other levels (``N`` beside ``A``,
+  ``NA`` beside ``EU``). A few repeated negative integers in an otherwise non-negative column
+  are special codes (SD2011's ``-8``, "not applicable"), and so are all-nines values (with a
+  97/98 beside a 99) repeated far above the rest (PSID's 98/99). An all-nines top value that
+  ends a continuous tail is a top-code (an amount capped at 99,999): data, not a code.
+* Integer-valued columns. A distinct whole number on every row is an identifier when the
+  numbers are consecutive, named like one, or spread evenly over their range (row numbers
+  left after an 80/20 split have gaps). Up to three values, or several values whose
+  frequencies have more than one clear peak, are category codes (NIST's ``SEX``, ``RAC1P``);
+  a frequency curve with one peak is a count (NIST's ``NOC``). Thinly spread values are
+  amounts when they have a long right tail, or a spike at 0 or heaps on round hundreds with
+  most other values rare (SD2011's ``income``); otherwise, if each repeats a lot, codes
+  (NIST's ``INDP``, 263 industry codes between 170 and 9920; PUMA area codes).
 * Text columns. Levels that mostly carry numbers (``16-24``, ``65+``) or words of a rating or
   education scale (``MOSTLY SATISFIED``, ``SECONDARY``) are ordinal; nearly-unique short codes
   are identifiers; nearly-unique long strings are free text.
