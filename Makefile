@@ -6,12 +6,18 @@ DEMO := build/demo
 
 .PHONY: install test demo clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(VENV)/.warm
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[db,data,test]'
+	touch $@
+
+# compile the numba kernels once now (cached), so a user's first synth runs as fast as later ones;
+# again whenever a file with a kernel changes
+$(VENV)/.warm: $(VENV)/.installed $(shell grep -rl --include='*.py' '@njit' src)
+	$(BIN)/python -m confidata._warmup
 	touch $@
 
 test: install

@@ -131,3 +131,16 @@ def test_every_tree_kernel_is_compiled_for_one_signature_only():
     # the helpers show no signature when the grower that calls them came from the cache
     assert counts["_grow"] == counts["_apply"] == 1
     assert max(counts.values()) == 1
+
+
+def test_the_install_warm_up_runs_every_step_and_compiles_every_kernel():
+    """`make install` runs it; a step that broke would leave its kernels to the user's first
+    run without failing the installation, so this is where it is noticed."""
+    from confidata import _warmup
+    from confidata.measures import _nearest, gdpr, weighted
+
+    lines: list[str] = []
+    assert _warmup.warm_up(log=lines.append) == [], lines
+    kernels = [_tree._grow, _tree._apply, _nearest._knn, _nearest._nearer, gdpr._count_matches,
+               weighted._domain_sums]
+    assert all(len(kernel.signatures) == 1 for kernel in kernels)

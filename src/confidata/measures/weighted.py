@@ -96,9 +96,14 @@ def _ratio_and_total(w: np.ndarray, y: np.ndarray, dom: np.ndarray, n_dom: int,
     linearised values u_i = w_i 1{i in d} (y_i - R) / N_d.
     """
     n = len(w)
+    def fixed(array: np.ndarray, dtype: type) -> np.ndarray:
+        # writable and contiguous, so numba compiles (and caches) one version of the kernel
+        # whether or not pandas handed over a read-only view
+        return np.require(array, dtype=dtype, requirements=["C", "W"])
+
     total, size, count, s1, mean, s2, sum_u = _domain_sums(
-        np.asarray(w, dtype=np.float64), np.asarray(y, dtype=np.float64),
-        np.asarray(inside, dtype=np.bool_), np.asarray(dom, dtype=np.int64), int(n_dom))
+        fixed(w, np.float64), fixed(y, np.float64), fixed(inside, np.bool_), fixed(dom, np.int64),
+        int(n_dom))
     factor = n / (n - 1) if n > 1 else np.nan
     # sum over all records of (z_i - zbar)^2 where z_i is zero outside the domain
     var_total = factor * (s1 - total**2 / n)
