@@ -50,7 +50,7 @@ import pandas as pd
 
 from confidata import read_table
 from confidata.measures._encode import numeric_values
-from confidata.measures.distance import _columns
+from confidata.measures._shared import measured_columns as _columns
 from confidata.measures.gdpr import _estimates, _matrix, _predicates
 from confidata.table.infer import infer_schema
 

@@ -27,8 +27,8 @@ import pandas as pd
 from confidata.errors import ConfidataError, SchemaError, quote_names
 from confidata.measures import MEASURES, NEED_WORDS, Family, MeasureResult, Need
 from confidata.measures._encode import column_codes, prepare
+from confidata.measures._shared import draw_seed
 from confidata.measures.keys import resolve_keys
-from confidata.measures.marginals import _draw_seed
 from confidata.table.conform import conform_together
 from confidata.table.schema import Kind, Role, Schema
 from confidata.usecases import USE_CASES, Criterion, get_use_case
@@ -60,7 +60,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use
     schema, frames, unseen = conform_together(schema, {"real": real, "synthetic": synthetic,
                                                        "holdout": holdout})
     real, synthetic, holdout = frames["real"], frames["synthetic"], frames["holdout"]
-    seed = _draw_seed(seed)
+    seed = draw_seed(seed)
     given = {"holdout": holdout, "keys": list(keys) if keys else None, "target": target,
              "model": model, "seed": seed}
     unmet = _unmet_needs(given, schema, real)

@@ -27,7 +27,7 @@ import pandas as pd
 from numba import njit, prange
 
 from confidata.measures._encode import numeric_values
-from confidata.measures.disclosure import _column_codes
+from confidata.measures._shared import column_keys
 from confidata.table.schema import Schema
 
 __all__ = ["GowerSpace"]
@@ -58,7 +58,7 @@ class GowerSpace:
                 nums[i].append(array / span)
         cats: list[list[np.ndarray]] = [[] for _ in frames]
         for name in categorical:
-            for i, codes in enumerate(_column_codes(frames, name)):
+            for i, codes in enumerate(column_keys(frames, name)):
                 cats[i].append(codes)
         self.numeric = [_matrix(parts, len(f)) for parts, f in zip(nums, frames, strict=True)]
         self.categorical = [_matrix(parts, len(f)) for parts, f in zip(cats, frames, strict=True)]

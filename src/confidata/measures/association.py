@@ -31,7 +31,7 @@ import pandas as pd
 
 from confidata.measures._encode import Pair, column_codes, numeric_values, prepare
 from confidata.measures._result import Direction, MeasureResult
-from confidata.measures.marginals import _check_int, _draw_seed
+from confidata.measures._shared import check_int, draw_seed
 from confidata.table.conform import missing_mask
 
 __all__ = ["correlation_difference"]
@@ -148,7 +148,7 @@ def correlation_difference(real: pd.DataFrame, synthetic: pd.DataFrame, schema, 
 
     `n_boot` bootstrap resamples (drawn with `seed`) are averaged for the reference.
     """
-    n_boot = _check_int("n_boot", n_boot, 1, "correlation_difference")
+    n_boot = check_int("n_boot", n_boot, 1, "correlation_difference")
     pair = prepare(real, synthetic, schema, measure="correlation_difference", columns=columns,
                    min_columns=2)
     real_data, syn_data = _encoded(pair)
@@ -159,7 +159,7 @@ def correlation_difference(real: pd.DataFrame, synthetic: pd.DataFrame, schema, 
     diff = np.abs(r0 - s0)
     value = float(diff.mean())
 
-    seed_used = _draw_seed(seed)
+    seed_used = draw_seed(seed)
     rng = np.random.default_rng(seed_used)
     n_real, n_syn = len(pair.real), len(pair.synthetic)
     boot_means = []

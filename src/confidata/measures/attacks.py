@@ -21,8 +21,7 @@ from scipy.stats import norm, rankdata
 from confidata.errors import SchemaError
 from confidata.measures._nearest import GowerSpace
 from confidata.measures._result import Direction, MeasureResult
-from confidata.measures.distance import _check, _columns, _need_holdout
-from confidata.measures.marginals import _draw_seed
+from confidata.measures._shared import check_frames, measured_columns, need_holdout, seeded
 from confidata.table.schema import Schema
 
 __all__ = ["membership_inference", "nndr"]
@@ -45,12 +44,6 @@ def _max_rows(max_rows: object) -> int:
     if isinstance(max_rows, bool) or not isinstance(max_rows, int | np.integer) or max_rows < 1:
         raise SchemaError("The 'max_rows' option must be a whole number of 1 or more.")
     return int(max_rows)
-
-
-def _seeded(seed: int | None) -> tuple[int, np.random.Generator]:
-    """The seed used (drawn from the OS when None) and a generator on it."""
-    seed = _draw_seed(seed)
-    return seed, np.random.default_rng(seed)
 
 
 def _auc_delong(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
@@ -77,11 +70,11 @@ def membership_inference(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Sc
     each, drawn with ``np.random.default_rng(seed)``. The AUC comes from mid-ranks (ties count
     half); its 95% interval is DeLong's normal interval, clipped to [0, 1].
     """
-    holdout = _need_holdout(holdout, "membership_inference")
+    holdout = need_holdout(holdout, "membership_inference")
     max_rows = _max_rows(max_rows)
-    seed, rng = _seeded(seed)
-    columns = _columns(real, schema)
-    _check({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
+    seed, rng = seeded(seed)
+    columns = measured_columns(real, schema)
+    check_frames({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
     size = min(max_rows, len(real), len(holdout))
     members = np.sort(rng.choice(len(real), size=size, replace=False))
     others = np.sort(rng.choice(len(holdout), size=size, replace=False))
@@ -148,11 +141,11 @@ def nndr(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
     reference. Exact copies (distance 0) count as ratio 0. The 95% interval is the
     distribution-free order-statistic interval of the median; 5th percentiles are reported too.
     """
-    holdout = _need_holdout(holdout, "nndr")
+    holdout = need_holdout(holdout, "nndr")
     max_rows = _max_rows(max_rows)
-    seed, rng = _seeded(seed)
-    columns = _columns(real, schema)
-    _check({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
+    seed, rng = seeded(seed)
+    columns = measured_columns(real, schema)
+    check_frames({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
     if len(real) < 2:
         raise SchemaError("nndr needs at least two training (real) rows: a ratio of the nearest to "
                           "the second-nearest row; pass the full training data.")

@@ -26,8 +26,8 @@ import pandas as pd
 
 from confidata.errors import SchemaError, quote_names
 from confidata.measures._result import Direction, MeasureResult
+from confidata.measures._shared import column_keys, require, require_rows, row_keys
 from confidata.measures.keys import resolve_keys
-from confidata.table.conform import code_text
 from confidata.table.schema import Role, Schema
 
 __all__ = [
@@ -78,74 +78,6 @@ def _resolve_target(schema: Schema, target: str | None, option: str = "target") 
     raise SchemaError(
         f"The schema marks {quote_names(found)} as sensitive; pass {option}='column' to choose one."
     )
-
-
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str, role: str) -> None:
-    absent = [c for c in columns if c not in frame.columns]
-    if absent:
-        raise SchemaError(
-            f"The {what} has no column(s) {quote_names(absent)} named as {role}; check the "
-            f"spelling or choose {role} that both data sets hold."
-        )
-
-
-def _require_rows(frame: pd.DataFrame, what: str) -> None:
-    if len(frame) == 0:
-        raise SchemaError(f"The {what} has no rows; a disclosure measure needs at least one.")
-
-
-def _column_codes(frames: Sequence[pd.DataFrame], column: str) -> list[np.ndarray]:
-    """One column of several frames as joint integer codes; missing is a level of its own.
-
-    Values are compared as the text a person writes (1.0 and 1 are the same category), so a
-    column read as Int64 in one frame and float in the other still matches. Numbers compare as
-    floats and categories through the text of their levels, so no cell is turned into text.
-    """
-    series = [f[column].reset_index(drop=True) for f in frames]
-    bounds = np.cumsum([0, *[len(s) for s in series]])
-    if all(_is_plain_number(s) for s in series):
-        values = np.concatenate([s.to_numpy(dtype=float, na_value=np.nan) for s in series])
-        codes, _ = pd.factorize(values, use_na_sentinel=True)
-    elif all(isinstance(s.dtype, pd.CategoricalDtype) for s in series):
-        level_text = [code_text(pd.Series(s.cat.categories, dtype=object)).to_numpy() for s in series]
-        _, shared = pd.factorize(np.concatenate(level_text))
-        lookup = {text: i for i, text in enumerate(shared)}
-        parts = []
-        for s, texts in zip(series, level_text, strict=True):
-            to_shared = np.array([lookup[t] for t in texts] + [-1], dtype=np.int64)
-            parts.append(to_shared[s.cat.codes.to_numpy()])  # code -1 picks the trailing -1
-        codes = np.concatenate(parts)
-    else:
-        values = pd.concat(series, ignore_index=True)
-        missing = values.isna().to_numpy()
-        codes, _ = pd.factorize(code_text(values).to_numpy(dtype=object))
-        codes = np.where(missing, -1, codes)
-    codes = np.asarray(codes, dtype=np.int64) + 1  # 0 = missing
-    return [codes[bounds[i]:bounds[i + 1]] for i in range(len(series))]
-
-
-def _is_plain_number(values: pd.Series) -> bool:
-    dtype = values.dtype
-    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype) \
-        and not isinstance(dtype, pd.CategoricalDtype)
-
-
-def _joint_codes(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> list[np.ndarray]:
-    """Each row's combination of `columns` as one integer, the same across `frames` (exact).
-
-    Columns are folded in one at a time: the codes so far times the next column's number of
-    levels plus its code, renumbered by hashing after each step so the key never overflows.
-    """
-    sizes = [len(f) for f in frames]
-    if not columns:
-        return [np.zeros(n, dtype=np.int64) for n in sizes]
-    key = np.zeros(sum(sizes), dtype=np.int64)
-    for column in columns:
-        code = np.concatenate(_column_codes(frames, column))
-        key, _ = pd.factorize(key * (int(code.max()) + 1) + code)
-        key = np.asarray(key, dtype=np.int64)
-    bounds = np.cumsum([0, *sizes])
-    return [key[bounds[i]:bounds[i + 1]] for i in range(len(frames))]
 
 
 def _pct(count: float, total: int) -> float:
@@ -234,11 +166,11 @@ def _prepare(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
              keys: Sequence[str] | str | None,
              exclude: Sequence[str] = ()) -> tuple[list[str], str, np.ndarray, np.ndarray]:
     keys, rule = _resolve_keys(schema, real, keys, exclude)
-    _require(real, keys, "real data", "keys")
-    _require(synthetic, keys, "synthetic data", "keys")
-    _require_rows(real, "real data")
-    _require_rows(synthetic, "synthetic data")
-    key_o, key_s = _joint_codes([real, synthetic], keys)
+    require(real, keys, "real data", "keys")
+    require(synthetic, keys, "synthetic data", "keys")
+    require_rows(real, "real data")
+    require_rows(synthetic, "synthetic data")
+    key_o, key_s = row_keys([real, synthetic], keys)
     return keys, rule, key_o, key_s
 
 
@@ -246,15 +178,15 @@ def _prepare_target(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
                     keys: Sequence[str] | str | None, target: str | None):
     target = _resolve_target(schema, target)
     resolved, _ = _resolve_keys(schema, real, keys, (target,))
-    _require(real, [target], "real data", "target")
-    _require(synthetic, [target], "synthetic data", "target")
+    require(real, [target], "real data", "target")
+    require(synthetic, [target], "synthetic data", "target")
     if target in resolved:
         raise SchemaError(
             f"Column '{target}' is both a key and the target; drop it from keys or choose "
             "another target."
         )
     keys, rule, key_o, key_s = _prepare(real, synthetic, schema, keys, (target,))
-    t_o, t_s = _column_codes([real, synthetic], target)
+    t_o, t_s = column_keys([real, synthetic], target)
     return keys, rule, target, _attribute_figures(key_o, key_s, t_o, t_s)
 
 
@@ -419,8 +351,8 @@ def k_anonymity(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
     if sensitive is None and len(schema.with_role(Role.SENSITIVE)) == 1:
         sensitive = schema.with_role(Role.SENSITIVE)[0]
     if sensitive is not None:
-        _require(real, [sensitive], "real data", "sensitive column")
-        (t_o,) = _column_codes([real], sensitive)
+        require(real, [sensitive], "real data", "sensitive column")
+        (t_o,) = column_keys([real], sensitive)
         n_t = int(t_o.max(initial=0)) + 1
         levels = np.bincount(np.unique(key_o * n_t + t_o) // n_t, minlength=n_keys)
         per_record["l"] = levels[key_o]

@@ -16,12 +16,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from confidata.errors import SchemaError, quote_names
+from confidata.errors import SchemaError
 from confidata.measures._nearest import GowerSpace
 from confidata.measures._result import Direction, MeasureResult
-from confidata.measures.disclosure import _joint_codes
-from confidata.measures.marginals import _draw_seed
-from confidata.table.schema import Kind, Role, Schema
+from confidata.measures._shared import check_frames, draw_seed, measured_columns, need_holdout, row_keys
+from confidata.table.schema import Schema
 
 __all__ = ["distance_to_closest_record", "exact_matches"]
 
@@ -36,50 +35,14 @@ _EXACT = (
 )
 
 
-def _columns(real: pd.DataFrame, schema: Schema) -> list[str]:
-    """The schema's columns found in the real data; direct identifiers, record identifiers and
-    free text left out (a fresh id per synthetic row says nothing about closeness)."""
-    names = [c.name for c in schema if c.name in real.columns
-             and not c.has_role(Role.DIRECT_IDENTIFIER) and c.kind not in (Kind.IDENTIFIER, Kind.TEXT)]
-    if not names:
-        raise SchemaError(
-            "None of the schema's columns (direct identifiers aside) are in the real data; "
-            "pass the frame the schema describes."
-        )
-    return names
-
-
-def _check(frames: dict[str, pd.DataFrame], columns: list[str]) -> None:
-    for what, frame in frames.items():
-        if not isinstance(frame, pd.DataFrame):
-            raise SchemaError(f"The {what} must be a pandas DataFrame; pass holdout=<DataFrame>.")
-        absent = [c for c in columns if c not in frame.columns]
-        if absent:
-            raise SchemaError(
-                f"The {what} lacks column(s) {quote_names(absent)} that the real data have; "
-                "give it the same columns as the real data."
-            )
-        if len(frame) == 0:
-            raise SchemaError(f"The {what} has no rows; this measure needs at least one.")
-
-
-def _need_holdout(holdout: pd.DataFrame | None, name: str) -> pd.DataFrame:
-    if holdout is None:
-        raise SchemaError(
-            f"{name} needs holdout=<DataFrame>: real rows from the same population that the "
-            "synthesizer never saw (split them off before fitting)."
-        )
-    return holdout
-
-
 def exact_matches(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
                   holdout: pd.DataFrame | None = None) -> MeasureResult:
     """Share of synthetic rows equal in every column to some training row; reference: the
     same share for holdout rows (what an independent sample from the population scores)."""
-    holdout = _need_holdout(holdout, "exact_matches")
-    columns = _columns(real, schema)
-    _check({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
-    code_r, code_s, code_h = _joint_codes([real, synthetic, holdout], columns)
+    holdout = need_holdout(holdout, "exact_matches")
+    columns = measured_columns(real, schema)
+    check_frames({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
+    code_r, code_s, code_h = row_keys([real, synthetic, holdout], columns)
     in_train = np.zeros(int(max(code_r.max(), code_s.max(), code_h.max())) + 1, dtype=bool)
     in_train[code_r] = True
     share_s = float(in_train[code_s].mean())
@@ -128,14 +91,14 @@ def distance_to_closest_record(real: pd.DataFrame, synthetic: pd.DataFrame, sche
     binomial share on the queried rows. Also reports the 5th percentile and median distance
     to the closest training row for synthetic and for holdout rows.
     """
-    holdout = _need_holdout(holdout, "distance_to_closest_record")
+    holdout = need_holdout(holdout, "distance_to_closest_record")
     for option, number in (("max_rows", max_rows), ("max_chunks", max_chunks)):
         if isinstance(number, bool) or not isinstance(number, int | np.integer) or number < 1:
             raise SchemaError(f"The '{option}' option must be a whole number of 1 or more.")
-    seed = _draw_seed(seed)
+    seed = draw_seed(seed)
     rng = np.random.default_rng(seed)
-    columns = _columns(real, schema)
-    _check({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
+    columns = measured_columns(real, schema)
+    check_frames({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
     space = GowerSpace([real, synthetic, holdout], columns, schema)
     n_r, n_s, n_h = len(real), len(synthetic), len(holdout)
     query_s = np.sort(rng.choice(n_s, size=min(max_rows, n_s), replace=False))

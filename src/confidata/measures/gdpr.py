@@ -40,9 +40,14 @@ from confidata.errors import SchemaError, quote_names
 from confidata.measures._encode import numeric_values
 from confidata.measures._nearest import GowerSpace
 from confidata.measures._result import Direction, MeasureResult
-from confidata.measures.attacks import _seeded
-from confidata.measures.disclosure import _column_codes
-from confidata.measures.distance import _check, _columns, _need_holdout
+from confidata.measures._shared import (
+    check_frames,
+    column_keys,
+    measured_columns,
+    need_holdout,
+    seeded,
+    wilson,
+)
 from confidata.table.schema import Schema
 
 __all__ = ["inference", "linkability", "singling_out"]
@@ -60,19 +65,6 @@ _EQ, _LE, _GE, _NA = 0, 1, 2, 3
 
 
 # -- shared pieces ---------------------------------------------------------------------------
-def wilson(successes: int, n: int) -> tuple[float, float]:
-    """95% Wilson score interval of a success rate; (0, 1) when there are no trials."""
-    if n <= 0:
-        return 0.0, 1.0
-    rate = successes / n
-    scale = 1.0 + _Z**2 / n
-    centre = (rate + _Z**2 / (2 * n)) / scale
-    half = _Z / scale * np.sqrt(rate * (1 - rate) / n + _Z**2 / (4 * n * n))
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return float(low), float(high)
-
-
 def risk_from_rates(main: float, control: float, main_ci: tuple[float, float],
                     control_ci: tuple[float, float]) -> tuple[float, tuple[float, float]]:
     """R = (main - control) / (1 - control) clipped at 0, and a 95% interval for it.
@@ -97,9 +89,9 @@ def _whole(value: object, option: str, low: int = 1) -> int:
 
 def _prepare(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
              holdout: pd.DataFrame | None, name: str) -> tuple[pd.DataFrame, list[str]]:
-    holdout = _need_holdout(holdout, name)
-    columns = _columns(real, schema)
-    _check({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
+    holdout = need_holdout(holdout, name)
+    columns = measured_columns(real, schema)
+    check_frames({"real data": real, "synthetic data": synthetic, "holdout data": holdout}, columns)
     return holdout, columns
 
 
@@ -168,7 +160,7 @@ def _matrix(frames: Sequence[pd.DataFrame], columns: list[str],
         if is_num:
             arrays = [numeric_values(f[name], schema[name].kind) for f in frames]
         else:
-            arrays = [c.astype(float) for c in _column_codes(frames, name)]
+            arrays = [c.astype(float) for c in column_keys(frames, name)]
         for i, array in enumerate(arrays):
             parts[i].append(array)
     return [np.column_stack(p) for p in parts], numeric
@@ -511,7 +503,7 @@ def singling_out(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
     if n_cols > len(columns):
         raise SchemaError(f"The 'n_cols' option asks for {n_cols} columns per predicate but the "
                           f"data have {len(columns)}; pass n_cols={len(columns)} or fewer.")
-    seed, rng = _seeded(seed)
+    seed, rng = seeded(seed)
     (train, syn, hold), numeric = _matrix([real, synthetic, holdout], columns, schema)
     extra = {"seed": seed, "mode": mode, "n_cols": n_cols, "n_attacks_requested": n_attacks,
              "columns": len(columns), "n_training": len(train), "n_holdout": len(hold)}
@@ -601,7 +593,7 @@ def linkability(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
         if shared:
             raise SchemaError(f"The two column groups of 'aux_cols' share {quote_names(shared)}; "
                               f"each column belongs to one group only.")
-    seed, rng = _seeded(seed)
+    seed, rng = seeded(seed)
     size = min(n_attacks, len(real), len(holdout))
     targets = {0: np.sort(rng.choice(len(real), size=size, replace=False)),
                2: np.sort(rng.choice(len(holdout), size=size, replace=False))}
@@ -658,7 +650,7 @@ def inference(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
             not np.isfinite(tolerance) or tolerance < 0:
         raise SchemaError("The 'tolerance' option must be a number of 0 or more (0.05 = 5%).")
     n_attacks = _whole(n_attacks, "n_attacks")
-    seed, rng = _seeded(seed)
+    seed, rng = seeded(seed)
     size = min(n_attacks, len(real), len(holdout))
     frames = [real, synthetic, holdout]
     targets = {0: np.sort(rng.choice(len(real), size=size, replace=False)),
@@ -666,7 +658,7 @@ def inference(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *,
     kind = schema[secret].kind
     numeric = kind.is_numeric_or_date
     truth = [numeric_values(f[secret], kind) for f in frames] if numeric else \
-        [c.astype(float) for c in _column_codes(frames, secret)]
+        [c.astype(float) for c in column_keys(frames, secret)]
 
     def right(guess: np.ndarray, actual: np.ndarray) -> np.ndarray:
         if not numeric:

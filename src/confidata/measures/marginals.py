@@ -25,9 +25,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from confidata.errors import MeasureOptionError
 from confidata.measures._encode import Pair, column_codes, joint_codes, prepare
 from confidata.measures._result import Direction, MeasureResult
+from confidata.measures._shared import check_int, draw_seed
 
 __all__ = ["kmarginal", "pmse_1way", "tvd_1way", "tvd_2way"]
 
@@ -40,14 +40,6 @@ _PMSE_CITE = (
     "synthetic data, JRSS A 181(3), 663-688; synthpop compare() (Raab, Nowok and Dibben 2021)."
 )
 
-
-
-def _check_int(name: str, value: object, low: int, measure: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise MeasureOptionError(
-            f"{measure}: option '{name}' must be an integer of at least {low}; change it."
-        )
-    return int(value)
 
 
 def _coded(pair: Pair, n_bins: int, edges_from: str) -> tuple[list, list, list[int], list]:
@@ -91,12 +83,6 @@ def _marginal_table(pair: Pair, k: int, n_bins: int, combos: Sequence[tuple[int,
     return pd.DataFrame(rows, columns=columns)
 
 
-def _draw_seed(seed: int | None) -> int:
-    if seed is None:
-        return int(np.random.SeedSequence().generate_state(1)[0])
-    return int(seed)
-
-
 def _tvd_result(name: str, k: int, table: pd.DataFrame, pair: Pair, n_bins: int,
                 note: str) -> MeasureResult:
     mean = float(table["tvd"].mean())
@@ -127,7 +113,7 @@ def _tvd_result(name: str, k: int, table: pd.DataFrame, pair: Pair, n_bins: int,
 def tvd_1way(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, n_bins: int = 10,
              columns: Sequence[str] | None = None) -> MeasureResult:
     """Mean total-variation distance over every variable's own table (1-way marginals)."""
-    n_bins = _check_int("n_bins", n_bins, 1, "tvd_1way")
+    n_bins = check_int("n_bins", n_bins, 1, "tvd_1way")
     pair = prepare(real, synthetic, schema, measure="tvd_1way", columns=columns)
     table = _marginal_table(pair, 1, n_bins, [(j,) for j in range(len(pair.names))])
     return _tvd_result("tvd_1way", 1, table, pair, n_bins, "")
@@ -136,7 +122,7 @@ def tvd_1way(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, n_bins: int
 def tvd_2way(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, n_bins: int = 10,
              columns: Sequence[str] | None = None) -> MeasureResult:
     """Mean total-variation distance over every pair of variables (2-way marginals)."""
-    n_bins = _check_int("n_bins", n_bins, 1, "tvd_2way")
+    n_bins = check_int("n_bins", n_bins, 1, "tvd_2way")
     pair = prepare(real, synthetic, schema, measure="tvd_2way", columns=columns, min_columns=2)
     combos = list(itertools.combinations(range(len(pair.names)), 2))
     result = _tvd_result("tvd_2way", 2, _marginal_table(pair, 2, n_bins, combos), pair, n_bins, "")
@@ -149,15 +135,15 @@ def kmarginal(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, k: int = 3
               columns: Sequence[str] | None = None) -> MeasureResult:
     """k-marginal score, 1000 x (1 - mean TVD) over all k-way tables (or `max_sets` of them
     drawn at random with `seed`); 1000 means every k-way table matches exactly."""
-    k = _check_int("k", k, 1, "kmarginal")
-    n_bins = _check_int("n_bins", n_bins, 1, "kmarginal")
-    max_sets = _check_int("max_sets", max_sets, 1, "kmarginal")
+    k = check_int("k", k, 1, "kmarginal")
+    n_bins = check_int("n_bins", n_bins, 1, "kmarginal")
+    max_sets = check_int("max_sets", max_sets, 1, "kmarginal")
     pair = prepare(real, synthetic, schema, measure="kmarginal", columns=columns, min_columns=k)
     p = len(pair.names)
     total = math.comb(p, k)
     note, seed_used, sampled = "", None, total > max_sets
     if sampled:
-        seed_used = _draw_seed(seed)
+        seed_used = draw_seed(seed)
         rng = np.random.default_rng(seed_used)
         chosen: dict[tuple[int, ...], None] = {}
         while len(chosen) < max_sets:  # rejection draw: never lists all C(p, k) sets
@@ -216,7 +202,7 @@ def pmse_1way(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, n_groups: 
     The value is the mean S_pMSE over variables; each S_pMSE is 1 in expectation when the
     synthetic file is a fresh draw from the same population.
     """
-    n_groups = _check_int("n_groups", n_groups, 1, "pmse_1way")
+    n_groups = check_int("n_groups", n_groups, 1, "pmse_1way")
     pair = prepare(real, synthetic, schema, measure="pmse_1way", columns=columns)
     real_codes, syn_codes, sizes, _ = _coded(pair, n_groups, "both")
     rows = []

@@ -34,9 +34,10 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve, qr
 from scipy.special import expit
 
 from confidata._tree import grow_tree
+from confidata.errors import MeasureOptionError
 from confidata.measures._encode import Pair, column_codes, numeric_values, prepare
 from confidata.measures._result import Direction, MeasureResult
-from confidata.measures.marginals import MeasureOptionError, _check_int, _draw_seed
+from confidata.measures._shared import check_int, draw_seed
 
 __all__ = ["pmse", "pmse_cart", "pmse_logit", "propensity_summary"]
 
@@ -197,8 +198,8 @@ def _sampled_pair(real: pd.DataFrame, synthetic: pd.DataFrame, schema, max_rows:
     """Both files conformed, each cut to a random `max_rows` rows when longer; also whether it
     sampled, the seed used and the generator (for what the measure draws next)."""
     if max_rows is not None:
-        max_rows = _check_int("max_rows", max_rows, 10, measure)
-    seed_used = _draw_seed(seed)
+        max_rows = check_int("max_rows", max_rows, 10, measure)
+    seed_used = draw_seed(seed)
     rng = np.random.default_rng(seed_used)
     sampled = max_rows is not None and max(len(real), len(synthetic)) > max_rows
     pair = prepare(_sample(real, max_rows, rng), _sample(synthetic, max_rows, rng), schema,
@@ -379,8 +380,8 @@ def pmse_cart(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, permutatio
     one). A file longer than `max_rows` is represented by a random sample of that many rows
     (``max_rows=None`` uses all), with a 95% interval for pMSE over rows.
     """
-    permutations = _check_int("permutations", permutations, 2, "pmse_cart")
-    min_leaf = _check_int("min_leaf", min_leaf, 1, "pmse_cart")
+    permutations = check_int("permutations", permutations, 2, "pmse_cart")
+    min_leaf = check_int("min_leaf", min_leaf, 1, "pmse_cart")
     if isinstance(ccp_alpha, bool) or not isinstance(ccp_alpha, int | float) or ccp_alpha < 0:
         raise MeasureOptionError("pmse_cart: option 'ccp_alpha' must be a number >= 0; change it.")
     pair, sampled, seed_used, rng = _sampled_pair(real, synthetic, schema, max_rows, seed, "pmse_cart",

@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from confidata.errors import ModelFitError, SchemaError, quote_names
+from confidata.errors import MeasureOptionError, ModelFitError, SchemaError, quote_names
 from confidata.measures._encode import Pair, column_codes, numeric_values, prepare
 from confidata.measures._result import Direction, MeasureResult
-from confidata.measures.gdpr import wilson
-from confidata.measures.marginals import MeasureOptionError, _check_int, _draw_seed
+from confidata.measures._shared import check_int, draw_seed, wilson
 from confidata.table.conform import missing_mask
 from confidata.table.schema import Kind, Role
 
@@ -345,7 +344,7 @@ def tstr(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, target: str,
     if not features:
         raise SchemaError(f"{measure}: no predictor columns besides the target; add some.")
     names = [target, *features]
-    seed_used = _draw_seed(seed)
+    seed_used = draw_seed(seed)
     real_pair = prepare(real, synthetic, schema, measure=measure, columns=names)
     if holdout is None:
         rng = np.random.default_rng(seed_used)
@@ -357,7 +356,7 @@ def tstr(real: pd.DataFrame, synthetic: pd.DataFrame, schema, *, target: str,
         train, test = real_pair.real, prepare(real, holdout, schema, measure=measure,
                                                columns=names).synthetic
     if max_rows is not None:
-        max_rows = _check_int("max_rows", max_rows, 10, measure)
+        max_rows = check_int("max_rows", max_rows, 10, measure)
         sampler = np.random.default_rng([seed_used, 1])
         train = train.iloc[np.sort(sampler.choice(len(train), max_rows, replace=False))] \
             if len(train) > max_rows else train

@@ -25,7 +25,8 @@ import pandas as pd
 
 from confidata.errors import SchemaError
 from confidata.measures._result import Direction, MeasureResult
-from confidata.measures.disclosure import _joint_codes, _require, _require_rows, _resolve_keys
+from confidata.measures._shared import require, require_rows, row_keys
+from confidata.measures.disclosure import _resolve_keys
 from confidata.table.schema import Schema
 
 __all__ = ["special_uniques", "suda_weight"]
@@ -62,7 +63,7 @@ def _msus(frames: Sequence[pd.DataFrame], keys: list[str], max_size: int,
     for size in range(1, max_size + 1):
         weight = suda_weight(size, len(keys), max_size)
         for subset in combinations(range(len(keys)), size):
-            codes = _joint_codes(frames, [keys[i] for i in subset])
+            codes = row_keys(frames, [keys[i] for i in subset])
             own = codes[which]
             is_unique = np.bincount(own)[own] == 1
             unique[subset] = is_unique
@@ -99,10 +100,10 @@ def special_uniques(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
     if isinstance(max_size, bool) or not isinstance(max_size, int | np.integer) or max_size < 1:
         raise SchemaError("The 'max_size' option must be a whole number of 1 or more (the largest "
                           "MSU searched, in keys; 3 is usual).")
-    _require(real, keys, "real data", "keys")
-    _require(synthetic, keys, "synthetic data", "keys")
-    _require_rows(real, "real data")
-    _require_rows(synthetic, "synthetic data")
+    require(real, keys, "real data", "keys")
+    require(synthetic, keys, "synthetic data", "keys")
+    require_rows(real, "real data")
+    require_rows(synthetic, "synthetic data")
     size = min(int(max_size), len(keys))
     frames = [real, synthetic]
     count, smallest, score, per_key, in_syn = _msus(frames, keys, size, 0)

@@ -18,7 +18,7 @@ from numba import njit
 from confidata.errors import SchemaError, quote_names
 from confidata.measures._encode import numeric_values
 from confidata.measures._result import Direction, MeasureResult
-from confidata.measures.disclosure import _joint_codes, _require, _require_rows
+from confidata.measures._shared import require, require_rows, row_keys
 from confidata.measures.keys import DEFAULT_MAX_LEVELS, resolve_keys
 from confidata.table.schema import Kind, Role, Schema
 
@@ -56,7 +56,7 @@ def _resolve_weight(schema: Schema, frame: pd.DataFrame, weight: str | None, mea
                 "weight for person-level figures)."
             )
         weight = found[0]
-    _require(frame, [weight], "real data", "weight")
+    require(frame, [weight], "real data", "weight")
     return weight
 
 
@@ -209,8 +209,8 @@ def weighted_estimates(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Sche
     measure = "weighted_estimates"
     if not isinstance(real, pd.DataFrame) or not isinstance(synthetic, pd.DataFrame):
         raise SchemaError(f"{measure}: pass the real and the synthetic data as pandas DataFrames.")
-    _require_rows(real, "real data")
-    _require_rows(synthetic, "synthetic data")
+    require_rows(real, "real data")
+    require_rows(synthetic, "synthetic data")
     weight = _resolve_weight(schema, real, weight, measure)
     w_r = _weights(real, weight, "real data", measure)
     if weight in synthetic.columns:
@@ -237,8 +237,8 @@ def weighted_estimates(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Sche
             raise SchemaError(f"{measure}: variable(s) {quote_names(unknown)} are not in the "
                               "schema; use names from the schema.")
     for label, frame in (("real data", real), ("synthetic data", synthetic)):
-        _require(frame, list(domains), label, "domains")
-        _require(frame, list(variables), label, "variables")
+        require(frame, list(domains), label, "domains")
+        require(frame, list(variables), label, "variables")
     if not variables and not domains:
         raise SchemaError(f"{measure}: nothing to estimate; pass variables=[...] or domains=[...].")
 
@@ -382,8 +382,8 @@ def individual_risk(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
     """
     measure = "individual_risk"
     keys, rule = resolve_keys(schema, real, keys)
-    _require(real, keys, "real data", "keys")
-    _require_rows(real, "real data")
+    require(real, keys, "real data", "keys")
+    require_rows(real, "real data")
     if weight is None and not [w for w in schema.with_role(Role.WEIGHT) if w in real.columns]:
         w, weight_used = np.ones(len(real)), None
     else:
@@ -391,9 +391,9 @@ def individual_risk(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
         w = _weights(real, weight_used, "real data", measure)
     present = [k for k in keys if k in synthetic.columns]
     if len(present) == len(keys) and len(synthetic):
-        key_o, key_s = _joint_codes([real, synthetic], keys)
+        key_o, key_s = row_keys([real, synthetic], keys)
     else:
-        (key_o,) = _joint_codes([real], keys)
+        (key_o,) = row_keys([real], keys)
         key_s = np.array([], dtype=np.int64)
     n_keys = int(max(key_o.max(initial=-1), key_s.max(initial=-1))) + 1
     f_cell = np.bincount(key_o, minlength=n_keys)
