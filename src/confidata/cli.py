@@ -31,7 +31,7 @@ from confidata.errors import (
     OutputExistsError,
     quote_names,
 )
-from confidata.synth import METHODS, load_model
+from confidata.synth import METHODS, check_options, load_model, synthesize
 from confidata.synth.dp import DPSynthesizer
 from confidata.table import Kind, Role, Schema, missing_mask, read_table, write_table
 from confidata.table._files import check_output_path
@@ -255,9 +255,9 @@ def synth(
     strata: Annotated[Optional[str], typer.Option("--strata", help="Synthesise separately within each level of this column.")] = None,
     rules: Annotated[Optional[str], typer.Option("--rules", help="Rules file, or rules separated by ';' (e.g. 'age < 16 -> income = missing').")] = None,
     save_model: Annotated[Optional[Path], typer.Option("--save-model", help="Also save the fitted model (confidential: it holds real values).")] = None,
-    min_leaf: Annotated[int, typer.Option("--min-leaf", help="Smallest leaf of a tree (rpart's minbucket).")] = 5,
-    min_split: Annotated[int, typer.Option("--min-split", help="Smallest node that is split (rpart's minsplit; synthpop's is 15).")] = 100,
-    cp: Annotated[float, typer.Option("--cp", help="Complexity parameter (rpart's cp).")] = 1e-8,
+    min_leaf: Annotated[Optional[int], typer.Option("--min-leaf", help="cart: smallest leaf of a tree (rpart's minbucket; default 5).")] = None,
+    min_split: Annotated[Optional[int], typer.Option("--min-split", help="cart: smallest node that is split (rpart's minsplit; default 100, synthpop's is 15).")] = None,
+    cp: Annotated[Optional[float], typer.Option("--cp", help="cart: complexity parameter (rpart's cp; default 1e-8).")] = None,
     smoothing: Annotated[bool, typer.Option("--smoothing", help="Smooth continuous values with a Gaussian kernel.")] = False,
     weights_as_case_weights: Annotated[bool, typer.Option("--weights-as-case-weights", help="Use the survey weight as case weights instead of synthesising it.")] = False,
     weight_column: Annotated[Optional[str], typer.Option("--weight-column", help="The survey weight to use as case weights when the schema has several.")] = None,
@@ -273,13 +273,16 @@ def synth(
 ) -> None:
     """Fit a synthesizer on a confidential file and write synthetic microdata."""
     started = time.perf_counter()
-    if method not in METHODS:
-        raise InputFileError(f"Unknown method '{method}'; available: {', '.join(sorted(METHODS))}.")
+    sequence = [c.strip() for c in visit_sequence.split(",")] if visit_sequence else None
+    # what the user gave, as the method's keywords; the rest is left to the method's defaults
+    given = dict(visit_sequence=sequence, strata=strata, rules=rules, min_leaf=min_leaf,
+                 min_split=min_split, cp=cp, smoothing=smoothing,
+                 weights_as_case_weights=weights_as_case_weights, weight_column=weight_column,
+                 identifiers="fresh" if fresh_ids else None, epsilon=epsilon, delta=delta,
+                 max_seconds=max_seconds, max_model_size=max_model_size, levels_share=levels_share)
+    options = {k: v for k, v in given.items() if v is not None and v is not False}
+    check_options(method, options, label=_flag)
     private = issubclass(METHODS[method], DPSynthesizer)
-    _check_dp_options(method, private, epsilon=epsilon, delta=delta, max_seconds=max_seconds,
-                      max_model_size=max_model_size, levels_share=levels_share,
-                      visit_sequence=visit_sequence, strata=strata,
-                      rules=rules, weights_as_case_weights=weights_as_case_weights)
     paths = _output_paths(output, m)
     _check_outputs(paths, overwrite)
     if any(p.resolve() == file.resolve() for p in paths):
@@ -289,23 +292,9 @@ def synth(
         if save_model.resolve() in {p.resolve() for p in paths} or save_model.resolve() == file.resolve():
             raise InputFileError("--save-model must name a file other than the data and the output.")
     frame, used = read_table(file, schema, table=table, encoding=encoding)
-    sequence = [c.strip() for c in visit_sequence.split(",")] if visit_sequence else None
-    if private:
-        caps = {} if max_model_size is None else {"max_model_size": max_model_size}
-        if levels_share is not None:
-            caps["levels_share"] = levels_share
-        model = METHODS[method](used, epsilon=epsilon, delta=delta, seed=seed, max_seconds=max_seconds, **caps)
-    else:
-        model = METHODS[method](
-            used, visit_sequence=sequence, strata=strata, rules=rules, min_leaf=min_leaf,
-            min_split=min_split, cp=cp,
-            smoothing=smoothing, weights_as_case_weights=weights_as_case_weights,
-            weight_column=weight_column,
-            identifiers="fresh" if fresh_ids else "drop",
-        )
     t0 = time.perf_counter()
     with _Steps(None, "Fitting (spending the privacy budget)" if private else "Fitting trees") as steps:
-        model.fit(frame, progress=steps)
+        model = synthesize(frame, used, method=method, options=options, seed=seed, progress=steps)
     fitted = time.perf_counter() - t0
     seed_note = f"seed {seed}"
     if seed is None:
@@ -357,21 +346,9 @@ def synth(
                   "values from the data: keep it as confidential as the data.[/]")
 
 
-def _check_dp_options(method: str, private: bool, **given) -> None:
-    """DP-only options with a non-DP method, or CART-only options with a DP method, are refused."""
-    dp_only = ("epsilon", "delta", "max_seconds", "max_model_size", "levels_share")
-    if private:
-        used = [k for k, v in given.items() if k not in dp_only and v not in (None, False)]
-        if used:
-            flags = ", ".join("--" + k.replace("_", "-") for k in used)
-            raise InputFileError(f"{flags} apply to --method cart only; leave them out with --method {method}.")
-    else:
-        used = [k for k in dp_only if given[k] is not None]
-        if used:
-            flags = ", ".join("--" + k.replace("_", "-") for k in used)
-            dp = ", ".join(sorted(k for k, v in METHODS.items() if issubclass(v, DPSynthesizer)))
-            raise InputFileError(f"{flags} apply to the differentially private methods ({dp}); "
-                                 f"'{method}' is not one.")
+def _flag(option: str) -> str:
+    """The command-line flag that sets a synthesizer option, for messages."""
+    return "--fresh-ids" if option == "identifiers" else "--" + option.replace("_", "-")
 
 
 def _print_budget(model) -> None:
