@@ -350,12 +350,13 @@ def tv_verdict(tv: dict, epsilon: float | None) -> tuple[bool, str | None, float
 class Recorder:
     """Appends one JSON line per result; knows which results exist (for --resume)."""
 
-    def __init__(self, path: Path, resume: bool):
+    def __init__(self, path: Path, resume: bool, retry_failed: bool = False):
         self.path = path
         self.done: set[tuple[str, str, str]] = set()
         if resume and path.is_file():
             for rec in read_results(path):
-                self.done.add((rec["file"], rec["method"], rec["step"]))
+                if rec.get("status") == "ok" or not retry_failed:
+                    self.done.add((rec["file"], rec["method"], rec["step"]))
         elif path.exists():
             path.unlink()
 
@@ -422,11 +423,17 @@ def sweep_file(entry, opts, rec: Recorder, sha: str, log) -> None:
             if out.exists():
                 out.unlink()
             r = run_cli(args, folder / f"synth_{lab}.stderr", opts.timeout, folder)
-            advice = r["advice"] if r["advice"] and r["advice"][0] not in args else []
-            if advice:  # do what the message says, as a user would, and keep the refusal on record
-                rec.write({**base, "method": lab, "step": "synth-default", "epsilon": eps, **r})
-                r = run_cli(args + advice, folder / f"synth_{lab}.stderr", opts.timeout, folder)
-                r["followed_advice"] = " ".join(advice)
+            followed: list[str] = []
+            for _ in range(3):  # do what the message says, as a user would; keep the first refusal
+                advice = r["advice"] if r["advice"] and r["advice"][0] not in args + followed else []
+                if not advice:
+                    break
+                if not followed:
+                    rec.write({**base, "method": lab, "step": "synth-default", "epsilon": eps, **r})
+                followed += advice
+                r = run_cli(args + followed, folder / f"synth_{lab}.stderr", opts.timeout, folder)
+            if followed:
+                r["followed_advice"] = " ".join(followed)
             if r["status"] == "ok" and not out.is_file():
                 r.update(status="crash", error="exit 0 but no synthetic file written")
             rec.write({**base, "method": lab, "step": "synth", "epsilon": eps, **r})
@@ -549,9 +556,31 @@ def render_table(latest: dict, methods: list[str]) -> list[str]:
     return lines
 
 
+def render_rollup(latest: dict, methods: list[str]) -> list[str]:
+    """One line per method: how many files it ran on, and how many met each part of the target."""
+    lines = ["| method | files | synth ok | refused | crashed/timed out | 0 OOD | TV within bound | "
+             "evaluate ok | median synth s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
+    for m in methods:
+        syn = [r for (_, mm, s), r in latest.items() if mm == m and s == "synth"]
+        chk = [r for (_, mm, s), r in latest.items() if mm == m and s == "check" and r["status"] == "ok"]
+        evs = [r for (_, mm, s), r in latest.items() if mm == m and s.startswith("evaluate:")]
+        secs = sorted(r["seconds"] for r in syn if r["status"] == "ok")
+        median = secs[len(secs) // 2] if secs else "-"
+        lines.append(f"| {m} | {len(syn)} | {sum(r['status'] == 'ok' for r in syn)} | "
+                     f"{sum(r['status'] == 'refused' for r in syn)} | "
+                     f"{sum(r['status'] in ('crash', 'timeout') for r in syn)} | "
+                     f"{sum(not r['out_of_domain_total'] for r in chk)}/{len(chk)} | "
+                     f"{sum(bool(r['tv_within_bound']) for r in chk)}/{len(chk)} | "
+                     f"{sum(r['status'] == 'ok' for r in evs)}/{len(evs)} | {median} |")
+    return lines
+
+
 def print_summary(latest: dict) -> None:
     methods = sorted({m for _, m, s in latest if s == "synth"}, key=lambda m: (m != "cart", m))
     print("\n".join(render_table(latest, methods)))
+    print()
+    print("\n".join(render_rollup(latest, methods)))
     fails = failures(latest)
     counts: dict[str, int] = {}
     for x in fails:
@@ -606,7 +635,7 @@ def write_markdown(latest: dict, path: Path, command: str) -> None:
               "OOD: synthetic values outside the training file's domain (all columns). Worst TV ratio: "
               "the column whose 1-way TV is the largest multiple of a same-size bootstrap's. "
               "Evaluate: use cases whose report was written without a crashed measure.", ""]
-    lines += render_table(latest, methods)
+    lines += render_rollup(latest, methods) + [""] + render_table(latest, methods)
     fails = failures(latest)
     groups: dict[tuple[str, str], list[dict]] = {}
     for x in fails:
@@ -634,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-rows", type=int, default=None, help="sample bigger files down to this many rows")
     p.add_argument("--jobs", type=int, default=1, help="files run side by side (default 1: 2 cores)")
     p.add_argument("--resume", action="store_true", help="skip results already in the JSONL")
+    p.add_argument("--retry-failed", action="store_true", help="with --resume: run failed steps again")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds before a step is killed (default 900; 180 with --quick)")
     p.add_argument("--aim-seconds", type=float, default=120.0, help="AIM's --max-seconds")
@@ -664,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
         opts.use_cases_for = lambda f, m: plan.get((f, m), [])
     else:
         opts.use_cases_for = lambda f, m: use_cases
-    rec = Recorder(results_path, opts.resume)
+    rec = Recorder(results_path, opts.resume, opts.retry_failed)
     sha = commit()
     started = time.perf_counter()
 

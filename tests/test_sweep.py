@@ -119,3 +119,14 @@ def test_quick_sweep_on_real_files_has_no_crash_no_value_outside_the_domain_and_
     over = {r["file"]: (r["worst_column"], r["worst_ratio"]) for r in records
             if r["step"] == "check" and r["method"] == "cart" and not r["tv_within_bound"]}
     assert over == {}
+
+
+def test_a_refusal_is_followed_as_its_message_advises_and_a_crash_gives_its_exception_line():
+    refusal = ("Error: Column(s) 'a', 'b' have no public levels (read from the data, or none in the\n"
+               "schema), ... or buy them from the budget with levels_share=0.1 (command line:\n"
+               "--levels-share 0.1).")
+    assert sweep.advised_flag(refusal) == ["--levels-share", "0.1"]
+    assert sweep.advised_flag("Error: Folder 'x' does not exist; create it.") == []
+    crash = ("Traceback (most recent call last):\n  File \"x.py\", line 1, in f\n"
+             "KeyError: 'income'\nInternal error (a bug in confidata). Please report it with the log\n")
+    assert sweep.error_line(crash, 3) == "KeyError: 'income'"
