@@ -32,14 +32,12 @@ that one record cannot move unless the move is paid for.
     Everything after the noise is post-processing: the edges depend on the data only
     through the noisy counts.
   - When the schema lacks a public bound, half the column's share buys the bounds (purpose
-    "domain") from one noisy histogram on a data-free grid of half-octaves ([2^k, 1.5 2^k),
-    [1.5 2^k, 2^(k+1)) for k = -10..40, mirrored for negatives, and one cell at 0): the
-    lowest and highest runs of up to 8 adjacent cells whose noisy sum clears ``z sqrt(j)``
-    noise scales (``z`` chosen so that runs holding nobody clear it with probability 1% over
-    the whole grid) give the bounds, so a thin tail spread over several cells is not cut
-    off; each run is shrunk from its outer end while the rest still clears. The other half then places
-    quantile bins between those bounds as above. Where no cell clears, the run refuses,
-    naming the column and the fix: there is no honest bound to give.
+    "domain") from one noisy histogram on a data-free grid of half-octaves (see `_bounds`):
+    the bulk of the data, followed outward while the cells beyond still look non-empty, a
+    positive range starting at 0 where its low end is small beside its high end. The other
+    half then places quantile bins between those bounds as above. Where nothing but the cell
+    at 0 clears the noise, the run refuses, naming the column and the fix: there is no honest
+    bound to give.
   - With no discretisation budget (``discretise(..., bounds_budget=0)``) or
     ``binning="equal-width"``, a number with schema bounds gets ``n_bins`` equal-width bins
     between them, for free.
@@ -62,6 +60,7 @@ import pandas as pd
 from confidata.errors import SynthesisError
 from confidata.synth._encode import MISSING_LEVEL, VALUE_STATE, Part, _as_numbers, decode_column
 from confidata.synth.dp._accountant import PrivacyAccountant
+from confidata.synth.dp._bounds import bought_bounds
 from confidata.synth.dp._noise import Noise
 from confidata.table.conform import is_number
 from confidata.table.schema import Column, Kind, Schema
@@ -69,13 +68,8 @@ from confidata.table.schema import Column, Kind, Schema
 __all__ = ["Attribute", "OTHER_LEVEL", "bought_levels", "decode", "discretise", "encode",
            "paid_columns", "public_range", "unpublic_levels"]
 
-GRID_LOW, GRID_HIGH = -10, 40  # octaves of the public grid used when the schema lacks a bound
-OCTAVE_CELLS = 32  # equal parts per octave of that grid
 BRANCHING = 16  # of the tree of noisy histograms
 MAX_CELLS = 4096  # BRANCHING ** 3: at most three levels
-BOUND_CELLS = 2  # cells per octave of the grid on which bounds are bought
-BOUND_FALSE_ALARM = 0.01  # chance that some empty cell of that grid clears the threshold
-BOUND_RUN = 8  # longest run of adjacent cells tested for data
 OTHER_LEVEL = "(other)"  # the level that stands for every level not bought
 
 
@@ -226,6 +220,11 @@ def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant:
     return [a for a in attributes if a is not None]
 
 
+def _codes(column: Column) -> list[float]:
+    """The column's numeric missing codes (each its own state)."""
+    return [float(t) for t in column.missing_values if t != "" and is_number(t)]
+
+
 def _states(column: Column) -> list[str]:
     codes = [t for t in column.missing_values if t != "" and is_number(t)]
     return [MISSING_LEVEL, *codes]
@@ -274,28 +273,21 @@ def schema_grid(low: float, high: float, integer: bool) -> np.ndarray:
     return points[: MAX_CELLS + 1] if len(points) > MAX_CELLS + 1 else points
 
 
-def octave_grid() -> np.ndarray:
-    """Cell boundaries of the data-free grid used when the schema lacks a bound: octaves
-    [2^k, 2^(k+1)) for k = GRID_LOW..GRID_HIGH cut into OCTAVE_CELLS equal parts, mirrored for
-    negatives, with 0 in between (values nearer 0 than 2^GRID_LOW fall in the cells next to it)."""
-    parts = np.arange(OCTAVE_CELLS) / OCTAVE_CELLS
-    k = np.arange(GRID_LOW, GRID_HIGH + 1, dtype=float)
-    positive = (2.0 ** k[:, None] * (1.0 + parts[None, :])).ravel()
-    positive = np.concatenate([positive, [2.0 ** (GRID_HIGH + 1)]])
-    return np.concatenate([-positive[::-1], [0.0], positive])
-
-
 def cells_of(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Cell of every present value on `grid` (values beyond it go to the end cells)."""
     return np.clip(np.searchsorted(grid, values, side="right") - 1, 0, len(grid) - 2)
 
 
+def _present(values: np.ndarray, column: Column) -> np.ndarray:
+    """The column's values that are neither missing nor a declared missing code."""
+    present = values[~np.isnan(values)]
+    return present[~np.isin(present, _codes(column))]
+
+
 def histogram(values: np.ndarray, column: Column, grid: np.ndarray) -> np.ndarray:
     """Exact counts per cell of the column's present values (missing values and declared
     missing codes are left out); one record adds 1 to one cell or to none."""
-    present = values[~np.isnan(values)]
-    present = present[~np.isin(present, [float(t) for t in _states(column)[1:]])]
-    return np.bincount(cells_of(present, grid), minlength=len(grid) - 1).astype(float)
+    return np.bincount(cells_of(_present(values, column), grid), minlength=len(grid) - 1).astype(float)
 
 
 # -- the noisy release ----------------------------------------------------------------------
@@ -370,81 +362,14 @@ def _quantile_bins(values: np.ndarray, column: Column, low: float, high: float, 
     return _number(column, [float(e) for e in edges], source, "DP quantiles")
 
 
-def bound_grid() -> np.ndarray:
-    """Cell boundaries of the data-free grid on which bounds are bought: BOUND_CELLS equal
-    parts of each octave [2^k, 2^(k+1)), k = GRID_LOW..GRID_HIGH, mirrored for negatives, and
-    a cell [0, 2^GRID_LOW) between them (nearer values fall in the cells next to 0)."""
-    parts = np.arange(BOUND_CELLS) / BOUND_CELLS
-    k = np.arange(GRID_LOW, GRID_HIGH + 1, dtype=float)
-    positive = np.concatenate([(2.0 ** k[:, None] * (1.0 + parts[None, :])).ravel(),
-                               [2.0 ** (GRID_HIGH + 1)]])
-    return np.concatenate([-positive[::-1], [0.0], positive])
-
-
-def bought_bounds(values: np.ndarray, column: Column, accountant: PrivacyAccountant, cost: float,
-                  noise: Noise) -> tuple[float, float] | None:
-    """Bounds of the column's present values from one noisy histogram on `bound_grid`
-    (sensitivity 1), charged under "domain"; None when nothing clears the noise.
-
-    Runs of j adjacent cells (j <= BOUND_RUN) whose noisy sum clears ``z sqrt(j)`` scales hold
-    data (``z`` makes a false alarm anywhere on the grid a BOUND_FALSE_ALARM chance): the
-    lowest such run starts the range and the highest ends it, so a tail spread thinly over
-    several cells is kept rather than clipped onto the edge of the rest. Each is then shrunk
-    from its outer end while the rest of it still clears (post-processing), since the data
-    that made it clear may sit at its inner end."""
-    grid = bound_grid()
-    counts = histogram(values, column, grid)
-    detail = f"bounds of '{column.name}' (noisy histogram on a data-free grid)"
-    tests = len(counts) * BOUND_RUN
-    if accountant.unit == "rho":
-        scale = accountant.gaussian(cost, "domain", detail)
-        noisy = noise.gaussian(counts, scale)
-        z = float(NormalDist().inv_cdf(1.0 - BOUND_FALSE_ALARM / tests))
-        deviation = scale
-    else:  # a sum of j Laplace draws has lighter tails, relative to sqrt(j), than one
-        scale = accountant.laplace(cost, "domain", detail)
-        noisy = noise.laplace(counts, scale)
-        z = math.log(tests / (2.0 * BOUND_FALSE_ALARM))
-        deviation = scale * math.sqrt(2.0)
-    sums = np.concatenate([[0.0], np.cumsum(noisy)])
-
-    def clears(a: int, b: int) -> bool:  # the run of cells a..b
-        return bool(sums[b + 1] - sums[a] >= z * scale * math.sqrt(b - a + 1))
-
-    low_runs, high_runs = [], []
-    for j in range(1, BOUND_RUN + 1):
-        run = sums[j:] - sums[:-j]  # run[i]: cells i..i+j-1
-        hits = np.flatnonzero(run >= z * scale * math.sqrt(j))
-        if len(hits):
-            low_runs.append((int(hits[0]), int(hits[0]) + j - 1))
-            high_runs.append((int(hits[-1]), int(hits[-1]) + j - 1))
-    if not low_runs:
-        return None
-    # the outermost runs, shrunk from their outer end while what is left still clears (the data
-    # that made a run clear may sit at its inner end) and what is cut off looks empty (its noisy
-    # sum within one noise deviation of 0), so a thin tail (children's ages) is kept. On a small
-    # budget the top can overshoot the data by a few octaves: still a bought, honest bound
-    first, end = min(low_runs)
-    cut = first
-    while (cut < end and clears(cut + 1, end)
-           and sums[cut + 1] - sums[first] <= deviation * math.sqrt(cut + 1 - first)):
-        cut += 1
-    first = cut
-    start, last = max(high_runs, key=lambda r: r[1])
-    cut = last
-    while (cut > start and clears(start, cut - 1)
-           and sums[last + 1] - sums[cut] <= deviation * math.sqrt(last + 1 - cut)):
-        cut -= 1
-    last = cut
-    return float(grid[first]), float(grid[last + 1])
-
-
 def _estimated_bins(values: np.ndarray, column: Column, n_bins: int, accountant: PrivacyAccountant,
                     cost: float, noise: Noise, *, quantiles: bool) -> Attribute:
     """Bounds bought with half of `cost` (a public bound of the schema is kept), then bins
     between them: one per value for a small integer range, else DP quantiles with the rest."""
     known_low, known_high = public_range(column)
-    bounds = bought_bounds(values, column, accountant, cost / 2 if quantiles else cost, noise)
+    detail = f"bounds of '{column.name}' (noisy histogram on a data-free grid)"
+    bounds = bought_bounds(_present(values, column), accountant, cost / 2 if quantiles else cost,
+                           noise, detail)
     if bounds is None:
         raise SynthesisError(
             f"Column '{column.name}' has no public range in the schema, and its values are too few "
