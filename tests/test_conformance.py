@@ -45,7 +45,9 @@ def _small(frame: pd.DataFrame, schema, method: str):
     if not hasattr(METHODS[method], "conformance_options"):
         return frame, schema
     keep = ["income", "employment", "age", "gender", "edu", "married"]
-    return frame[keep], schema.select(keep)
+    # income's public range, as acs12's users know it: at PrivBayes' pure epsilon 1 on 2,000 rows
+    # the noise hides its nonzero amounts, so a bought range would be refused (test_dp_bought_bounds)
+    return frame[keep], schema.select(keep).replace_column("income", minimum=0, maximum=1_000_000)
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))

@@ -88,7 +88,10 @@ def infer_column(name: str, values: pd.Series, hints: ColumnHints = ColumnHints(
         counts = numbers.dropna().value_counts()
         missing = ("",) if numbers.isna().any() else ()
         return _numeric_column(name, counts, missing, hints)
-    return _text_column(name, values.astype(str).value_counts(), hints)
+    # an absent cell (None/NaN) counts as the empty token: astype(str) keeps it absent under
+    # pandas' string dtype, and value_counts would drop it, so the column looked never missing
+    return _text_column(name, values.astype(object).where(values.notna(), "").astype(str)
+                        .value_counts(), hints)
 
 
 # -- text tokens ----------------------------------------------------------------------------

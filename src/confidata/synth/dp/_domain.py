@@ -65,7 +65,7 @@ from confidata.synth.dp._noise import Noise
 from confidata.table.conform import is_number
 from confidata.table.schema import Column, Kind, Schema
 
-__all__ = ["Attribute", "OTHER_LEVEL", "bought_levels", "decode", "discretise", "encode",
+__all__ = ["Attribute", "OTHER_LEVEL", "bought_levels", "decode", "discretise", "encode", "may_be_missing",
            "paid_columns", "public_range", "unpublic_levels"]
 
 BRANCHING = 16  # of the tree of noisy histograms
@@ -147,11 +147,15 @@ def _level_threshold(scale: float, gaussian: bool, delta: float) -> float:
 def bought_levels(values: pd.Series, column: Column, accountant: PrivacyAccountant, cost: float,
                   delta: float, noise: Noise) -> list[str]:
     """The levels of `column` whose noisy count clears the threshold, in the schema's order
-    (or sorted); OTHER_LEVEL is appended when any observed level was left out. Charges
-    `cost` under "domain". One record changes one count by 1: sensitivity 1."""
+    (or sorted); OTHER_LEVEL is appended when any observed level was left out, and
+    MISSING_LEVEL last when the missing cells' count (always measured, even when 0) clears the
+    same threshold. Charges `cost` under "domain". One record changes one count by 1:
+    sensitivity 1."""
     observed = values.dropna().astype(str).value_counts()
     order = [lv for lv in column.levels if lv in observed.index]
     order += sorted(lv for lv in observed.index if lv not in set(order))
+    observed = pd.concat([observed, pd.Series({MISSING_LEVEL: int(values.isna().sum())})])
+    order.append(MISSING_LEVEL)
     detail = f"levels of '{column.name}' (noisy counts above a threshold)"
     gaussian = accountant.unit == "rho"
     if gaussian:
@@ -161,8 +165,10 @@ def bought_levels(values: pd.Series, column: Column, accountant: PrivacyAccounta
         scale = accountant.laplace(cost, "domain", detail)
         noisy = noise.laplace(observed[order].to_numpy(dtype=float), scale)
     keep = noisy >= _level_threshold(scale, gaussian, delta)
-    kept = [lv for lv, k in zip(order, keep, strict=True) if k]
-    return kept + [OTHER_LEVEL] if not keep.all() else kept
+    kept = [lv for lv, k in zip(order[:-1], keep[:-1], strict=True) if k]
+    if not keep.all():  # a level left out, or missing cells that did not clear: "(other)"
+        kept.append(OTHER_LEVEL)
+    return kept + [MISSING_LEVEL] if keep[-1] else kept
 
 
 def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant: PrivacyAccountant,
@@ -190,14 +196,19 @@ def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant:
                 source = "bought under the budget"
             else:
                 levels, source = list(column.levels), "levels"
-            if len(levels) > max_levels:
+                if may_be_missing(column):
+                    levels.append(MISSING_LEVEL)
+                else:
+                    _refuse_undeclared_missing(data[name], column)
+            if len(levels) - (MISSING_LEVEL in levels) > max_levels:
                 raise SynthesisError(
                     f"Column '{name}' has {len(levels)} levels, more than max_levels={max_levels}; "
                     "group its levels in the schema, declare it as a number, or raise max_levels."
                 )
-            attributes.append(Attribute(name, "category", len(levels) + 1, levels=[*levels, MISSING_LEVEL],
-                                        bounds_from=source))
+            attributes.append(Attribute(name, "category", len(levels), levels=levels, bounds_from=source))
             continue
+        if not may_be_missing(column):
+            _refuse_undeclared_missing(data[name], column)
         low, high = public_range(column)
         bounded = low is not None and high is not None
         if bounded and (_free(column, n_bins) or binning == "equal-width" or bounds_budget <= 0):
@@ -225,9 +236,27 @@ def _codes(column: Column) -> list[float]:
     return [float(t) for t in column.missing_values if t != "" and is_number(t)]
 
 
+def may_be_missing(column: Column) -> bool:
+    """Whether the schema lets the column hold missing cells: its missing_values list the empty
+    cell or a token that is not one of its values (a numeric code such as -8 is a value of its
+    own, not a missing cell). Domain knowledge, not data: a column declared without them gets no
+    "missing" code, so noise cannot put missing cells into it."""
+    if column.kind.is_categorical:
+        return any(t not in column.levels for t in column.missing_values)
+    return any(t == "" or not is_number(t) for t in column.missing_values)
+
+
+def _refuse_undeclared_missing(values: pd.Series, column: Column) -> None:
+    if values.isna().any():
+        raise SynthesisError(
+            f"Column '{column.name}' has missing cells, but its schema declares no missing values; "
+            "add \"\" (or its missing code) to the column's missing_values in the schema."
+        )
+
+
 def _states(column: Column) -> list[str]:
     codes = [t for t in column.missing_values if t != "" and is_number(t)]
-    return [MISSING_LEVEL, *codes]
+    return [MISSING_LEVEL, *codes] if may_be_missing(column) else codes
 
 
 def _number(column: Column, edges: list[float], source: str, binning: str) -> Attribute:
@@ -399,21 +428,24 @@ def encode(data: pd.DataFrame, schema: Schema, attributes: list[Attribute]) -> d
             values = data[attr.name]
             if not isinstance(values.dtype, pd.CategoricalDtype):
                 values = values.astype("category")
-            lookup = {lv: i for i, lv in enumerate(attr.levels[:-1])}
-            # a level that was not bought is counted as "(other)"
+            lookup = {lv: i for i, lv in enumerate(attr.levels) if lv != MISSING_LEVEL}
+            # a level that was not bought, and missing cells without a code of their own (not
+            # bought), are counted as "(other)"
             unknown = lookup.get(OTHER_LEVEL, -1)
-            mapping = np.array([lookup.get(str(c), unknown) for c in values.cat.categories] + [-1],
+            missing = attr.levels.index(MISSING_LEVEL) if MISSING_LEVEL in attr.levels else unknown
+            mapping = np.array([lookup.get(str(c), unknown) for c in values.cat.categories] + [missing],
                                dtype=np.int64)
-            codes = mapping[values.cat.codes.to_numpy()]  # code -1 (missing) picks the last entry
-            out[attr.name] = np.where(codes < 0, attr.size - 1, codes)
+            out[attr.name] = mapping[values.cat.codes.to_numpy()]  # code -1 (missing): the last entry
             continue
         numbers = _as_numbers(data[attr.name], column)
         n_bins = attr.n_bins
         edges = np.asarray(attr.edges)
         codes = np.clip(np.searchsorted(edges, numbers, side="right") - 1, 0, n_bins - 1).astype(np.int64)
-        codes[np.isnan(numbers)] = n_bins  # the MISSING_LEVEL state
-        for j, token in enumerate(attr.states[1:], start=1):
-            codes[numbers == float(token)] = n_bins + j
+        for j, token in enumerate(attr.states):
+            if token == MISSING_LEVEL:
+                codes[np.isnan(numbers)] = n_bins + j
+            else:
+                codes[numbers == float(token)] = n_bins + j
         out[attr.name] = codes
     return out
 
