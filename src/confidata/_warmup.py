@@ -1,9 +1,9 @@
 """Compile and cache every numba kernel once, at install time, so no user waits for it.
 
 ``make install`` runs ``python -m confidata._warmup``. A first ``confidata synth`` otherwise
-spends most of its time compiling (about 10 CPU-seconds for the tree kernels on a small file,
-against about 2 s for a whole warm run), and ``confidata evaluate`` compiles the distance and
-attack kernels the same way. Each kernel has one signature, because callers cast their inputs
+spends most of its time compiling (9-13 CPU-seconds on the 1,600-row demo file, against about
+2 for a whole warm run), and ``confidata evaluate`` compiles the distance and attack kernels the
+same way. Measured by bench/first_run.py. Each kernel has one signature, because callers cast their inputs
 to fixed dtypes and layouts, so what is compiled here on a tiny generated table is exactly what
 a real file needs later: numba then loads it from its cache (see `confidata._numba_cache`).
 
