@@ -206,7 +206,8 @@ def test_report_of_a_dp_file_states_how_the_budget_was_spent(cli, tmp_path):
     schema = infer_schema(real)
     schema.save(tmp_path / "schema.json")
     write_table(real, tmp_path / "real.csv", schema)
-    model = METHODS["mst"](schema, epsilon=2.0, delta=1e-9).fit(real)  # no seed: exact noise
+    # the levels were read from the file, so a share of the budget buys them (no seed: exact noise)
+    model = METHODS["mst"](schema, epsilon=2.0, delta=1e-9, levels_share=0.1).fit(real)
     with pytest.warns(Warning):
         model.save(tmp_path / "mst.model")
     write_table(model.sample(len(real), seed=1), tmp_path / "synthetic.csv", schema)
@@ -223,7 +224,9 @@ def test_report_of_a_dp_file_states_how_the_budget_was_spent(cli, tmp_path):
         assert privacy["spent"] == pytest.approx(privacy["total"]) and privacy["unit"] == "rho"
         assert privacy["guarantee"].startswith("(2, 1e-09)-DP via")
         purposes = {r["purpose"]: r for r in privacy["by_purpose"]}
-        assert set(purposes) == {"selection", "measurement"}  # all categorical: no discretisation
+        # all categorical: no discretisation, but the levels were bought
+        assert set(purposes) == {"domain", "selection", "measurement"}
+        assert purposes["domain"]["share"] == pytest.approx(0.1)
         assert sum(r["share"] for r in purposes.values()) == pytest.approx(1.0)
         assert privacy["noise"].startswith("exact")
         html, md = out.read_text(), out.with_suffix(".md").read_text()
