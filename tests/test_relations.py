@@ -9,6 +9,7 @@ CART test shows first that without the relation the same file breaks it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 
@@ -21,6 +22,7 @@ from confidata import ConfidataWarning, read_table
 from confidata.errors import SchemaError
 from confidata.synth import CART, load_model
 from confidata.synth.dp import MST
+from confidata.synth.dp._base import PrivacyBudgetError
 from confidata.synth.rules import hold_relations
 from confidata.table import Schema, conform, infer_schema
 from confidata.table.relations import Relation, find_relations, relations_in, with_relations
@@ -115,7 +117,10 @@ def test_schema_round_trips_relations_as_json(tmp_path):
     schema.save(tmp_path / "s.json")
     loaded = Schema.load(tmp_path / "s.json")
     assert relations_in(loaded) == relations_in(schema)
-    assert json.loads((tmp_path / "s.json").read_text())["relations"][0]["kind"] == "grouping"
+    written = json.loads((tmp_path / "s.json").read_text())["relations"][0]
+    # found in the data: marked as such, like inferred levels, and the mark survives a round trip
+    assert written["kind"] == "grouping" and written["domain"] == "from data, not public"
+    assert not any(r.public for r in relations_in(loaded))
 
 
 # -- CART -------------------------------------------------------------------------------------
@@ -204,8 +209,13 @@ def test_mst_keeps_relations_by_post_processing():
     raw = _truth(3000)[["code", "group", "income", "decile", "education", "edu_years", "noise"]]
     schema = declared(infer_schema(raw)).replace_column("income", minimum=0, maximum=10**7)
     frame = conform(raw, schema)
-    related = with_relations(schema, find_relations(frame, schema))
+    found = find_relations(frame, schema)
     options = {"epsilon": 1.0, "delta": 1e-9, "seed": 3, "iters": 200}
+    # as found, the maps hold the data's own values: a DP method refuses them, naming them
+    with pytest.raises(PrivacyBudgetError, match="'code' -> 'group'.*from data, not public"):
+        MST(with_relations(schema, found), **options).fit(frame)
+    # a reviewer who knows the codebook declares them public
+    related = with_relations(schema, [dataclasses.replace(r, public=True) for r in found])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConfidataWarning)
         plain = MST(schema, **options).fit(frame).sample(seed=1)

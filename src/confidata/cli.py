@@ -154,10 +154,11 @@ def _print_relations(relations) -> None:
     if not relations:
         return
     out.print(f"[bold]{len(relations)} relation(s)[/] that every synthesizer will hold in every row "
-              "(edit or delete them under \"relations\" in the schema; a DP method treats them as "
-              "public):")
+              "(edit or delete them under \"relations\" in the schema; a DP method uses only those "
+              "declared public):")
     for relation in relations:
-        out.print(f"  {relation.kind}: {escape(relation.describe())}")
+        origin = "" if relation.public else " (from data, not public)"
+        out.print(f"  {relation.kind}: {escape(relation.describe())}{origin}")
 
 
 def _domain_text(values, column) -> str:

@@ -27,10 +27,12 @@ no age group), so which cells are missing stays the synthesizer's to model.
 A relation is data, never code: it is read as JSON and applied by table look-ups and
 comparisons only, so a schema file cannot execute anything.
 
-A relation found in the data reveals which levels go together. For a differentially private
-synthesizer that is domain knowledge, like the levels themselves: a relation in the schema is
-treated as **public**, declared by whoever reviews the schema, and costs no privacy budget.
-Remove a relation from the schema if the mapping itself is confidential.
+A relation found in the data reveals which values go together (a recoding of a region into its
+population density holds the density's exact values). Like the levels `inspect` reads, a
+relation it finds is marked ``"domain": "from data, not public"``: CART uses it as it is, while
+a differentially private synthesizer refuses it until a person declares it public (a codebook
+says so: delete the marker) or removes it. A relation written without the marker is declared
+public and costs no privacy budget.
 
 When is a relation reported? Never from identifiers, free text, dates, survey weights or
 constant columns, nor towards a column with one level, and only when it is unlikely to hold
@@ -54,7 +56,7 @@ from scipy.special import logsumexp
 
 from confidata.errors import SchemaError, quote_names
 from confidata.table.conform import code_text, missing_mask, value_text
-from confidata.table.schema import Column, Role, Schema
+from confidata.table.schema import FROM_DATA, Column, Role, Schema
 
 __all__ = [
     "RELATION_KINDS",
@@ -83,6 +85,7 @@ class Relation:
     levels: tuple[str, ...] = ()
     cuts: tuple[float, ...] = ()
     inferred_because: str = ""
+    public: bool = True  # False: read from the data by inspect, not usable for free under DP
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mapping", MappingProxyType(dict(self.mapping)))
@@ -99,6 +102,8 @@ class Relation:
             out["map"] = dict(self.mapping)
         if self.inferred_because:
             out["inferred_because"] = self.inferred_because
+        if not self.public:
+            out["domain"] = FROM_DATA
         return out
 
     @classmethod
@@ -127,7 +132,8 @@ class Relation:
                                   "relations join categorical, ordinal or numeric columns only.")
         because = str(data.get("inferred_because", ""))
         if kind == "band":
-            return cls._band_from_dict(data, a, b, where, because)
+            band = cls._band_from_dict(data, a, b, where, because)
+            return replace(band, public=data.get("domain") != FROM_DATA)
         mapping = data.get("map")
         if not isinstance(mapping, Mapping) or not mapping:
             raise SchemaError(f"{where} needs a non-empty 'map' object from values of '{source}' "
@@ -139,7 +145,8 @@ class Relation:
         if kind == "recoding" and len(set(clean.values())) != len(clean):
             raise SchemaError(f"{where} is a recoding but two values of '{source}' map to one value "
                               f"of '{target}'; make it kind 'grouping' or fix the map.")
-        return cls(kind, source, target, clean, inferred_because=because)
+        return cls(kind, source, target, clean, inferred_because=because,
+                   public=data.get("domain") != FROM_DATA)
 
     @classmethod
     def _band_from_dict(cls, data: Mapping[str, Any], a: Column, b: Column, where: str,
@@ -181,7 +188,7 @@ class Relation:
             raise ValueError("only a recoding can be reversed")
         inverse = {value_text(v): key for key, v in self.mapping.items()}
         return Relation("recoding", self.target, self.source, inverse,
-                        inferred_because=self.inferred_because)
+                        inferred_because=self.inferred_because, public=self.public)
 
     def expected(self, source: pd.Series, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
         """Where the relation fixes the target, and to what: (rows, values).
@@ -395,7 +402,7 @@ def find_relations(frame: pd.DataFrame, schema: Schema, *, max_chance: float = M
         because = (f"found by inspect: the {n:,} values of '{source}' fall in {len(levels)} "
                    f"non-overlapping bands, one per level of '{target}'; {_chance_text(chance)}")
         found.append(Relation("band", source, target, levels=levels, cuts=cuts,
-                              inferred_because=because))
+                              inferred_because=because, public=False))
     found.sort(key=lambda r: (order[r.source], order[r.target]))
     return found
 
@@ -489,7 +496,8 @@ def _mapped(kind: str, a: _Coded, b: _Coded, chance: float) -> Relation:
         what = f"each value of '{a.column.name}' goes with a single value of '{b.column.name}'"
     because = (f"found by inspect: {what} ({len(mapping)} values, {n:,} rows); "
                f"{_chance_text(chance)}")
-    return Relation(kind, a.column.name, b.column.name, mapping, inferred_because=because)
+    return Relation(kind, a.column.name, b.column.name, mapping, inferred_because=because,
+                    public=False)
 
 
 def _chance_text(log_chance: float) -> str:

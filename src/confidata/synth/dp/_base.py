@@ -152,7 +152,7 @@ class DPSynthesizer:
         if lacking:
             raise SchemaError(f"The data lacks column(s) {quote_names(lacking)} that the schema names.")
         data = conform(data[schema.names], schema, source="the data passed to fit")
-        relations_in(schema)  # a malformed relation is refused before any budget is spent
+        _check_relations(relations_in(schema))  # refused before any budget is spent
         dropped = [c.name for c in schema if c.kind in (Kind.IDENTIFIER, Kind.TEXT)
                    or Role.DIRECT_IDENTIFIER in c.roles]
         names = [n for n in schema.names if n not in dropped]
@@ -347,3 +347,16 @@ def _write_stable(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray
                 zf.writestr(entry(f"arrays/{name}.npy"), buffer.getvalue())
 
     return atomic_write(path, write, overwrite=overwrite)
+
+
+def _check_relations(relations: list) -> None:
+    """Refuse relations read from the data: their maps hold the data's own values (a density per
+    region, the cut points between bands), which no DP mechanism has paid for."""
+    inferred = [f"'{r.source}' -> '{r.target}'" for r in relations if not r.public]
+    if inferred:
+        shown = ", ".join(inferred[:5]) + (f" and {len(inferred) - 5} more" if len(inferred) > 5 else "")
+        raise PrivacyBudgetError(
+            f"The schema's relation(s) {shown} were read from the data (\"domain\": \"from data, "
+            "not public\"), and a DP method may not use them for free. Remove them from the "
+            "schema's \"relations\", or, where a codebook makes one public, delete its marker."
+        )
