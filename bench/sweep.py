@@ -274,7 +274,7 @@ def check_file(train_path: Path, syn_path: Path, schema_path: Path, seed: int) -
     train, syn = read_strings(train_path), read_strings(syn_path)
     columns = schema_kinds(schema_path)
     rng = np.random.default_rng(seed)
-    ood, tv, dropped, new_missing, extra = {}, {}, [], {}, []
+    ood, how, tv, dropped, new_missing = {}, {}, {}, [], {}
     extra = [c for c in syn.columns if c not in train.columns]
     for name in train.columns:
         if name not in syn.columns:
@@ -294,7 +294,11 @@ def check_file(train_path: Path, syn_path: Path, schema_path: Path, seed: int) -
             if len(t_ok) == 0:
                 continue
             lo, hi = t_ok.min(), t_ok.max()
-            bad = int(np.isnan(s_num).sum() + (s_num < lo).sum() + (s_num > hi).sum())
+            parts = {"unreadable": int(np.isnan(s_num).sum()), "below_min": int((s_num < lo).sum()),
+                     "above_max": int((s_num > hi).sum())}
+            bad = sum(parts.values())
+            if bad:
+                how[name] = {k: v for k, v in parts.items() if v}
             edges = np.unique(np.quantile(t_ok, np.linspace(0.1, 0.9, 9)))
             k = len(edges) + 2  # decile bins, then the missing bin (unreadable values count there too)
 
@@ -312,6 +316,9 @@ def check_file(train_path: Path, syn_path: Path, schema_path: Path, seed: int) -
             known = pd.Index(pd.unique(t_lev))
             s_idx = known.get_indexer(s_lev)
             bad = int((s_idx < 0).sum())
+            if bad:  # the commonest unseen synthetic levels (synthetic values, not real ones)
+                unseen = pd.Series(s_lev[s_idx < 0]).value_counts().head(3)
+                how[name] = {"unseen_levels": {str(k)[:40]: int(v) for k, v in unseen.items()}}
             k = len(known) + 2  # training levels, one bin for unseen levels, the missing bin
             t_codes = np.full(len(t_vals), k - 1, dtype=np.int64)
             t_codes[np.flatnonzero(~t_miss)] = known.get_indexer(t_lev)
@@ -327,6 +334,7 @@ def check_file(train_path: Path, syn_path: Path, schema_path: Path, seed: int) -
         tv[name] = {"kind": kind, "tv": round(tv_syn, 5), "boot": round(tv_boot, 5),
                     "ratio": None if ratio is None else round(ratio, 3)}
     return {"rows_synthetic": len(syn), "out_of_domain": ood, "out_of_domain_total": sum(ood.values()),
+            "out_of_domain_how": how,
             "new_missing": new_missing, "dropped": dropped, "extra": extra, "tv": tv}
 
 
@@ -440,7 +448,7 @@ def sweep_file(entry, opts, rec: Recorder, sha: str, log) -> None:
             log(f"{key} {lab} synth: {r['status']} {r['seconds']} s {r['error'] or ''}")
         if not out.is_file():
             continue
-        if not rec.has(key, lab, "check"):
+        if opts.recheck or not rec.has(key, lab, "check"):
             start = time.perf_counter()
             try:
                 c = check_file(train, out, schema, SEED)
@@ -505,7 +513,9 @@ def failures(latest: dict) -> list[dict]:
                         "command": r.get("command")})
         if s == "check" and r.get("status") == "ok":
             if r.get("out_of_domain_total"):
-                cols = ", ".join(f"{k} ({v})" for k, v in sorted(r["out_of_domain"].items()))
+                how = r.get("out_of_domain_how", {})
+                cols = ", ".join(f"{k} ({v}{_how(how.get(k))})"
+                                 for k, v in sorted(r["out_of_domain"].items()))
                 out.append({"file": f, "method": m, "step": s, "status": "out_of_domain",
                             "error": f"values outside the training domain in {cols}"})
             if not r.get("tv_within_bound"):
@@ -516,6 +526,14 @@ def failures(latest: dict) -> list[dict]:
                                      + ", ".join(f"{k} (TV {r['tv'][k]['tv']:.3f}, x{r['tv'][k]['ratio']})"
                                                  for k in bad[:6])})
     return out
+
+
+def _how(detail: dict | None) -> str:
+    if not detail:
+        return ""
+    if "unseen_levels" in detail:
+        return ": " + ", ".join(f"'{k}' {v}" for k, v in detail["unseen_levels"].items())
+    return ": " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in detail.items())
 
 
 def _within(t: dict, eps: float | None) -> bool:
@@ -529,7 +547,7 @@ def cause(error: str | None) -> str:
     text = re.sub(r"'[^']*'", "'…'", text)
     text = re.sub(r"\"[^\"]*\"", "\"…\"", text)
     text = re.sub(r"\d+(\.\d+)?", "#", text)
-    text = re.sub(r"in \d+ column\(s\):.*", "", text)
+    text = re.sub(r"'…'(, '…')*( and # more)?", "'…'", text)
     return text[:160]
 
 
@@ -638,11 +656,14 @@ def write_markdown(latest: dict, path: Path, command: str) -> None:
     lines += render_rollup(latest, methods) + [""] + render_table(latest, methods)
     fails = failures(latest)
     groups: dict[tuple[str, str], list[dict]] = {}
-    for x in fails:
-        groups.setdefault((x["status"], cause(x["error"])), []).append(x)
+    for x in fails:  # domain and TV failures group by method; errors by their masked message
+        why = x["method"] if x["status"] in ("out_of_domain", "tv_over_bound") else cause(x["error"])
+        groups.setdefault((x["status"], why), []).append(x)
     lines += ["", f"## Failures ({len(fails)}), grouped by cause", ""]
     for (status, _c), items in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
-        lines.append(f"### {status}: {len(items)} x `{(items[0]['error'] or '')[:200]}`")
+        head = (f"method {_c}" if status in ("out_of_domain", "tv_over_bound")
+                else f"`{(items[0]['error'] or '')[:240]}`")
+        lines.append(f"### {status}: {len(items)} x {head}")
         lines.append("")
         for x in items:
             cmd = f" — `{x['command']}`" if x.get("command") else ""
@@ -664,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="files run side by side (default 1: 2 cores)")
     p.add_argument("--resume", action="store_true", help="skip results already in the JSONL")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: run failed steps again")
+    p.add_argument("--recheck", action="store_true", help="with --resume: redo the checks of the files there")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds before a step is killed (default 900; 180 with --quick)")
     p.add_argument("--aim-seconds", type=float, default=120.0, help="AIM's --max-seconds")
