@@ -48,12 +48,29 @@ from typing import Any
 
 from confidata.errors import InputFileError, SchemaError
 
-__all__ = ["Party", "Study", "load_study", "parse_study", "STATISTICS", "CELL_STATISTICS"]
+__all__ = [
+    "Party",
+    "Study",
+    "load_study",
+    "parse_study",
+    "STATISTICS",
+    "CELL_STATISTICS",
+    "PSI_STATISTICS",
+    "PSI_TECHNIQUES",
+    "ID_FORMS",
+]
 
-STATISTICS = ("count", "total", "mean", "variance", "table")
+# Statistics over the intersection of two holders' unit sets (private set intersection,
+# confidata.secure.psi_party); they take an [identifier] section and a technique.
+PSI_STATISTICS = ("intersection_size", "intersection", "intersection_sum")
+PSI_TECHNIQUES = ("ecdh", "helper")
+# canonical forms an identifier column may declare; "code:N" zero-pads digits to N places
+ID_FORMS = ("text", "date", "integer", "code:N")
+STATISTICS = ("count", "total", "mean", "variance", "table", *PSI_STATISTICS)
 CELL_STATISTICS = ("count", "total", "mean")  # what a 'table' statistic shows in each cell
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
-_TOP_KEYS = {"study", "levels", "value", "weight", "protection", "limits", "tls", "party"}
+_TOP_KEYS = {"study", "levels", "value", "weight", "protection", "limits", "tls", "party", "identifier"}
+_CODE_FORM = re.compile(r"^code:([1-9][0-9]?)$")
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,7 @@ class Party:
     certificate: str = ""  # path, resolved against the study's folder
     listen_host: str = ""  # where it binds, when that differs from host:port (NAT, proxy)
     listen_port: int = 0
+    role: str = "holder"  # or "helper": a PSI helper that holds no data and only matches pseudonyms
 
     @property
     def bind(self) -> tuple[str, int]:
@@ -97,12 +115,33 @@ class Study:
     tls: bool = True
     ca: str = ""
     folder: str = "."
+    # private set intersection (statistic in PSI_STATISTICS) only
+    technique: str = ""
+    identifier: tuple[str, ...] = ()
+    id_forms: Mapping[str, str] = field(default_factory=dict)
+    separator: str = "|"
+    value_holder: str = ""
     digest: str = field(default="", compare=False)
+
+    @property
+    def is_psi(self) -> bool:
+        return self.statistic in PSI_STATISTICS
+
+    @property
+    def holders(self) -> tuple[Party, ...]:
+        """The parties that hold data (every party but a PSI helper)."""
+        return tuple(p for p in self.parties if p.role == "holder")
+
+    @property
+    def helper(self) -> Party | None:
+        return next((p for p in self.parties if p.role == "helper"), None)
 
     # -- derived facts -------------------------------------------------------------------------
     @property
     def columns(self) -> list[str]:
         """Every data column the study reads, in a fixed order."""
+        if self.is_psi:
+            return [*self.identifier, *([self.value] if self.value else [])]
         cols = list(self.by)
         cols += [c for c in (self.value, self.weight) if c]
         return cols
@@ -194,6 +233,18 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
         raise SchemaError(f"{w}: key 'by' must list 0, 1 or 2 distinct column names.")
     if statistic == "table" and not by:
         raise SchemaError(f"{w}: a 'table' needs 1 or 2 grouping columns in key 'by'.")
+    psi = statistic in PSI_STATISTICS
+    if psi and by:
+        raise SchemaError(f"{w}: statistic '{statistic}' takes no 'by' columns; remove key 'by'.")
+    technique = ""
+    if psi:
+        hint = f"set technique to one of {', '.join(PSI_TECHNIQUES)}."
+        technique = _opt(st, "technique", str, "ecdh", w, hint)
+        if technique not in PSI_TECHNIQUES:
+            raise SchemaError(f"{w}: key 'technique' has an unknown value; {hint}")
+    elif "technique" in st:
+        raise SchemaError(f"{w}: key 'technique' applies to the intersection statistics only; remove it.")
+    identifier, id_forms, separator = _identifier(data, where, psi)
 
     lv = _section(data, "levels", where)
     levels: dict[str, tuple[str, ...]] = {}
@@ -231,6 +282,18 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
             )
         if value in by:
             raise SchemaError(f"{w}: key 'column' names a grouping column; pick another value column.")
+        if value in identifier:
+            raise SchemaError(f"{w}: key 'column' names an identifier column; pick another value column.")
+    value_holder = _opt(val, "holder", str, "", f"{where} [value]", "name the holder of the value column.")
+    if value_holder and statistic != "intersection_sum":
+        raise SchemaError(f"{where} [value]: key 'holder' applies to 'intersection_sum' only; remove it.")
+    if statistic == "intersection_sum" and not (value and value_holder):
+        raise SchemaError(
+            f"{where}: statistic 'intersection_sum' needs a [value] section with column, min, max and "
+            "holder (the party whose data hold the value column)."
+        )
+    if psi and value and statistic != "intersection_sum":
+        raise SchemaError(f"{where}: statistic '{statistic}' takes no [value] section; remove it.")
     cell = statistic
     if statistic == "table":
         cell = _opt(
@@ -274,6 +337,10 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
         epsilon = float(epsilon)
         if not (math.isfinite(epsilon) and epsilon > 0):
             raise SchemaError(f"{w}: key 'epsilon' must be a positive number.")
+        if psi:
+            raise SchemaError(
+                f"{w}: key 'epsilon' is not supported for the intersection statistics; remove it."
+            )
         if cell not in ("count", "total"):
             raise SchemaError(
                 f"{w}: key 'epsilon' (differential privacy) is supported for counts and totals, "
@@ -296,11 +363,13 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
     ca = _opt(tl, "ca", str, "", w, 'give the path of the CA certificate, e.g. ca = "certs/mpyc_ca.crt".')
 
     raw_parties = data.get("party")
-    if not isinstance(raw_parties, list) or len(raw_parties) < 3:
+    if not psi and (not isinstance(raw_parties, list) or len(raw_parties) < 3):
         raise SchemaError(
             f"{where}: at least 3 [[party]] entries are needed (Shamir sharing with an honest "
             "majority); add the missing parties."
         )
+    if not isinstance(raw_parties, list):
+        raise SchemaError(f"{where}: list the parties as [[party]] entries.")
     parties = []
     for i, entry in enumerate(raw_parties):
         w = f"{where} [[party]] #{i + 1}"
@@ -329,7 +398,13 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
                 f"{w}: key 'certificate' is missing while TLS is on; make certificates with "
                 "'confidata secure certs STUDY -o DIR' or set [tls] enabled = false."
             )
-        parties.append(Party(pname, host, port, cert, lhost, lport))
+        role = _opt(entry, "role", str, "holder", w, 'write role = "holder" or role = "helper".')
+        if role not in ("holder", "helper") or (role == "helper" and not psi):
+            raise SchemaError(
+                f"{w}: key 'role' must be \"holder\" or \"helper\" (a helper only in an intersection "
+                "study with technique = \"helper\")."
+            )
+        parties.append(Party(pname, host, port, cert, lhost, lport, role))
     names = [p.name for p in parties]
     if len(set(n.lower() for n in names)) != len(names):
         raise SchemaError(f"{where}: party names must be distinct (ignoring case).")
@@ -343,6 +418,8 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
     )
     if not results or any(r not in names for r in results):
         raise SchemaError(f"{where} [study]: key 'results' must list party names from [[party]].")
+    if psi:
+        _check_psi_parties(parties, technique, results, value_holder, tls, where)
 
     study = Study(
         name=name,
@@ -366,8 +443,83 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
         tls=tls,
         ca=ca,
         folder=str(folder),
+        technique=technique,
+        identifier=tuple(identifier),
+        id_forms=id_forms,
+        separator=separator,
+        value_holder=value_holder,
     )
     return _with_digest(study)
+
+
+def _identifier(data: Mapping[str, Any], where: str, psi: bool) -> tuple[list[str], dict[str, str], str]:
+    """The [identifier] section: columns, their canonical forms and the separator that joins them."""
+    sec = _section(data, "identifier", where)
+    w = f"{where} [identifier]"
+    if not psi:
+        if sec:
+            raise SchemaError(f"{w}: applies to the intersection statistics only; remove the section.")
+        return [], {}, "|"
+    columns = _need(sec, "columns", list, w, 'list the identifier column(s), e.g. columns = ["person_id"].')
+    if not columns or not all(isinstance(c, str) and c for c in columns) or len(set(columns)) != len(columns):
+        raise SchemaError(f"{w}: key 'columns' must list one or more distinct column names.")
+    separator = _opt(sec, "separator", str, "|", w, 'give the text that joins columns, e.g. separator = "|".')
+    if not separator:
+        raise SchemaError(f"{w}: key 'separator' must not be empty; use e.g. \"|\".")
+    raw_forms = sec.get("forms", {})
+    if not isinstance(raw_forms, Mapping):
+        raise SchemaError(f'{w}: key \'forms\' must be a table, e.g. forms = {{ birth = "date" }}.')
+    forms: dict[str, str] = {}
+    for col in columns:
+        form = raw_forms.get(col, "text")
+        if not isinstance(form, str) or not (form in ("text", "date", "integer") or _CODE_FORM.match(form)):
+            raise SchemaError(
+                f"{w}: the form of identifier column '{col}' must be one of {', '.join(ID_FORMS)} "
+                "(code:N zero-pads a numeric code to N digits, N from 1 to 99)."
+            )
+        forms[col] = form
+    extra = sorted(set(raw_forms) - set(columns))
+    if extra:
+        raise SchemaError(f"{w}: forms given for {', '.join(extra)}, which is not in 'columns'; remove them.")
+    unknown = sorted(set(sec) - {"columns", "separator", "forms"})
+    if unknown:
+        raise SchemaError(
+            f"{w}: unknown key(s) {', '.join(unknown)}; the keys are columns, separator and forms."
+        )
+    return columns, forms, separator
+
+
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+def _check_psi_parties(
+    parties: list[Party], technique: str, results: list[str], value_holder: str, tls: bool, where: str
+) -> None:
+    holders = [p.name for p in parties if p.role == "holder"]
+    helpers = [p.name for p in parties if p.role == "helper"]
+    if len(holders) != 2:
+        raise SchemaError(
+            f"{where}: an intersection study takes exactly 2 data holders ([[party]] without "
+            f"role = \"helper\"); it has {len(holders)}."
+        )
+    want = 1 if technique == "helper" else 0
+    if len(helpers) != want:
+        raise SchemaError(
+            f"{where}: technique '{technique}' takes {want} helper party (role = \"helper\"); it has "
+            f"{len(helpers)}. Add or remove the helper, or change the technique."
+        )
+    if any(r not in holders for r in results):
+        raise SchemaError(f"{where} [study]: key 'results' must name data holders only, not the helper.")
+    if value_holder and value_holder not in holders:
+        raise SchemaError(f"{where} [value]: key 'holder' must name one of the data holders.")
+    if not tls:
+        remote = [p.name for p in parties if not p.host.startswith(_LOOPBACK)]
+        if remote:
+            raise SchemaError(
+                f"{where} [tls]: TLS is off while party(ies) {', '.join(remote)} are not on a loopback "
+                "address; identifiers would cross the network in pseudonymised but unencrypted "
+                "form. Turn TLS on (enabled = true, with certificates)."
+            )
 
 
 def _with_digest(study: Study) -> Study:
@@ -376,6 +528,12 @@ def _with_digest(study: Study) -> Study:
     content.pop("folder")
     content.pop("digest")
     content["levels"] = {k: list(v) for k, v in study.levels.items()}
+    content["id_forms"] = dict(study.id_forms)
+    if not study.is_psi:  # the digest of a study written before the intersection statistics is kept
+        for key in ("technique", "identifier", "id_forms", "separator", "value_holder"):
+            content.pop(key)
+        for party in content["parties"]:
+            party.pop("role")
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     object.__setattr__(study, "digest", digest)
@@ -393,6 +551,17 @@ def study_toml(study: Study) -> str:
     ]
     if study.statistic == "table":
         lines.append(f"cell = {json.dumps(study.cell)}")
+    if study.is_psi:
+        lines.append(f"technique = {json.dumps(study.technique)}")
+        lines += [
+            "",
+            "[identifier]",
+            f"columns = {json.dumps(list(study.identifier))}",
+            f"separator = {json.dumps(study.separator)}",
+            "forms = { "
+            + ", ".join(f"{json.dumps(c)} = {json.dumps(f)}" for c, f in study.id_forms.items())
+            + " }",
+        ]
     if study.by:
         lines += ["", "[levels]"] + [f"{c} = {json.dumps(list(study.levels[c]))}" for c in study.by]
     if study.value:
@@ -403,6 +572,8 @@ def study_toml(study: Study) -> str:
             f"min = {study.value_min!r}",
             f"max = {study.value_max!r}",
         ]
+        if study.value_holder:
+            lines.append(f"holder = {json.dumps(study.value_holder)}")
     if study.weight:
         lines += ["", "[weight]", f"column = {json.dumps(study.weight)}", f"max = {study.weight_max!r}"]
     lines += [
@@ -437,4 +608,6 @@ def study_toml(study: Study) -> str:
             lines.append(f"certificate = {json.dumps(p.certificate)}")
         if p.listen_host or p.listen_port:
             lines.append(f"listen = {json.dumps(f'{p.bind[0]}:{p.bind[1]}')}")
+        if p.role != "holder":
+            lines.append(f"role = {json.dumps(p.role)}")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,176 @@
+"""The cryptographic pieces of private set intersection, batched over numpy arrays.
+
+**The group.** PyNaCl (pyca's libsodium binding, 1.5-1.6) does not expose libsodium's
+Ristretto255 functions, so the DH construction works in the prime-order subgroup of
+edwards25519 (order L = 2**252 + 27742317777372353535851937790883648493), written as Curve25519
+u-coordinates so that the fast, constant-time X25519 ladder (``crypto_scalarmult``) does the
+exponentiations:
+
+* `hash_to_group`: SHA-512 over a domain-separation tag (``confidata-psi-v1``, the study's name
+  and digest) and the normalised identifier gives 64 bytes; each half goes through libsodium's
+  Elligator 2 map (``crypto_core_ed25519_from_uniform``, which also clears the cofactor) and the
+  two points are added (``crypto_core_ed25519_add``): the random-oracle construction of RFC 9380
+  (hash_to_curve = map(u0) + map(u1)). Nobody knows the discrete log of the result. (Hashing to a
+  scalar and multiplying the base point would give points whose logs everyone knows: then the
+  other holder could undo the key and test any guess; that is why it is not done.) The point is
+  then written as its Curve25519 u = (1 + y) / (1 - y) (RFC 7748's birational map).
+* `exponentiate`: X25519 with a secret 32-byte key. X25519 clamps the key to a multiple of 8
+  (so any small-order part of a peer's input is killed) and the ladder commutes:
+  X25519(a, X25519(b, P)) = X25519(b, X25519(a, P)). A result of all zeros (a small-order input,
+  which an honest peer never sends) is refused.
+
+Costs measured on the shared 2-core machine under load (other engineers' jobs running):
+hash_to_group about 80 us per identifier, X25519 about 47 us; Python adds about 2 us per element
+(the loops call libsodium through cffi without re-checking arguments each time).
+
+**Pseudonyms** (helper technique): HMAC-SHA256 under a key only the holders know, truncated to 16
+bytes (two different identifiers collide with probability below n**2 / 2**129).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+import numpy as np
+
+from confidata.errors import ConfidataError
+
+__all__ = [
+    "POINT",
+    "TAG",
+    "PSEUDONYM",
+    "exponentiate",
+    "hash_to_group",
+    "new_key",
+    "pseudonyms",
+    "secret_permutation",
+    "tags",
+]
+
+POINT = 32  # bytes per group element (a Curve25519 u-coordinate)
+TAG = 16  # bytes of a doubly-keyed element sent back for comparison (first 16 of its SHA-256)
+PSEUDONYM = 16  # bytes of an HMAC-SHA256 pseudonym
+_P = 2**255 - 19
+_DST = b"confidata-psi-v1"
+
+try:  # the raw cffi library: the same C functions as nacl.bindings without per-call checks
+    from nacl._sodium import ffi as _ffi
+    from nacl._sodium import lib as _lib
+
+    _RAW = hasattr(_lib, "crypto_core_ed25519_from_uniform") and hasattr(_lib, "crypto_scalarmult")
+except ImportError:  # pragma: no cover - only with a PyNaCl that moved its internals
+    _RAW = False
+import gmpy2  # noqa: E402 - mpyc's fast integers, already a dependency
+from nacl import bindings as _nb  # noqa: E402
+
+
+def new_key() -> bytes:
+    """A fresh secret exponent (32 random bytes; X25519 clamps it)."""
+    return secrets.token_bytes(32)
+
+
+def domain(study_name: str, digest: str) -> bytes:
+    name = study_name.encode("utf-8")
+    return _DST + len(name).to_bytes(2, "big") + name + bytes.fromhex(digest)
+
+
+def _edwards_to_u(points: list[bytes]) -> np.ndarray:
+    out = np.empty((len(points), POINT), dtype=np.uint8)
+    buf = bytearray(POINT * len(points))
+    mask = (1 << 255) - 1
+    for i, p in enumerate(points):
+        y = int.from_bytes(p, "little") & mask
+        u = (1 + y) * gmpy2.invert(1 - y, _P) % _P
+        buf[POINT * i : POINT * (i + 1)] = int(u).to_bytes(POINT, "little")
+    out[:] = np.frombuffer(bytes(buf), dtype=np.uint8).reshape(-1, POINT)
+    return out
+
+
+def hash_to_group(ids: list[bytes], dst: bytes) -> np.ndarray:
+    """Each identifier hashed to the prime-order group: an (n, 32) uint8 array of u-coordinates."""
+    prefix = hashlib.sha512(len(dst).to_bytes(2, "big") + dst)
+    points: list[bytes] = []
+    if _RAW:
+        a = _ffi.new("unsigned char[32]")
+        b = _ffi.new("unsigned char[32]")
+        c = _ffi.new("unsigned char[32]")
+        fu, add = _lib.crypto_core_ed25519_from_uniform, _lib.crypto_core_ed25519_add
+        for ident in ids:
+            h = prefix.copy()
+            h.update(ident)
+            d = h.digest()
+            fu(a, d[:32])
+            fu(b, d[32:])
+            add(c, a, b)
+            points.append(bytes(c))
+    else:  # pragma: no cover
+        for ident in ids:
+            h = prefix.copy()
+            h.update(ident)
+            d = h.digest()
+            points.append(
+                _nb.crypto_core_ed25519_add(
+                    _nb.crypto_core_ed25519_from_uniform(d[:32]), _nb.crypto_core_ed25519_from_uniform(d[32:])
+                )
+            )
+    return _edwards_to_u(points)
+
+
+def exponentiate(points: np.ndarray, key: bytes, *, sender: str = "") -> np.ndarray:
+    """X25519(key, P) for every row of an (n, 32) uint8 array; refuses small-order inputs."""
+    points = np.ascontiguousarray(points, dtype=np.uint8)
+    n = len(points)
+    if n == 0:
+        return np.empty((0, POINT), dtype=np.uint8)
+    if _RAW:
+        out = _ffi.new("unsigned char[]", POINT * n)
+        inp = _ffi.from_buffer(points)
+        f = _lib.crypto_scalarmult
+        bad = 0
+        for i in range(n):
+            bad |= f(out + POINT * i, key, inp + POINT * i)
+        result = np.frombuffer(_ffi.buffer(out), dtype=np.uint8).reshape(n, POINT).copy()
+    else:  # pragma: no cover
+        rows, bad = [], 0
+        for row in points:
+            try:
+                rows.append(_nb.crypto_scalarmult(key, row.tobytes()))
+            except Exception:
+                rows.append(bytes(POINT))
+                bad = 1
+        result = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(n, POINT).copy()
+    if bad:
+        raise ConfidataError(
+            f"Party '{sender or 'a peer'}' sent group elements of small order (all-zero results); an "
+            "honest holder never does: the computation stops."
+        )
+    return result
+
+
+def tags(points: np.ndarray) -> np.ndarray:
+    """Short fingerprints of doubly-keyed elements: the first 16 bytes of SHA-256 of each."""
+    data = np.ascontiguousarray(points).tobytes()
+    out = b"".join(
+        hashlib.sha256(data[POINT * i : POINT * (i + 1)]).digest()[:TAG] for i in range(len(points))
+    )
+    return np.frombuffer(out, dtype=np.uint8).reshape(len(points), TAG).copy()
+
+
+def pseudonyms(ids: list[bytes], key: bytes) -> np.ndarray:
+    """HMAC-SHA256(key, id) truncated to 16 bytes, as an (n, 16) uint8 array."""
+    digest = hmac.digest
+    out = b"".join(digest(key, i, "sha256")[:PSEUDONYM] for i in ids)
+    return np.frombuffer(out, dtype=np.uint8).reshape(len(ids), PSEUDONYM).copy()
+
+
+def secret_permutation(n: int) -> np.ndarray:
+    """A permutation from the OS's secret randomness (never from the study's seed)."""
+    return np.random.default_rng(secrets.randbits(128)).permutation(n)
+
+
+def as_keys(rows: np.ndarray) -> np.ndarray:
+    """(n, k) uint8 rows as a 1-D array of void scalars, comparable with numpy's set routines."""
+    rows = np.ascontiguousarray(rows, dtype=np.uint8)
+    return rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
