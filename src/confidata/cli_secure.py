@@ -88,8 +88,9 @@ def party(
     study: StudyArg,
     name: Annotated[str, typer.Option("--as", help="This party's name in the study.")],
     data: Annotated[
-        Path, typer.Option("--data", help="This party's data file (any format confidata reads).")
-    ],
+        Optional[Path],
+        typer.Option("--data", help="This party's data file (any format confidata reads); not for a PSI helper."),
+    ] = None,
     schema: Annotated[
         Optional[Path], typer.Option("--schema", "-s", help="Schema JSON for the data.")
     ] = None,
@@ -103,8 +104,27 @@ def party(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the output file.")] = False,
     added_delay_ms: Annotated[float, typer.Option("--added-delay-ms", hidden=True)] = 0.0,
 ) -> None:
-    """Run one party of STUDY: check and sum its data locally, then compute the secure table."""
-    from confidata.secure import run_party
+    """Run one party of STUDY: check its data locally, then compute the secure table or intersection."""
+    from confidata.secure import load_study, run_party
+
+    if load_study(study).is_psi:
+        from confidata.secure.psi_party import run_psi_party
+
+        print_psi_report(
+            run_psi_party(
+                study,
+                name,
+                data,
+                schema=schema,
+                key=key,
+                output=output,
+                overwrite=overwrite,
+                added_delay=added_delay_ms / 1000.0,
+            )
+        )
+        return
+    if data is None:
+        raise ConfidataError("Pass this party's data file with --data.")
 
     report = run_party(
         study,
@@ -127,8 +147,15 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 1,
     statistic: Annotated[str, typer.Option("--statistic", help="count, total, mean or variance.")] = "mean",
     tls: Annotated[bool, typer.Option("--tls/--no-tls", help="Encrypt the links.")] = True,
+    scenario: Annotated[str, typer.Option("--scenario", help="table (MPyC), or intersection, intersection-size, intersection-sum (two holders).")] = "table",
+    records: Annotated[Optional[int], typer.Option("--records", help="Records per holder (intersection scenarios; default 1000).")] = None,
+    technique: Annotated[str, typer.Option("--technique", help="Intersection technique: ecdh (two holders) or helper (plus a helper).")] = "ecdh",
+    overlap: Annotated[float, typer.Option("--overlap", help="Share of the first holder's units also in the second's.")] = 0.5,
 ) -> None:
     """Synthetic data for N parties, certificates, a study; run every party as a process on 127.0.0.1."""
+    if scenario != "table":
+        _psi_demo(scenario, records or rows, technique, overlap, seed, tls)
+        return
     from confidata.secure import aggregate, plain_result, plan_for
     from confidata.secure.runner import demo_data, demo_study, start_parties, wait_parties
 
@@ -203,3 +230,123 @@ def demo(
         out.print(f"Wall time for all {parties} processes: {time.perf_counter() - started:.2f} s.")
         if not same:
             raise typer.Exit(1)
+
+
+# -- private set intersection ---------------------------------------------------------------------
+
+
+def print_psi_report(report, *, echo=out) -> None:
+    result = report.result
+    if result is not None:
+        d = result.to_dict()
+        echo.print(f"{escape(result.study)}: {result.statistic} ({result.technique})")
+        echo.print("Set sizes: " + ", ".join(f"{escape(n)} {v:,}" for n, v in result.sizes.items()))
+        if result.intersection_size is not None:
+            echo.print(f"Intersection size: {result.intersection_size:,}")
+        for name, c in d["coverage"].items():
+            echo.print(
+                f"Coverage of {escape(name)}: {c['share']:.4f} (95% Wilson interval {c['low']:.4f}-{c['high']:.4f})"
+            )
+        if result.members is not None:
+            echo.print(f"Matched units of this party: {len(result.members):,} (listed in the output file)")
+        if result.total is not None:
+            echo.print(f"Sum over the intersection: {result.total:,}; mean {d['mean']}")
+        for note in result.notes:
+            echo.print(escape(note))
+    elif report.role == "helper":
+        echo.print(f"Party {escape(report.party)} is the helper: it matched pseudonyms and holds no result.")
+    else:
+        names = ", ".join(f"'{n}'" for n in report.result_parties)
+        echo.print(f"Party {escape(report.party)} is not a result party: the result went to {escape(names)} only.")
+    for note in report.local_notes:
+        echo.print(escape(note))
+    echo.print(
+        f"Party {escape(report.party)}: {report.seconds_secure:.3f} s from all connected to result; "
+        f"{report.seconds_total:.3f} s for the whole process."
+    )
+    echo.print(
+        "Sent (framing included, before TLS): "
+        + ", ".join(
+            f"{escape(n)} {b:,} bytes in {report.messages_sent[n]:,} messages, {report.rounds[n]} rounds"
+            for n, b in report.bytes_sent.items()
+        )
+    )
+
+
+def _psi_demo(scenario: str, records: int, technique: str, overlap: float, seed: int, tls: bool) -> None:
+    from confidata.secure.psi import plain_psi, psi_input
+    from confidata.secure.psi_demo import SCENARIOS, demo_psi_data, demo_psi_study, start_psi_parties
+    from confidata.secure.runner import wait_parties
+
+    if scenario not in SCENARIOS:
+        raise ConfidataError(f"--scenario must be table or one of {', '.join(SCENARIOS)}; got another value.")
+    if technique not in ("ecdh", "helper"):
+        raise ConfidataError("--technique must be ecdh or helper.")
+    if records < 1 or not 0 <= overlap <= 1:
+        raise ConfidataError("--records must be 1 or more and --overlap between 0 and 1.")
+    statistic = SCENARIOS[scenario]
+    with tempfile.TemporaryDirectory(prefix="confidata-psi-demo-") as tmp:
+        folder = Path(tmp)
+        timeout = 60.0 + records * 0.0005 + (records * 0.05 if statistic == "intersection_sum" and technique == "ecdh" else 0)
+        st = demo_psi_study(folder, statistic, technique, tls=tls, timeout=timeout)
+        frames = demo_psi_data(records, seed, overlap)
+        paths = {}
+        for n, frame in frames.items():
+            paths[n] = folder / f"{n}.csv"
+            frame.to_csv(paths[n], index=False)
+        out.print(
+            f"{scenario} by {technique}: holders nso and register, {records:,} records each, "
+            f"{round(records * overlap):,} in common; TLS {'on' if tls else 'off'}; study digest {st.digest[:12]}"
+        )
+        started = time.perf_counter()
+        procs = wait_parties(start_psi_parties(folder / "study.toml", st, paths, folder), st.connect_timeout + 6 * timeout)
+        failed = [p for p in procs if p.code != 0]
+        for p in failed:
+            err.print(f"[red]{escape(p.name)} exited {p.code}:[/] {escape(p.stderr.strip()[-600:])}")
+        if failed:
+            raise typer.Exit(1)
+        rep = procs[0].report()
+        got = rep["result"]
+        inputs = {n: psi_input(st, frames[n], n) for n in frames}
+        plain = plain_psi(st, inputs, "nso").to_dict()
+        grid = Table(header_style="bold", title=f"{scenario}: secure ({technique}) vs plain")
+        for col in ("quantity", "secure", "plain"):
+            grid.add_column(col, justify="left" if col == "quantity" else "right")
+        keys = ["intersection_size"] + (["sum", "mean"] if statistic == "intersection_sum" else [])
+        same = True
+        for k in keys:
+            grid.add_row(k, f"{got[k]:,}" if isinstance(got[k], int) else str(got[k]), f"{plain[k]:,}" if isinstance(plain[k], int) else str(plain[k]))
+            same &= got[k] == plain[k]
+        if statistic == "intersection":
+            grid.add_row("members (nso's matched units)", f"{len(got['members']):,}", f"{len(plain['members']):,}")
+            same &= sorted(got["members"]) == sorted(plain["members"])
+        for name, c in got["coverage"].items():
+            grid.add_row(f"coverage of {name}", f"{c['share']:.4f} [{c['low']:.4f}, {c['high']:.4f}]", f"{plain['coverage'][name]['share']:.4f}")
+        out.print(grid)
+        out.print(("[green]Equal[/]" if same else "[red]Different[/]") + " to the plain computation.")
+        usage = Table(header_style="bold", title="per party")
+        for col in ("party", "process seconds", "bytes sent", "messages", "rounds"):
+            usage.add_column(col, justify="left" if col == "party" else "right")
+        for p in procs:
+            usage.add_row(p.name, f"{p.seconds:.2f}", f"{rep['bytes_sent'][p.name]:,}", f"{rep['messages_sent'][p.name]:,}", str(rep["rounds"][p.name]))
+        out.print(usage)
+        out.print(f"Wall time for all {len(procs)} processes: {time.perf_counter() - started:.2f} s.")
+        if not same:
+            raise typer.Exit(1)
+
+
+@secure_app.command("explain")
+@guarded
+def explain_cmd(
+    scenario: Annotated[str, typer.Argument(help="intersection, intersection-size, intersection-sum or table.")],
+    technique: Annotated[Optional[str], typer.Option("--technique", help="ecdh, helper (intersections) or mpc (table); default: all.")] = None,
+) -> None:
+    """State, per party, exactly what it learns in SCENARIO and under which trust assumption."""
+    from confidata.secure.explain import explain
+
+    for e in explain(scenario, technique):
+        out.print(f"[bold]{escape(e.scenario)} by {escape(e.technique)}[/] ({escape(e.protocol)})")
+        out.print(f"  Trust: {escape(e.trust)}")
+        for party, learns in e.learns:
+            out.print(f"  {escape(party)}: {escape(learns)}")
+        out.print(f"  Cost: {escape(e.cost)}")

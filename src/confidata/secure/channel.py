@@ -271,6 +271,8 @@ class Links:
 
     async def send(self, peer: str, label: str, payload: np.ndarray | dict | list) -> None:
         """Send one array (uint8, uint64, int64 or float64, 1-D or 2-D) or small JSON document."""
+        if not 0 < len(label) <= 8 or not label.isascii():
+            raise ValueError(f"step label {label!r} must be 1 to 8 ASCII characters")
         if isinstance(payload, np.ndarray):
             arr = np.ascontiguousarray(payload)
             if arr.dtype.newbyteorder("<") not in _CODES and arr.dtype not in _CODES:

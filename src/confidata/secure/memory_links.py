@@ -26,6 +26,8 @@ class MemoryLinks:
         self._seen = 0
 
     async def send(self, peer: str, label: str, payload: Any) -> None:
+        if not 0 < len(label) <= 8 or not label.isascii():
+            raise ValueError(f"step label {label!r} must be 1 to 8 ASCII characters")
         if isinstance(payload, np.ndarray):
             arr = np.ascontiguousarray(payload)
             item = ("array", arr.dtype.str, arr.shape, arr.tobytes())

@@ -120,7 +120,7 @@ async def holder_psi(links: Any, study: Study, inp: PsiInput) -> PsiResult | Non
     # intersection-sum
     share_d = None
     if not is_v:
-        positions = await links.recv(helper, "positions", dtype="<u8")
+        positions = await links.recv(helper, "matched", dtype="<u8")
         n_v = (await links.recv(helper, "size"))["sizes"][other]
         if len(positions) and int(positions.max()) >= n_v:
             raise PartyFailure(
@@ -173,7 +173,7 @@ async def helper_psi(links: Any, study: Study) -> None:
     if study.statistic == "intersection_sum":
         v = study.value_holder
         o = a if v == b else b
-        await links.send(o, "positions", np.sort(positions[v]).astype("<u8"))
+        await links.send(o, "matched", np.sort(positions[v]).astype("<u8"))
         await links.send(o, "size", {"size": count, "sizes": sizes})
         c = int(masked[positions[v]].sum(dtype="<u8"))
         for name in study.results:

@@ -1,0 +1,210 @@
+"""One party of an intersection study as its own OS process (``confidata secure party``).
+
+Order of events, as for the secure tables (`party.py`), and what stops everyone:
+
+1. A holder reads its file and normalises its identifiers (`psi.psi_input`). A problem here does
+   not end the process yet: it still connects and tells the others, so all stop naming it.
+   The helper reads nothing.
+2. Connect to every party (`channel.Links.connect`, TLS by default).
+3. Exchange the study digest, the normaliser fingerprint (holders) and an ok/problem word: all
+   public. A different study file (a different normalisation, technique or identifier is a
+   different study), a different normaliser (another Python's Unicode tables) or a data problem
+   stops every party before anything is computed, naming the odd one.
+4. The protocol (`psi_ecdh` or `psi_helper`); every step bounded by ``step_timeout``.
+5. Every party shares its byte, message and round counts; a result party writes its output
+   file only now, atomically: a failed run leaves no output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from confidata.errors import ConfidataError, InputFileError, OutputExistsError
+from confidata.secure.channel import Links
+from confidata.secure.engine import PartyFailure
+from confidata.secure.identifiers import normaliser_fingerprint
+from confidata.secure.psi import PsiInput, PsiResult, psi_input
+from confidata.secure.study import Study, load_study
+from confidata.table import read_table
+
+__all__ = ["PsiReport", "run_psi_party"]
+
+
+@dataclass
+class PsiReport:
+    party: str
+    role: str
+    result: PsiResult | None
+    seconds_secure: float
+    seconds_total: float
+    bytes_sent: dict[str, int] = field(default_factory=dict)
+    messages_sent: dict[str, int] = field(default_factory=dict)
+    rounds: dict[str, int] = field(default_factory=dict)
+    study_digest: str = ""
+    result_parties: list[str] = field(default_factory=list)
+    local_notes: list[str] = field(default_factory=list)  # this party's own data only
+
+    def to_dict(self) -> dict:
+        return {
+            "party": self.party,
+            "role": self.role,
+            "result": self.result.to_dict() if self.result else None,
+            "seconds_secure": self.seconds_secure,
+            "seconds_total": self.seconds_total,
+            "bytes_sent": self.bytes_sent,
+            "messages_sent": self.messages_sent,
+            "rounds": self.rounds,
+            "study_digest": self.study_digest,
+            "result_parties": self.result_parties,
+            "local_notes": self.local_notes,
+        }
+
+
+def _read(study: Study, name: str, data: Path | None, schema: Path | None):
+    try:
+        if data is None:
+            raise InputFileError(f"Party '{name}' holds data in this study: pass its file with --data.")
+        frame, _ = read_table(data, schema)
+        return psi_input(study, frame, name), None
+    except ConfidataError as exc:
+        return None, exc
+
+
+def run_psi_party(
+    study_path: str | Path | Study,
+    name: str,
+    data: str | Path | None,
+    *,
+    schema: str | Path | None = None,
+    key: str | Path | None = None,
+    output: str | Path | None = None,
+    overwrite: bool = False,
+    added_delay: float = 0.0,
+) -> PsiReport:
+    """Run one party of an intersection study to the end; raises `ConfidataError` on failure."""
+    started = time.perf_counter()
+    study = study_path if isinstance(study_path, Study) else load_study(study_path)
+    party = study.party(name)
+    if output is not None and Path(output).exists() and not overwrite:
+        raise OutputExistsError(f"'{output}' already exists; pass --overwrite to replace it.")
+    inp, problem = None, None
+    if party.role == "holder":
+        inp, problem = _read(study, name, Path(data) if data else None, Path(schema) if schema else None)
+    links = Links(study, name, key_file=Path(key) if key else None, added_delay=added_delay)
+    report = asyncio.run(_guarded(links, study, party.role, inp, problem))
+    report.seconds_total = time.perf_counter() - started
+    if inp is not None:
+        ids = inp.ids
+        report.local_notes = [
+            f"{len(ids.keys):,} distinct identifiers; {ids.missing:,} row(s) without a complete "
+            f"identifier left out; {ids.duplicates:,} row(s) repeating an identifier counted once."
+        ]
+    if output is not None and report.result is not None:
+        _write_atomically(Path(output), json.dumps(report.to_dict(), indent=2) + "\n")
+    return report
+
+
+async def _guarded(links: Links, *args) -> PsiReport:
+    """Run the party; on any failure close every link at once, so the peers stop too."""
+    try:
+        return await _main(links, *args)
+    except BaseException:
+        links.abort()
+        raise
+
+
+async def _main(
+    links: Links, study: Study, role: str, inp: PsiInput | None, problem: ConfidataError | None
+) -> PsiReport:
+    from confidata.secure.psi_ecdh import ecdh_psi  # noqa: PLC0415 - Paillier loads only when used
+    from confidata.secure.psi_helper import helper_psi, holder_psi  # noqa: PLC0415
+
+    await links.connect()
+    others = [p.name for p in study.parties if p.name != links.me]
+    mine = {
+        "digest": study.digest,
+        "normaliser": normaliser_fingerprint(study) if role == "holder" else "",
+        "status": "ok" if problem is None else "data",
+    }
+    for peer in others:
+        await links.send(peer, "check", mine)
+    theirs = {peer: await links.recv(peer, "check") for peer in others}
+    if problem is not None:
+        raise problem
+    _compare(links.me, study, mine, theirs)
+    if role == "helper":
+        result = await helper_psi(links, study)
+    elif study.technique == "ecdh":
+        result = await ecdh_psi(links, study, inp)
+    else:
+        result = await holder_psi(links, study, inp)
+    seconds = time.perf_counter() - links.connected_at
+    counts = {"bytes": links.bytes_sent(), "messages": links.messages_sent(), "rounds": links.rounds}
+    for peer in others:
+        await links.send(peer, "counts", counts)
+    every = {links.me: counts}
+    for peer in others:
+        got = await links.recv(peer, "counts")
+        if not isinstance(got, dict) or not all(isinstance(got.get(k), int) for k in counts):
+            raise PartyFailure(f"Party '{links.me}' stopped: malformed counts from party '{peer}'.", [peer])
+        every[peer] = got
+    await links.close()
+    names = [p.name for p in study.parties]
+    return PsiReport(
+        links.me,
+        role,
+        result,
+        seconds,
+        0.0,
+        bytes_sent={n: every[n]["bytes"] for n in names},
+        messages_sent={n: every[n]["messages"] for n in names},
+        rounds={n: every[n]["rounds"] for n in names},
+        study_digest=study.digest,
+        result_parties=list(study.results),
+    )
+
+
+def _compare(me: str, study: Study, mine: dict, theirs: dict[str, dict]) -> None:
+    for peer, got in theirs.items():
+        if not isinstance(got, dict) or not all(isinstance(got.get(k), str) for k in mine):
+            raise PartyFailure(f"Party '{me}' stopped: malformed study check from party '{peer}'.", [peer])
+    odd = [p for p, got in theirs.items() if got["digest"] != mine["digest"]]
+    if odd:
+        raise PartyFailure(
+            f"Party '{me}' stopped: the study file of party(ies) {', '.join(repr(n) for n in odd)} "
+            "differs from this party's (digest mismatch: another identifier normalisation, technique, "
+            "statistic or party list); every party must use the same study file.",
+            odd,
+        )
+    bad = [p for p, got in theirs.items() if got["status"] != "ok"]
+    if bad:
+        raise PartyFailure(
+            f"Party '{me}' stopped: the data of party(ies) {', '.join(repr(n) for n in bad)} do not match "
+            "the study (missing identifier or value column, or values it refuses); that party's own "
+            "error says which column.",
+            bad,
+        )
+    holders = {p.name for p in study.holders}
+    if mine["normaliser"]:
+        odd = [p for p, got in theirs.items() if p in holders and got["normaliser"] != mine["normaliser"]]
+        if odd:
+            raise PartyFailure(
+                f"Party '{me}' stopped: party(ies) {', '.join(repr(n) for n in odd)} normalise identifiers "
+                "differently from this party (normaliser fingerprint mismatch: another confidata or "
+                "Python Unicode version); run the same versions at every holder.",
+                odd,
+            )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
