@@ -48,6 +48,7 @@ _CODES = {dt: code for code, dt in _DTYPES.items()}
 _JSON = 0
 _MAX_JSON = 1 << 20
 _MAX_COLS = 4096
+FINAL = "counts"  # the step label of a party's last message; its close after that is no failure
 
 
 @dataclass
@@ -63,6 +64,7 @@ class _Peer:
     writer: asyncio.StreamWriter | None = None
     inbox: asyncio.Queue = field(default_factory=asyncio.Queue)
     task: asyncio.Task | None = None
+    finished: bool = False  # it sent its last message (FINAL): closing afterwards is orderly
 
 
 @dataclass
@@ -260,9 +262,10 @@ class Links:
                     return
                 payload = await peer.reader.readexactly(size) if size else b""
                 step = label.rstrip(b"\0").decode("ascii", "replace")
+                peer.finished = step == FINAL
                 await peer.inbox.put((step, code, rnd, rows, cols, payload))
         except (asyncio.IncompleteReadError, ConnectionError, OSError, ssl.SSLError):
-            if not self._closing:
+            if not self._closing and not peer.finished:
                 self.fail(
                     f"Party '{self.me}' stopped: party '{name}' closed its connection in the middle of "
                     "the computation (it stopped or crashed).",
@@ -295,7 +298,14 @@ class Links:
             writer.write(body)
         self.counts[peer].bytes_sent += len(head) + len(body)
         self.counts[peer].messages_sent += 1
-        await self._guard(writer.drain(), f"sending '{label}' to '{peer}'", [peer])
+        try:
+            await self._guard(writer.drain(), f"sending '{label}' to '{peer}'", [peer])
+        except (ConnectionError, OSError):
+            raise PartyFailure(
+                f"Party '{self.me}' stopped: party '{peer}' closed its connection in the middle of the "
+                "computation (it stopped or crashed).",
+                [peer],
+            ) from None
 
     _seen: int = 0
 

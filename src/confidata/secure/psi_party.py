@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from confidata.errors import ConfidataError, InputFileError, OutputExistsError
-from confidata.secure.channel import Links
+from confidata.secure.channel import FINAL, Links
 from confidata.secure.engine import PartyFailure
 from confidata.secure.identifiers import normaliser_fingerprint
 from confidata.secure.psi import PsiInput, PsiResult, psi_input
@@ -147,10 +147,10 @@ async def _main(
     seconds = time.perf_counter() - links.connected_at
     counts = {"bytes": links.bytes_sent(), "messages": links.messages_sent(), "rounds": links.rounds}
     for peer in others:
-        await links.send(peer, "counts", counts)
+        await links.send(peer, FINAL, counts)
     every = {links.me: counts}
     for peer in others:
-        got = await links.recv(peer, "counts")
+        got = await links.recv(peer, FINAL)
         if not isinstance(got, dict) or not all(isinstance(got.get(k), int) for k in counts):
             raise PartyFailure(f"Party '{links.me}' stopped: malformed counts from party '{peer}'.", [peer])
         every[peer] = got
