@@ -104,11 +104,9 @@ def test_priority_that_does_not_follow_from_the_scores_is_rejected(tmp_path, shi
 
 
 def test_changing_a_score_without_the_priority_is_rejected(tmp_path, shipped):
-    case(shipped, "un-pet-lab-trade")["scores"]["legal_feasibility"] = 2
-    case(shipped, "un-pet-lab-trade")["scores"]["nso_relevance"] = 2  # 6 -> still medium: fine
+    case(shipped, "un-pet-lab-trade")["scores"]["legal_feasibility"] = 0  # 3 -> 2, still low: fine
     load_catalogue(write(tmp_path, shipped))
-    case(shipped, "un-pet-lab-trade")["scores"]["legal_feasibility"] = 0
-    case(shipped, "un-pet-lab-trade")["scores"]["nso_relevance"] = 0  # 2 -> low, stated medium
+    case(shipped, "un-pet-lab-trade")["scores"]["legal_feasibility"] = 2  # 4 -> medium, stated low
     with pytest.raises(SchemaError, match=r"case 'un-pet-lab-trade', field 'priority'"):
         load_catalogue(write(tmp_path, shipped))
 
