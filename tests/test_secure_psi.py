@@ -8,6 +8,7 @@ written differently by the two holders (plain integers vs zero-padded codes with
 from __future__ import annotations
 
 import asyncio
+import hmac
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from confidata.errors import ConfidataError, SchemaError
 from confidata.secure.identifiers import normalise_column, normalise_identifiers, normaliser_fingerprint
 from confidata.secure.memory_links import memory_network
 from confidata.secure.psi import plain_psi, psi_input, wilson
-from confidata.secure.psi_crypto import as_keys, exponentiate, hash_to_group, new_key, pseudonyms, tags
+from confidata.secure.psi_crypto import as_keys, exponentiate, hash_to_group, match, new_key, pseudonyms, tags
 from confidata.secure.psi_ecdh import ecdh_psi
 from confidata.secure.psi_helper import helper_psi, holder_psi
 from confidata.secure.study import parse_study
@@ -174,6 +175,19 @@ def test_hashing_to_the_group_is_deterministic_and_keys_commute():
         exponentiate(np.zeros((1, 32), dtype=np.uint8), a, sender="beta")  # u = 0 has order 2
     p = pseudonyms(ids, b"k" * 32)
     assert p.shape == (50, 16) and not np.array_equal(p, pseudonyms(ids, b"j" * 32))
+    for key in (b"k" * 32, b"long key " * 10):  # RFC 2104 as the standard library computes it
+        assert [bytes(r) for r in pseudonyms(ids, key)] == [hmac.digest(key, i, "sha256")[:16] for i in ids]
+
+
+def test_matching_pseudonyms_finds_exactly_the_common_rows():
+    rng = np.random.default_rng(4)
+    left = rng.integers(0, 256, (5000, 16), dtype=np.uint8)
+    right = np.concatenate([left[1000:3000], rng.integers(0, 256, (4000, 16), dtype=np.uint8)])
+    right[5] = left[1005] ^ np.array([0] * 8 + [1] * 8, dtype=np.uint8)  # same first 8 bytes only
+    right = right[rng.permutation(len(right))]
+    ia, ib = match(left, right)
+    assert len(ia) == 1999 and np.array_equal(left[ia], right[ib])
+    assert set(ia) == set(range(1000, 3000)) - {1005}
 
 
 def test_wilson_interval_matches_known_values():

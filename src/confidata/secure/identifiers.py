@@ -52,8 +52,14 @@ class IdentifierSet:
 
 def _text(values: pd.Series) -> pd.Series:
     s = values.astype("string")
-    s = s.str.normalize("NFKC").str.casefold().str.normalize("NFKC").str.strip()
-    return s.mask(s == "")
+    # for ASCII text NFKC changes nothing and case-folding is lower-casing: a vectorised fast path
+    # (a million register codes: 0.1 s instead of 5 s); other text takes the full Unicode route
+    ascii_ = s.str.isascii().fillna(True).to_numpy(dtype=bool)
+    out = s.str.lower().str.strip()
+    if not ascii_.all():
+        rest = s[~ascii_]
+        out[~ascii_] = rest.str.normalize("NFKC").str.casefold().str.normalize("NFKC").str.strip()
+    return out.mask(out == "")
 
 
 def normalise_column(values: pd.Series, form: str, column: str) -> pd.Series:
@@ -115,15 +121,13 @@ def normalise_identifiers(study: Study, frame: pd.DataFrame) -> IdentifierSet:
     for part in parts[1:]:
         joined = joined + study.separator + part  # missing in any part -> missing
     present = joined.notna().to_numpy()
-    keys = joined.to_numpy(dtype=object, na_value=None)[present]
-    rows = np.flatnonzero(present)
-    _, first = np.unique(keys.astype(str), return_index=True) if len(keys) else (None, np.array([], int))
-    first = np.sort(first)
+    kept = joined[present]
+    first = ~kept.duplicated(keep="first").to_numpy()  # hashing: a million keys in a fraction of a second
     return IdentifierSet(
-        keys=keys[first],
-        rows=rows[first].astype(np.int64),
+        keys=kept.to_numpy(dtype=object)[first],
+        rows=np.flatnonzero(present)[first].astype(np.int64),
         missing=int((~present).sum()),
-        duplicates=int(len(keys) - len(first)),
+        duplicates=int(len(kept) - first.sum()),
     )
 
 

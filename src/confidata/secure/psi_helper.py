@@ -39,7 +39,7 @@ import numpy as np
 
 from confidata.secure.engine import PartyFailure
 from confidata.secure.psi import PsiInput, PsiResult
-from confidata.secure.psi_crypto import PSEUDONYM, as_keys, pseudonyms, secret_permutation
+from confidata.secure.psi_crypto import PSEUDONYM, match, pseudonyms, secret_permutation
 from confidata.secure.study import Study
 
 __all__ = ["helper_psi", "holder_psi", "masks"]
@@ -156,11 +156,7 @@ async def helper_psi(links: Any, study: Study) -> None:
                 f"Party '{links.me}' stopped: party '{v}' sent masked values of the wrong length.", [v]
             )
 
-    def match():
-        _, ia, ib = np.intersect1d(as_keys(got[a]), as_keys(got[b]), assume_unique=False, return_indices=True)
-        return ia, ib
-
-    ia, ib = await links.compute(match)
+    ia, ib = await links.compute(match, got[a], got[b])
     count = len(ia)
     positions = {a: ia, b: ib}
     for name in study.results:

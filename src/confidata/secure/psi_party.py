@@ -32,6 +32,7 @@ from confidata.secure.identifiers import normaliser_fingerprint
 from confidata.secure.psi import PsiInput, PsiResult, psi_input
 from confidata.secure.study import Study, load_study
 from confidata.table import read_table
+from confidata.table.readers import read_raw
 
 __all__ = ["PsiReport", "run_psi_party"]
 
@@ -70,7 +71,9 @@ def _read(study: Study, name: str, data: Path | None, schema: Path | None):
     try:
         if data is None:
             raise InputFileError(f"Party '{name}' holds data in this study: pass its file with --data.")
-        frame, _ = read_table(data, schema)
+        # without a schema, the raw text: identifiers keep their leading zeros (inference would
+        # read "000123" as the number 123) and a million rows read in a second, not in twenty
+        frame = read_table(data, schema)[0] if schema else read_raw(data).frame
         return psi_input(study, frame, name), None
     except ConfidataError as exc:
         return None, exc
