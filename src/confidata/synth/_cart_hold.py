@@ -62,7 +62,11 @@ def _encode_changed(parts: list, arrays: list[np.ndarray], before: pd.Series, af
     """Part arrays with the rows whose value changed encoded again (others kept as drawn)."""
     old = before.astype(object).to_numpy()
     new = after.astype(object).to_numpy()
-    changed = np.flatnonzero(~((pd.isna(old) & pd.isna(new)) | (old == new)))
+    gone, blank_now = pd.isna(old), pd.isna(new)
+    same = gone & blank_now
+    both = ~gone & ~blank_now  # compared only where both hold a value: pd.NA == x is no bool
+    same[both] = np.asarray(old[both] == new[both], dtype=bool)
+    changed = np.flatnonzero(~same)
     out = [a.copy() for a in arrays]
     if not len(changed):
         return out
