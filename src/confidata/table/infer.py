@@ -205,7 +205,9 @@ def _date_column(name: str, present: pd.Series, missing: list[str]) -> Column | 
     else:
         return None
     day_first = bool(tokens.str.match(r"^\d{1,2}[./]").any())
-    parsed = pd.to_datetime(pd.Series(tokens), errors="coerce", dayfirst=day_first, format="mixed")
+    # utc: times written in several zones parse too (conform reads them as UTC)
+    parsed = pd.to_datetime(pd.Series(tokens), errors="coerce", dayfirst=day_first, format="mixed",
+                            utc=True)
     if parsed.isna().any():
         return None
     fmt = "day first" if day_first else "ISO 8601"
