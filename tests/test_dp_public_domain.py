@@ -106,3 +106,20 @@ def test_a_purchase_that_would_collapse_a_column_into_other_is_refused():
     # with a budget large enough to see the levels, the same file is synthesised
     model = MST(schema, epsilon=1000.0, delta=1e-9, seed=1, levels_share=0.5, iters=50).fit(frame)
     assert (model.sample(n, seed=1)["region"] == OTHER_LEVEL).mean() < 0.5
+
+
+def test_a_column_whose_levels_are_all_bought_gets_no_other_level():
+    """Three large levels and no missing cell: every level clears, and the never-missing cells'
+    count (which cannot clear) must not bring in an '(other)' level made of noise."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    frame = pd.DataFrame({"tenure": rng.choice(["own", "rent", "free"], n, p=[0.5, 0.4, 0.1]),
+                          "sex": rng.choice(["f", "m"], n)})
+    schema = Schema((Column("tenure", Kind.CATEGORICAL, domain_public=False),
+                     Column("sex", Kind.CATEGORICAL, domain_public=False)))
+    for seed in range(3):
+        model = MST(schema, epsilon=1.0, delta=1e-9, seed=seed, levels_share=0.1, iters=50).fit(frame)
+        levels = {a.name: a.levels for a in model.attributes_}
+        assert OTHER_LEVEL not in levels["tenure"] and OTHER_LEVEL not in levels["sex"], levels
+        out = model.sample(n, seed=seed)
+        assert set(out["tenure"]) == {"own", "rent", "free"} and set(out["sex"]) == {"f", "m"}

@@ -86,6 +86,7 @@ class Attribute:
     integer: bool = False
     bounds_from: str = "levels"  # "levels", "schema" or "estimated under the budget"
     binning: str = ""  # number: "one per value", "equal-width" or "DP quantiles"
+    missing_as: str = ""  # category: the level that missing cells without a code are counted in
 
     @property
     def n_bins(self) -> int:
@@ -94,7 +95,8 @@ class Attribute:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "size": self.size, "levels": self.levels,
                 "edges": self.edges, "states": self.states, "integer": self.integer,
-                "bounds_from": self.bounds_from, "binning": self.binning}
+                "bounds_from": self.bounds_from, "binning": self.binning,
+                "missing_as": self.missing_as}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Attribute:
@@ -145,15 +147,18 @@ def _level_threshold(scale: float, gaussian: bool, delta: float) -> float:
 
 
 def bought_levels(values: pd.Series, column: Column, accountant: PrivacyAccountant, cost: float,
-                  delta: float, noise: Noise) -> tuple[list[str], bool]:
+                  delta: float, noise: Noise) -> tuple[list[str], bool, str]:
     """The levels of `column` whose noisy count clears the threshold, in the schema's order
-    (or sorted); OTHER_LEVEL is appended when any observed level was left out, and
+    (or sorted); OTHER_LEVEL is appended when an observed level was left out, and
     MISSING_LEVEL last when the missing cells' count (always measured, even when 0) clears the
     same threshold. Charges `cost` under "domain". One record changes one count by 1:
     sensitivity 1.
 
-    Also whether the purchase failed: by the noisy counts (post-processing, no further cost),
-    most of the column would fall into OTHER_LEVEL, a collapsed column no user should get."""
+    Also whether the purchase failed (by the noisy counts, post-processing at no further cost,
+    most of the column would fall into OTHER_LEVEL: a collapsed column no user should get), and
+    where missing cells that did not clear are counted: OTHER_LEVEL when there is one, else the
+    kept level with the largest noisy count (few rows, fewer than the threshold with high
+    probability), so that a column whose levels were all bought never shows a made-up level."""
     observed = values.dropna().astype(str).value_counts()
     order = [lv for lv in column.levels if lv in observed.index]
     order += sorted(lv for lv in observed.index if lv not in set(order))
@@ -169,11 +174,14 @@ def bought_levels(values: pd.Series, column: Column, accountant: PrivacyAccounta
         noisy = noise.laplace(observed[order].to_numpy(dtype=float), scale)
     keep = noisy >= _level_threshold(scale, gaussian, delta)
     kept = [lv for lv, k in zip(order[:-1], keep[:-1], strict=True) if k]
-    if not keep.all():  # a level left out, or missing cells that did not clear: "(other)"
-        kept.append(OTHER_LEVEL)
     mass = np.clip(noisy, 0.0, None)
-    failed = mass[~keep].sum() > 0.5 * mass.sum()
-    return (kept + [MISSING_LEVEL] if keep[-1] else kept), bool(failed)
+    failed = bool(mass[~keep].sum() > 0.5 * mass.sum()) or not kept
+    largest = max(kept, key=lambda lv: noisy[order.index(lv)], default="")
+    if not keep[:-1].all():  # an observed level left out: "(other)" stands for it
+        kept.append(OTHER_LEVEL)
+    if keep[-1]:
+        return [*kept, MISSING_LEVEL], failed, ""
+    return kept, failed, OTHER_LEVEL if OTHER_LEVEL in kept else largest
 
 
 def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant: PrivacyAccountant,
@@ -197,14 +205,15 @@ def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant:
         column = schema[name]
         if column.kind.is_categorical:
             if name in to_buy:
-                levels, failed = bought_levels(data[name], column, accountant,
-                                               levels_budget / len(to_buy),
-                                               accountant.threshold_delta / len(to_buy), noise)
+                levels, failed, missing_as = bought_levels(data[name], column, accountant,
+                                                           levels_budget / len(to_buy),
+                                                           accountant.threshold_delta / len(to_buy),
+                                                           noise)
                 if failed:
                     collapsed.append(name)
                 source = "bought under the budget"
             else:
-                levels, source = list(column.levels), "levels"
+                levels, source, missing_as = list(column.levels), "levels", ""
                 if may_be_missing(column):
                     levels.append(MISSING_LEVEL)
                 else:
@@ -214,7 +223,8 @@ def discretise(data: pd.DataFrame, schema: Schema, names: list[str], accountant:
                     f"Column '{name}' has {len(levels)} levels, more than max_levels={max_levels}; "
                     "group its levels in the schema, declare it as a number, or raise max_levels."
                 )
-            attributes.append(Attribute(name, "category", len(levels), levels=levels, bounds_from=source))
+            attributes.append(Attribute(name, "category", len(levels), levels=levels, bounds_from=source,
+                                        missing_as=missing_as))
             continue
         if not may_be_missing(column):
             _refuse_undeclared_missing(data[name], column)
@@ -449,7 +459,8 @@ def encode(data: pd.DataFrame, schema: Schema, attributes: list[Attribute]) -> d
             # a level that was not bought, and missing cells without a code of their own (not
             # bought), are counted as "(other)"
             unknown = lookup.get(OTHER_LEVEL, -1)
-            missing = attr.levels.index(MISSING_LEVEL) if MISSING_LEVEL in attr.levels else unknown
+            missing = (attr.levels.index(MISSING_LEVEL) if MISSING_LEVEL in attr.levels
+                       else lookup.get(attr.missing_as, unknown))
             mapping = np.array([lookup.get(str(c), unknown) for c in values.cat.categories] + [missing],
                                dtype=np.int64)
             out[attr.name] = mapping[values.cat.codes.to_numpy()]  # code -1 (missing): the last entry
