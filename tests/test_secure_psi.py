@@ -166,6 +166,10 @@ def test_hashing_to_the_group_is_deterministic_and_keys_commute():
     other = hash_to_group(ids, b"study-2")
     assert np.array_equal(h1, h2) and not np.any(np.all(h1 == other, axis=1))
     assert len(np.unique(as_keys(h1))) == 50
+    prime = 2**255 - 19
+    for row in h1:  # every hash is a point of Curve25519: u^3 + A u^2 + u is a square
+        u = int.from_bytes(row.tobytes(), "little")
+        assert u < prime and pow((u**3 + 486662 * u * u + u) % prime, (prime - 1) // 2, prime) == 1
     a, b = new_key(), new_key()
     ab = exponentiate(exponentiate(h1, a), b)
     ba = exponentiate(exponentiate(h1, b), a)

@@ -21,7 +21,7 @@ class Explanation:
     cost: str
 
 
-_DH = "Two-party Diffie-Hellman PSI on the prime-order edwards25519 subgroup (X25519 exponents)"
+_DH = "Two-party Diffie-Hellman PSI on Curve25519 (X25519 exponents, prime-order subgroup)"
 _HELPER = "Helper-assisted PSI: HMAC-SHA256 pseudonyms under a key the two holders agree on"
 _SEMI = "semi-honest: every party follows the protocol but may try to learn from what it sees"
 
