@@ -64,7 +64,7 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
             ),
             ("neither holder", "learns which units are in the intersection"),
         ),
-        "3-4 rounds; V encrypts every value (about 17 ms each here): practical to some 10^4 records.",
+        "3-4 rounds; V encrypts every value (11-17 ms each here): practical to some 10^4 records.",
     ),
     ("intersection-size", "helper"): Explanation(
         "intersection-size",
