@@ -309,8 +309,8 @@ def _plots(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
     if "tvd_2way" not in results and len(pair.names) >= 2:
         try:  # the pair matrix is drawn for every use case, judged or not
             results = {**results, "tvd_2way": MEASURES["tvd_2way"].function(real, synthetic, schema)}
-        except ConfidataError:
-            pass
+        except Exception:  # a plot that cannot be drawn is shown as missing, never fatal
+            _log.debug("pair matrix failed", exc_info=True)
     drawn: dict[str, Any] = {key: None for key in _PLOTS}
     for name, result in results.items():
         key = MEASURES[name].plot
