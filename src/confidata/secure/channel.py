@@ -49,6 +49,7 @@ _JSON = 0
 _MAX_JSON = 1 << 20
 _MAX_COLS = 4096
 FINAL = "counts"  # the step label of a party's last message; its close after that is no failure
+ABORT = "abort"  # a party that stops tells the others whom it blames before it closes
 
 
 @dataclass
@@ -263,6 +264,9 @@ class Links:
                 payload = await peer.reader.readexactly(size) if size else b""
                 step = label.rstrip(b"\0").decode("ascii", "replace")
                 peer.finished = step == FINAL
+                if step == ABORT and code == _JSON:
+                    self._blame(name, payload)
+                    return
                 await peer.inbox.put((step, code, rnd, rows, cols, payload))
         except (asyncio.IncompleteReadError, ConnectionError, OSError, ssl.SSLError):
             if not self._closing and not peer.finished:
@@ -271,6 +275,21 @@ class Links:
                     "the computation (it stopped or crashed).",
                     [name],
                 )
+
+    def _blame(self, peer: str, payload: bytes) -> None:
+        try:
+            named = json.loads(payload.decode("utf-8")).get("parties", [])
+        except (ValueError, AttributeError):
+            named = []
+        known = [n for n in named if isinstance(n, str) and (n in self._peers or n == self.me)]
+        if known and known != [peer]:
+            message = (
+                f"Party '{self.me}' stopped: party '{peer}' stopped, naming party(ies) "
+                f"{', '.join(repr(n) for n in known)} as the cause (see that party's error)."
+            )
+        else:
+            message = f"Party '{self.me}' stopped: party '{peer}' stopped the computation (see its error)."
+        self.fail(message, known or [peer])
 
     async def send(self, peer: str, label: str, payload: np.ndarray | dict | list) -> None:
         """Send one array (uint8, uint64, int64 or float64, 1-D or 2-D) or small JSON document."""
@@ -311,9 +330,13 @@ class Links:
 
     async def recv(self, peer: str, label: str, *, dtype: Any = None, cols: int | None = None) -> Any:
         """The next message from `peer`; it must be step `label`, of `dtype` and `cols` columns."""
-        label_got, code, rnd, rows, ncols, payload = await self._guard(
-            self._peers[peer].inbox.get(), f"step '{label}'", [peer]
-        )
+        inbox = self._peers[peer].inbox
+        if not inbox.empty():  # arrived before any failure: read it (it may be the failure's cause)
+            label_got, code, rnd, rows, ncols, payload = inbox.get_nowait()
+        else:
+            label_got, code, rnd, rows, ncols, payload = await self._guard(
+                inbox.get(), f"step '{label}'", [peer]
+            )
         want = _JSON if dtype is None else _CODES[np.dtype(dtype).newbyteorder("<")]
         if label_got != label or code != want or (cols is not None and ncols != cols):
             raise PartyFailure(
@@ -371,10 +394,17 @@ class Links:
             if peer.task is not None:
                 peer.task.cancel()
 
-    def abort(self) -> None:
+    def abort(self, blame: list[str] | None = None) -> None:
+        """Close every link at once, first telling each peer whom this party blames (names only)."""
         self._closing = True
+        body = json.dumps({"parties": list(blame or [])}).encode()
+        head = _HEADER.pack(_MAGIC, ABORT.encode().ljust(8, b"\0"), _JSON, 0, len(body), 1)
         for peer in self._peers.values():
             if peer.writer is not None:
+                try:
+                    peer.writer.write(head + body)
+                except (OSError, RuntimeError):
+                    pass
                 peer.writer.close()
             if peer.task is not None:
                 peer.task.cancel()

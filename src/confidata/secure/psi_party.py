@@ -117,8 +117,16 @@ async def _guarded(links: Links, *args) -> PsiReport:
     """Run the party; on any failure close every link at once, so the peers stop too."""
     try:
         return await _main(links, *args)
+    except PartyFailure as exc:
+        links.abort(exc.parties)
+        await asyncio.sleep(0.2)  # let the loop write the abort notes before it closes
+        raise
+    except Exception:
+        links.abort([links.me])  # this party's own problem (its data, a bug): it names itself
+        await asyncio.sleep(0.2)
+        raise
     except BaseException:
-        links.abort()
+        links.abort([links.me])
         raise
 
 
