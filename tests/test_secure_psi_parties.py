@@ -7,7 +7,12 @@ the study's declared form (code:9) reconciles them. beta also holds the wage in 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
+import struct
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +21,8 @@ import pandas as pd
 import pytest
 
 from confidata.secure import load_study, make_certificates, parse_study
+from confidata.secure.channel import Links
+from confidata.secure.engine import PartyFailure
 from confidata.secure.psi_crypto import domain, hash_to_group
 from confidata.secure.psi_demo import start_psi_parties
 from confidata.secure.runner import free_ports, wait_parties
@@ -234,3 +241,68 @@ def test_the_wire_carries_no_identifier_or_value(tmp_path, cps, technique, stati
     values = [int(v) for v in beta.wage_cents if v >= 65_536]
     found = [n for n in _needles(persons + values) | set(texts) | set(unkeyed) if n in wire]
     assert not found, f"{len(found)} identifiers, unkeyed hashes or values found on the wire"
+
+
+# -- the transport refuses what it was not told to expect -----------------------------------------
+
+
+def test_an_oversize_or_unexpected_message_is_refused_naming_the_sender(tmp_path):
+
+    path = write_psi_study(tmp_path, "intersection_size", "ecdh", timeout=5)
+    study = load_study(path)
+    beta = study.parties[1]
+
+    async def rogue(header: bytes) -> str:
+        links = Links(study, "beta")
+        task = asyncio.ensure_future(links.connect())
+        for _ in range(100):  # wait until beta listens
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", beta.port)
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        hello = json.dumps({"party": "alpha"}).encode()
+        writer.write(len(hello).to_bytes(2, "little") + hello + header)
+        await task
+        try:
+            await links.recv("alpha", "single", dtype=np.uint8, cols=32)
+        except PartyFailure as exc:
+            assert exc.parties == ["alpha"]
+            return str(exc)
+        finally:
+            links.abort()
+            writer.close()
+        return "accepted"
+
+    pack = struct.Struct("<4s8sBIQQ").pack
+    huge = pack(b"CDP1", b"single\0\0", 1, 1, 10**12, 32)  # 32 TB announced: never allocated
+    assert "refused before reading" in asyncio.run(rogue(huge))
+    other = pack(b"CDP1", b"double\0\0", 1, 1, 2, 16) + bytes(32)  # another step than expected
+    assert "malformed data from party 'alpha'" in asyncio.run(rogue(other))
+
+
+def test_the_cli_demo_and_explain_run_an_intersection(tmp_path):
+
+    demo = subprocess.run(
+        [sys.executable, "-m", "confidata.cli", "secure", "demo", "--scenario", "intersection-size"]
+        + ["--records", "400", "--technique", "helper"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "Equal to the plain computation" in demo.stdout and "200" in demo.stdout
+    assert "rounds" in demo.stdout and "helper" in demo.stdout
+    explain = subprocess.run(
+        [sys.executable, "-m", "confidata.cli", "secure", "explain", "intersection", "--technique", "helper"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        explain.returncode == 0 and "equality pattern" in explain.stdout and "semi-honest" in explain.stdout
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "confidata.cli", "secure", "explain", "join"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "the scenarios are" in bad.stderr + bad.stdout

@@ -1,8 +1,11 @@
 """Two-party private set intersection by commutative Diffie-Hellman (the classic construction of
 Meadows 1986 / Huberman, Franklin and Hogg 1999, deployed by Ion et al. 2020), semi-honest.
 
-Each holder X has a secret key k_X and hashes its identifiers to the prime-order group
-(`psi_crypto.hash_to_group`: no one knows their discrete logs).
+Each holder X has a secret X25519 key k_X and hashes its identifiers to Curve25519 points
+(`psi_crypto.hash_to_group`: no one knows their discrete logs); the clamped keys carry every
+exponentiated point into the curve's prime-order subgroup, where DDH is assumed hard. Every
+message is checked for its step, type and width (32-byte points, 16-byte tags, 512-byte
+ciphertexts), and an exponentiation that yields the neutral element is refused.
 
 Round 1. Each holder sends H(x)^k_X for its own set, shuffled with a secret permutation.
          (Intersection-sum: the value holder V also sends, in the same shuffled order, the
