@@ -11,6 +11,8 @@ Per size and technique: two holders with `size` records each, half of them in co
 TLS on. Reported per party: the process's wall seconds (start-up, reading and normalising the
 file included) and bytes sent (framing included, before TLS); for the run: communication rounds
 (the study check included), and whether the result equals the plain pandas intersection.
+With --peer, each two-party size-only run is followed by OpenMined's PSI (the issue's peer) on
+the same sizes, both roles in one process, from its own environment (bench/setup_psi.sh).
 With --write, the table is put in bench/RESULTS_SECURE.md under its own heading (replacing an
 earlier one), with the machine and its load average, since other programs share the 2 cores.
 """
@@ -18,8 +20,10 @@ earlier one), with the machine and its load average, since other programs share 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +34,7 @@ from confidata.secure.runner import wait_parties
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Private set intersection (bench/psi_bench.py)"
+PEER_PYTHON = HERE / ".venv-psi" / "bin" / "python"
 NOTES = """Where the time goes (measured on this machine at load about 2): the two-party protocol costs
 each holder one hash to the curve (18 us, hash-and-check) and two X25519 exponentiations (42 us
 each) per identifier, about 100 us, so 1M x 1M is CPU-bound near 100 s per holder, both holders
@@ -38,8 +43,8 @@ took 500 s at load 5.5 (two Elligator maps and an addition, 66 us, and 24 s of t
 the CSV). The helper technique costs an HMAC per identifier (3.5 us) and one sort-based match.
 The two-party intersection-sum encrypts every value of the value holder with 2048-bit Paillier
 (TNO's library, about 11 ms per value here): its 1M target is out of reach this way; the helper's
-sum (additive shares) meets it. openmined-psi (the issue's peer, 424 s for 1M x 1M measured
-earlier) is not installed in this bench's environment and was not rerun here."""
+sum (additive shares) meets it. openmined-psi (the issue's peer) runs with --peer; its table,
+when present, follows."""
 
 
 def one(size: int, technique: str, statistic: str, seed: int = 1) -> dict:
@@ -78,6 +83,37 @@ def one(size: int, technique: str, statistic: str, seed: int = 1) -> dict:
         }
 
 
+def peer(size: int) -> dict:
+    """OpenMined PSI on the same sizes (both roles in one process): seconds per role and bytes."""
+    load_before = os.getloadavg()[0]
+    out = subprocess.run(
+        [str(PEER_PYTHON), str(HERE / "peers" / "openmined_psi_run.py"), str(size)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=True,
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    got["load"] = (load_before, os.getloadavg()[0])
+    return got
+
+
+def peer_table(rows: list[dict]) -> str:
+    lines = [
+        "| records per holder | openmined-psi server s | client s | both, one after the other s | bytes | "
+        "cardinality right | load avg before/after |",
+        "|---:|---:|---:|---:|---:|:---:|:---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['records']:,} | {r['server_seconds']:.1f} | {r['client_seconds']:.1f} | "
+            f"{r['total_seconds']:.1f} | {r['bytes']:,} | "
+            f"{'yes' if r['intersection_size'] == round(r['records'] * 0.5) else 'NO'} | "
+            f"{r['load'][0]:.1f} / {r['load'][1]:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def table(rows: list[dict]) -> str:
     lines = [
         "| records per holder | technique | statistic | nso s | register s | helper s | secure s (nso) | "
@@ -95,7 +131,7 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write(rows: list[dict], command: str) -> None:
+def write(rows: list[dict], command: str, peers: list[dict] | None = None) -> None:
     path = HERE / "RESULTS_SECURE.md"
     text = path.read_text() if path.exists() else ""
     cpu = platform.processor() or platform.machine()
@@ -121,6 +157,18 @@ def write(rows: list[dict], command: str) -> None:
             NOTES,
             "",
         ]
+        + (
+            [
+                "OpenMined PSI 2.0.6 (P-256, GCS setup message) on the same sizes, right after each "
+                "ECDH row above, both roles in one process (its protocol is sequential: setup, "
+                "request, response, result):",
+                "",
+                peer_table(peers),
+                "",
+            ]
+            if peers
+            else []
+        )
     )
     if HEADING in text:
         start = text.index(HEADING)
@@ -137,18 +185,24 @@ def main() -> None:
     default += ["helper:intersection_sum:1000000", "ecdh:intersection_sum:1000"]
     ap.add_argument("--runs", nargs="+", default=default, help="TECHNIQUE:STATISTIC:RECORDS")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--peer", action="store_true", help="also time openmined-psi (bench/setup_psi.sh)")
     args = ap.parse_args()
-    rows = []
+    if args.peer and not PEER_PYTHON.exists():
+        raise SystemExit("--peer needs the peer's environment: run bench/setup_psi.sh first.")
+    rows, peers = [], []
     for run in args.runs:
         technique, statistic, size = run.split(":")
         r = one(int(size), technique, statistic)
         rows.append(r)
         print(table([r]).splitlines()[-1], flush=True)
+        if args.peer and technique == "ecdh" and statistic == "intersection_size":
+            peers.append(peer(int(size)))
+            print(peer_table(peers[-1:]).splitlines()[-1], flush=True)
     print(table(rows))
     if args.write:
         import sys  # noqa: PLC0415
 
-        write(rows, ".venv/bin/python bench/psi_bench.py " + " ".join(sys.argv[1:]))
+        write(rows, ".venv/bin/python bench/psi_bench.py " + " ".join(sys.argv[1:]), peers)
 
 
 if __name__ == "__main__":
