@@ -15,7 +15,7 @@ from confidata._cli_common import err, guarded, out
 from confidata.errors import ConfidataError
 
 secure_app = typer.Typer(
-    help="Input privacy: secure tables across parties (MPyC over TLS).",
+    help="Input privacy: secure tables across parties (MPyC over TLS) and private set intersection.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
