@@ -1,13 +1,19 @@
 """Input privacy: statistics over data held by several parties, none of whom sees another's records.
 
-``confidata.secure`` runs each party as its own process (`run_party`) with MPyC (Shamir secret
-sharing, honest majority, at least 3 parties) over TCP with TLS. A study file (`load_study`)
-fixes the parties, the statistic, the public levels and bounds and the output protection.
+``confidata.secure`` runs each party as its own process over TCP with TLS. A study file
+(`load_study`) fixes the parties, the statistic, the public levels and bounds and the output
+protection. Tables across three or more parties run on MPyC (Shamir secret sharing, honest
+majority); intersections between two holders run on Diffie-Hellman PSI or on a helper that
+matches keyed pseudonyms.
 
-Modules: `study` (the study file), `certs` (TLS certificates), `local` (checks and local sums),
-`scaling` (fixed-point plan), `engine` (MPyC runtime and links), `protocol` (the secure table),
-`protection` (small cells, DP noise), `plain` (the result type and the clear computation),
-`party` (one party's process), `runner` (the demo: many parties as subprocesses).
+Modules: `study` (the study file), `certs` (TLS certificates), `explain` (what each party learns).
+Tables: `local` (checks and local sums), `scaling` (fixed-point plan), `engine` (MPyC runtime and
+links), `protocol` (the secure table), `protection` (small cells, DP noise), `plain` (the result
+type and the clear computation), `party` (one party's process), `runner` (the demo).
+Intersections: `identifiers` (normalisation), `psi_crypto` (hash to the curve, X25519, HMAC),
+`psi_ecdh` and `psi_helper` (the two techniques), `psi` (result type, plain computation),
+`channel` (framed TLS messages, never pickle), `memory_links` (in-memory links for tests),
+`psi_party` (one holder's or the helper's process), `psi_demo` (the demo).
 """
 
 from confidata.secure.certs import make_certificates
