@@ -676,12 +676,19 @@ def machine() -> dict:
     return {"nproc": os.cpu_count(), "cpu": cpu, "free_g": free, "python": platform.python_version()}
 
 
-def write_markdown(latest: dict, path: Path, command: str) -> None:
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def write_markdown(latest: dict, path: Path, command: str, source: Path) -> None:
     m = machine()
     commits = sorted({r.get("commit", "?") for r in latest.values()})
     methods = sorted({mm for _, mm, s in latest if s == "synth"}, key=lambda x: (x != "cart", x))
     lines = ["# The sweep over real files", "",
-             "Written by `bench/sweep.py --report` from `build/sweep/results.jsonl`. "
+             f"Written by `bench/sweep.py --report` from `{_shown_path(source)}`. "
              "What each column means is in the docstring of `bench/sweep.py`.", "",
              f"- machine: {m['nproc']} CPU cores ({m['cpu']}), Python {m['python']}; `free -g`:", "",
              "```", m["free_g"], "```", "",
@@ -754,7 +761,7 @@ def main(argv: list[str] | None = None) -> int:
     results_path = opts.work / "results.jsonl"
     if opts.report:
         latest = summarise(read_results(results_path))
-        write_markdown(latest, opts.markdown, opts.command_note or "see the JSONL")
+        write_markdown(latest, opts.markdown, opts.command_note or "see the JSONL", results_path)
         print_summary(latest)
         print(f"wrote {opts.markdown}")
         return 0
