@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import subprocess
 import tempfile
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 from confidata.errors import ConfidataError, OutputExistsError
 from confidata.secure.study import Study
 
-__all__ = ["make_certificates"]
+__all__ = ["make_certificates", "tls_context"]
 
 DAYS = 825
 
@@ -127,3 +128,26 @@ def make_certificates(
                 _private(tmp / src)
             shutil.move(str(tmp / src), str(folder / dst))
     return paths
+
+
+def tls_context(study: Study, me: str, key_file: Path | None, *, server: bool) -> ssl.SSLContext | None:
+    """The TLS context of party `me` in `study` (None when the study runs without TLS): its
+    certificate and key, the study's CA, both ends verified. One place for every protocol's
+    links, tables and intersections alike."""
+    if not study.tls:
+        return None
+    cert = study.resolve(study.party(me).certificate)
+    key = key_file or cert.with_suffix(".key")
+    ca = study.resolve(study.ca)
+    for path, what in ((cert, "certificate"), (key, "private key"), (ca, "CA certificate")):
+        if not path.is_file():
+            raise ConfidataError(
+                f"The {what} '{path}' of party '{me}' does not exist; make the "
+                "certificates with 'confidata secure certs STUDY -o DIR'."
+            )
+    purpose = ssl.Purpose.CLIENT_AUTH if server else ssl.Purpose.SERVER_AUTH
+    context = ssl.create_default_context(purpose, cafile=str(ca))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(cert), keyfile=str(key))
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context

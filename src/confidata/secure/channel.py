@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from confidata.errors import ConfidataError
+from confidata.secure.certs import tls_context
 from confidata.secure.engine import PartyFailure, _certificate_pid
 from confidata.secure.study import Party, Study
 
@@ -86,24 +87,7 @@ class Links:
 
     # -- setup -----------------------------------------------------------------------------------
     def _tls(self, server: bool) -> ssl.SSLContext | None:
-        if not self.study.tls:
-            return None
-        me = self.study.party(self.me)
-        cert = self.study.resolve(me.certificate)
-        key = self.key_file or cert.with_suffix(".key")
-        ca = self.study.resolve(self.study.ca)
-        for path, what in ((cert, "certificate"), (key, "private key"), (ca, "CA certificate")):
-            if not path.is_file():
-                raise ConfidataError(
-                    f"The {what} '{path}' of party '{self.me}' does not exist; make the "
-                    "certificates with 'confidata secure certs STUDY -o DIR'."
-                )
-        purpose = ssl.Purpose.CLIENT_AUTH if server else ssl.Purpose.SERVER_AUTH
-        context = ssl.create_default_context(purpose, cafile=str(ca))
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(str(cert), keyfile=str(key))
-        context.verify_mode = ssl.CERT_REQUIRED
-        return context
+        return tls_context(self.study, self.me, self.key_file, server=server)
 
     def fail(self, message: str, names: list[str]) -> None:
         if self._failure is not None and not self._failure.done():
