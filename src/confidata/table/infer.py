@@ -485,7 +485,9 @@ _ROW_NAME = re.compile(
 _MEASUREMENT = re.compile(
     r"(^|[^a-z])(height|weight|income|wage|salary|earnings?|price|cost|amount|turnover|"
     r"revenue|area|distance|bmi)([^a-z]|$)", re.I)
-_WEIGHT_NAME = re.compile(r"wgt|wght|weight|(^|_)wt($|_)|poids|peso|gewicht|waga|factor", re.I)
+# "factor" ends a name or a word of it (hh_factor, expfactor_2), so "num_satisfactory_accounts"
+# (a skewed count in openintro's loans file) is not taken for a weight
+_WEIGHT_NAME = re.compile(r"wgt|wght|weight|(^|_)wt($|_)|poids|peso|gewicht|waga|factor($|_|\d)", re.I)
 _DIRECT_ID = re.compile(
     r"^(id|uuid|name|surname|first_?name|last_?name|full_?name|e-?mail|phone|telephone|mobile|"
     r"address|street|ssn|nino|passport|pesel|bsn|personnummer|nin)$|(^|_)(id|name)$", re.I)
