@@ -1,0 +1,115 @@
+"""The field list of an encoding: which columns, compared how, with what weight.
+
+A holder writes ``"first_name,last_name,dob:date,zip:exact*30"``: each entry is
+``COLUMN[:KIND][*K]``. KIND says how a value becomes tokens (`text`: q-grams of the normalised
+string, so a typo changes only a few; `exact`: the whole normalised value as one token, for
+codes such as a postcode or sex; `date` or `date(%d/%m/%Y)`: year, month and day as three
+tokens, read in the file's own format, detected when not declared). K, the weight, is the number
+of hash functions (bits set) per token: a field that identifies better gets more bits, as in
+Schnell's CLK and clkhash's schemas.
+
+Fields are matched between the two holders by position and kind, not by column name: one file
+may call a column ``surname`` and the other ``last_name``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from confidata.pprl.errors import LinkageError
+
+__all__ = ["DEFAULT_WEIGHTS", "FieldSpec", "parse_fields"]
+
+# Bits per token by kind. Text fields have ~6-10 bigrams, so 15 bits each puts them on a par with
+# an exact field's single token at 30; a date's three tokens at 20 each. Tuned on FEBRL4
+# (tests/test_pprl_link.py) for a 1024-bit filter about half full.
+DEFAULT_WEIGHTS = {"text": 15, "exact": 30, "date": 20}
+KINDS = tuple(DEFAULT_WEIGHTS)
+
+_ENTRY = re.compile(
+    r"^(?P<column>[^:*]+?)\s*(?::\s*(?P<kind>[a-z]+)\s*(?:\((?P<fmt>[^)]*)\))?)?\s*(?:\*\s*(?P<k>\d+))?$"
+)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the encoding.
+
+    `column` is this holder's column name (not compared across holders); `kind`, `weight` and
+    `q` must agree between holders; `date_format` is this holder's own way of writing dates
+    (None: detected from the values).
+    """
+
+    column: str
+    kind: str = "text"
+    weight: int = DEFAULT_WEIGHTS["text"]
+    q: int = 2
+    date_format: str | None = None
+
+    def public(self) -> dict:
+        """What the .clk header records about the field (the column name and format included:
+        they are the holder's own labels, not data)."""
+        return asdict(self)
+
+    def comparable(self) -> tuple:
+        """What two holders' fields must share for their bits to mean the same."""
+        return (self.kind, self.weight, self.q if self.kind == "text" else None)
+
+
+def parse_fields(text: str, *, q: int = 2) -> tuple[FieldSpec, ...]:
+    """Read ``"first_name,last_name,dob:date(%d/%m/%Y),zip:exact*30"`` into field specs."""
+    entries = [e.strip() for e in _split(text)]
+    if not entries or any(not e for e in entries):
+        raise LinkageError(
+            "The field list is empty or has an empty entry; write it as "
+            "'first_name,last_name,dob:date,zip' (COLUMN[:KIND][*WEIGHT], comma-separated)."
+        )
+    specs = []
+    for position, entry in enumerate(entries, start=1):
+        match = _ENTRY.match(entry)
+        if not match:
+            raise LinkageError(
+                f"Field {position} of --fields cannot be read; write COLUMN[:KIND][*WEIGHT], "
+                "e.g. 'dob:date(%d/%m/%Y)' or 'zip:exact*30'."
+            )
+        kind = match["kind"] or "text"
+        if kind not in KINDS:
+            raise LinkageError(
+                f"Field {position} ('{match['column']}') has kind '{kind}'; use one of "
+                f"{', '.join(KINDS)}."
+            )
+        if match["fmt"] is not None and kind != "date":
+            raise LinkageError(
+                f"Field {position} ('{match['column']}') gives a format in brackets, which only "
+                "a date field takes (dob:date(%d/%m/%Y))."
+            )
+        weight = int(match["k"]) if match["k"] else DEFAULT_WEIGHTS[kind]
+        if not 1 <= weight <= 200:
+            raise LinkageError(
+                f"Field {position} ('{match['column']}') has weight {weight}; use 1 to 200 hash "
+                "functions per token."
+            )
+        specs.append(FieldSpec(column=match["column"].strip(), kind=kind, weight=weight, q=q,
+                               date_format=(match["fmt"] or None)))
+    names = [s.column for s in specs]
+    if len(set(names)) != len(names):
+        raise LinkageError("A column appears twice in --fields; list each column once.")
+    return tuple(specs)
+
+
+def _split(text: str) -> list[str]:
+    """Split on commas outside brackets (a date format may hold none, but be safe)."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
