@@ -72,6 +72,7 @@ def save_cart(model: CART, path: Path, *, overwrite: bool) -> Path:
         "dropped_columns": model.dropped_columns_,
         "weight_column": model.weight_column_,
         "strata_levels": model.strata_levels_,
+        "onehot_groups": model.onehot_groups_,
         "models": models,
     }
     return write_model_file(path, meta, arrays, overwrite=overwrite)
@@ -109,6 +110,12 @@ def _load(cls: type[CART], path: Path) -> CART:
     model.dropped_columns_ = meta["dropped_columns"]
     model.weight_column_ = meta["weight_column"]
     model.strata_levels_ = meta["strata_levels"]
+    groups = meta.get("onehot_groups", [])  # files written before groups existed have none
+    if not isinstance(groups, list) or not all(
+            isinstance(g, list) and len(g) >= 2 and all(n in model.visit_sequence_ for n in g)
+            for g in groups):
+        raise ValueError("a one-hot group that names columns the model does not synthesise")
+    model.onehot_groups_ = [[str(n) for n in g] for g in groups]
     model.models_ = []
     for m, entry in enumerate(meta["models"]):
         steps = []

@@ -20,6 +20,10 @@ Where it differs from synthpop, on purpose:
   generated column by column, vectorised by leaf;
 * codes such as ``-8`` declared in the schema's ``missing_values`` are modelled as states of
   the indicator (synthpop does this only when they are declared in ``cont.na``).
+* 0/1 dummies of one coding (neighbours in the visit sequence, never 1 together in the real
+  data, and unlikely to be so by chance) are drawn as one categorical column by one tree
+  (`onehot_groups_`, see `confidata.synth._cart_onehot`): visited one dummy at a time, a later
+  dummy's share drifted and rows got two dummies of one coding set.
 
 A fitted CART model holds real observed values in its leaves: it is as confidential as the
 data and `save` says so in the file and to the caller.
@@ -41,6 +45,7 @@ from confidata._tree import apply_tree, grow_tree
 from confidata.errors import ConfidataWarning, SchemaError, SynthesisError, quote_names
 from confidata.synth._cart_file import load_cart, save_cart
 from confidata.synth._cart_hold import hold_drawn
+from confidata.synth._cart_onehot import NONE_LEVEL, OFF, ON, find_onehot_groups, group_codes, member_codes
 from confidata.synth._encode import (
     MISSING_LEVEL,
     VALUE_STATE,
@@ -181,6 +186,8 @@ class CART:
         self.rules_ = rules
         self.derived_ = derived
         self._plan(schema, data)
+        self.onehot_groups_ = find_onehot_groups(data, schema, self.visit_sequence_,
+                                                 self._held_columns(schema))
         weights = self._case_weights(schema, data)
         if self.strata is None:
             self.strata_levels_: list[str] = []
@@ -203,6 +210,18 @@ class CART:
 
     def _check_params(self) -> None:
         check_parameters(self)
+
+    def _held_columns(self, schema: Schema) -> set[str]:
+        """Columns something else already governs (rules, formulas, relations, strata, case
+        weights): never folded into a one-hot group."""
+        held = {self.strata, self.weight_column_}
+        for rule in self.rules_:
+            held |= {rule.column, *rule.columns}
+        for item in self.derived_:
+            held |= {item.column, *item.columns}
+        for relation in relations_in(schema):
+            held |= {relation.source, relation.target}
+        return {n for n in held if n is not None}
 
     def _plan(self, schema: Schema, data: pd.DataFrame) -> None:
         """Decide which columns are synthesised, in which order, from which predictors."""
@@ -354,8 +373,15 @@ class CART:
         parts: list[Part] = []
         arrays: list[np.ndarray] = []
         owner: dict[str, list[int]] = {}
+        leaders = {g[0]: g for g in self.onehot_groups_}
+        followers = {m for g in self.onehot_groups_ for m in g[1:]}
         for name in self.visit_sequence_:
-            column_parts, column_arrays = encode_column(data[name], schema[name])
+            if name in leaders:  # the whole group, as one categorical drawn by one tree
+                group = leaders[name]
+                column_parts = [Part(name, "category", [*group, NONE_LEVEL])]
+                column_arrays = [group_codes(data, group)]
+            else:
+                column_parts, column_arrays = encode_column(data[name], schema[name])
             column_parts, column_arrays = self._room_for_rules(name, column_parts, column_arrays)
             owner[name] = list(range(len(parts), len(parts) + len(column_parts)))
             parts += column_parts
@@ -369,7 +395,7 @@ class CART:
         for name in self.visit_sequence_:
             predictor_parts = [j for p in self.predictor_matrix_[name] for j in owner[p]]
             for k, j in enumerate(owner[name]):
-                step = Step(parts[j], predictor_parts, derived=name in derived)
+                step = Step(parts[j], predictor_parts, derived=name in derived or name in followers)
                 steps.append(step)
                 if step.derived:
                     continue
@@ -477,6 +503,9 @@ class CART:
         schema = self.schema_
         derived = {d.column: d for d in self.derived_}
         relations = self.relations_
+        leaders = {g[0]: g for g in self.onehot_groups_}
+        follows = {m: (g[0], k) for g in self.onehot_groups_ for k, m in enumerate(g) if k}
+        group_drawn: dict[str, np.ndarray] = {}
         rules = {}
         for rule in self.rules_:
             rules.setdefault(rule.column, []).append(rule)
@@ -494,6 +523,9 @@ class CART:
                 if column.kind is Kind.INTEGER:
                     values = np.round(values)
                 column_arrays = _encode_derived(column_steps, values)
+            elif name in follows:  # set from its group's draw
+                leader, k = follows[name]
+                column_arrays = [member_codes(group_drawn[leader], k, column_steps[0].part.levels)]
             else:
                 fixed = np.zeros(n, dtype=bool)
                 fixed_value: list[tuple[np.ndarray, Rule]] = []
@@ -516,7 +548,13 @@ class CART:
                     column_arrays.append(out)
                     if progress is not None:
                         progress("sample", step.part.name)
-            decoded[name] = decode_column([s.part for s in column_steps], column_arrays, column)
+            if name in leaders:  # the group's draw; the column itself is 1 where it is the first
+                group_drawn[name] = column_arrays[0]
+                levels = [str(v) for v in column.levels] or [OFF, ON]
+                decoded[name] = decode_column([Part(name, "category", levels)],
+                                              [member_codes(column_arrays[0], 0, levels)], column)
+            else:
+                decoded[name] = decode_column([s.part for s in column_steps], column_arrays, column)
             if relations:
                 column_arrays, decoded[name] = hold_drawn(column, column_steps, column_arrays, decoded,
                                                           bins, relations, schema, self._draw, rng)
