@@ -49,6 +49,12 @@ __all__ = ["ColumnHints", "infer_column", "infer_schema"]
 MAX_MISSING_TOKENS = 3  # more distinct non-numeric tokens than this: a text column
 MAX_CODE_LEVELS = 3  # integer columns with at most this many values are codes
 MAX_SHAPE_LEVELS = 20  # up to this many values, the frequency shape decides code vs count
+# A number with at most this many values, each on this many rows on average, is a code or a
+# band: ages coded at 5-year midpoints, an income band's midpoint, an area's unemployment rate.
+# As a number, a DP method cuts it into bins and draws uniformly inside them (ages of 24.6
+# where every real age is 22 or 27); as levels, each value is kept.
+MAX_BANDED_LEVELS = 15
+MIN_BANDED_ROWS = 20
 PEAK_RATIO = 1.25  # a peak is this much above both neighbours ...
 PEAK_SHARE = 0.01  # ... and holds at least this share of the non-missing rows
 
@@ -335,10 +341,17 @@ def _numeric_kind(name: str, counts: pd.Series, x: np.ndarray, whole: bool,
         return Kind.ORDINAL, "the file marks it ordinal"
     if hints.measure == "nominal" or (hints.value_labels and n_levels <= 100):
         return Kind.CATEGORICAL, "the file labels its values as categories"
+    banded = n_levels <= MAX_BANDED_LEVELS and n_rows >= MIN_BANDED_ROWS * n_levels
+    if not whole and banded:
+        return Kind.CATEGORICAL, (f"{n_levels} numbers with decimals, each on {n_rows // n_levels} "
+                                  "rows on average: codes or band midpoints")
     if not whole:
         return Kind.CONTINUOUS, "numbers with decimals"
     if n_levels <= MAX_CODE_LEVELS:
         return Kind.CATEGORICAL, f"whole numbers with only {n_levels} distinct values: codes"
+    if _MEASUREMENT.search(name) and banded and n_levels <= MAX_SHAPE_LEVELS:
+        return Kind.CATEGORICAL, (f"{n_levels} whole numbers named like an amount, each on "
+                                  f"{n_rows // n_levels} rows on average: band midpoints")
     if _MEASUREMENT.search(name):
         return Kind.CONTINUOUS, "whole numbers named like a measurement or an amount"
     if hints.measure == "scale":
