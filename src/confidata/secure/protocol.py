@@ -15,9 +15,17 @@ protection inside the secure computation, and open the result to the result part
    applies to a *noisy* count (differential privacy), which may be negative, a secure comparison
    (``np_sgn`` on ``count_bits`` bits) gives the bit ``b`` and ``z = (1 - b) * r``. Thresholds
    above `POLY_MAX` also use the comparison.
-4. The statistic is evaluated on shares for every cell (secure reciprocals for means and
-   variances, garbage where the denominator is 0: such cells are never opened) and multiplied
-   by ``g``, the product of the ``z`` of the rules that hide a cell. The result parties alone
+4. The statistic is evaluated on shares for every cell and multiplied by ``g``, the product of
+   the ``z`` of the rules that hide a cell. Means and variances are ratios ``a / b`` of exact
+   integer sums (mean: ``S1 / W``; variance: ``(W S2 - S1**2) / (W (W - 1))``, or ``/ W**2``
+   with weights), and no division is computed on shares: the result parties receive
+   ``a t`` and ``b t`` with ``t = g r`` and ``r`` a fresh uniformly random field element, which
+   tells them the field element ``a / b`` and nothing else, and they recover the exact rational
+   ``a / b`` from it (rational reconstruction: the field's prime exceeds ``2 |a|max b_max``).
+   That is two rounds of products for the whole table, where a secure reciprocal per cell
+   took a bit decomposition of every denominator (1,000 cells: 83 s and 104 MB per party
+   before, see bench/RESULTS_SECURE.md), and the value is the exact one, not a fixed-point
+   approximation. The result parties alone
    receive the ``z`` and ``v * g`` (``mpc.output(..., receivers=...)``): ``z == 0`` is the flag,
    and ``v = (v g) / g`` where ``g != 0``; where a cell is hidden ``v g = 0`` and the value is
    lost. Which cells are small is never opened to the other parties, who receive nothing.
@@ -27,6 +35,7 @@ protection inside the secure computation, and open the result to the result part
 
 from __future__ import annotations
 
+import math
 import secrets
 from fractions import Fraction
 
@@ -39,7 +48,7 @@ from confidata.secure.protection import defined_minimum, noise_plan, noise_varia
 from confidata.secure.scaling import FixedPointPlan
 from confidata.secure.study import Study
 
-__all__ = ["POLY_MAX", "secure_table"]
+__all__ = ["POLY_MAX", "ratio_bits", "secure_table"]
 
 POLY_MAX = 64  # largest threshold tested by the product polynomial; larger ones compare
 
@@ -84,10 +93,18 @@ async def secure_table(
     f = plan.f
     weighted_count = study.cell == "count" and study.weight is not None
     noised = noise_plan(study)
-    uses_fxp = weighted_count or study.cell != "count"
+    ratio = study.cell in ("mean", "variance")
+    uses_fxp = weighted_count or study.cell == "total"
     secfxp = rt.SecFxp(plan.l, plan.f) if uses_fxp else None
-    # counts, masks and fixed-point values in one field (a SecInt over the SecFxp's prime)
-    secint = rt.SecInt(plan.count_bits, p=secfxp.field.modulus) if uses_fxp else rt.SecInt(plan.count_bits)
+    # counts, masks and fixed-point values in one field (a SecInt over the SecFxp's prime); a
+    # ratio needs a field larger than twice its numerator times its denominator bound
+    if uses_fxp:
+        secint = rt.SecInt(plan.count_bits, p=secfxp.field.modulus)
+    elif ratio:
+        num_bits, den_bits = ratio_bits(study, plan)
+        secint = rt.SecInt(num_bits + den_bits + 2)
+    else:
+        secint = rt.SecInt(plan.count_bits)
     field = secint.field
 
     # which rules hide or flag cells: (name, count row, threshold, exact?)
@@ -105,6 +122,11 @@ async def secure_table(
         rows["value_noise"] = _obj(noise["value"])
     if "count" in noised:
         rows["count_noise"] = _obj(noise["count"])
+    if ratio:
+        rows["W"], rows["S1"] = _obj(agg.W), _obj(agg.S1)
+        if study.cell == "variance":
+            rows["S2"] = _obj(agg.S2)
+        rows["mask_ratio"] = np.array([secrets.randbelow(field.order) for _ in range(C)], dtype=object)
     for name, *_ in rules:
         rows[f"mask_{name}"] = np.array([secrets.randbelow(field.order) for _ in range(C)], dtype=object)
     names = list(rows)
@@ -117,12 +139,10 @@ async def secure_table(
     fx = {}
     if uses_fxp:
         fxp_rows: dict[str, np.ndarray] = {}
-        if weighted_count or study.cell in ("mean", "variance"):
+        if weighted_count:
             fxp_rows["W"] = agg.W << (f - plan.scale_of("W"))
-        if study.cell in ("total", "mean", "variance"):
+        if study.cell == "total":
             fxp_rows["S1"] = agg.S1 << (f - plan.scale_of("S1"))
-        if study.cell == "variance":
-            fxp_rows["S2"] = agg.S2 << (f - plan.scale_of("S2"))
         if "value" in noised and (weighted_count or study.cell == "total"):
             fxp_rows["noise"] = _obj(noise["value"]) << f
         raw = secfxp.field.array(np.vstack([_obj(r) for r in fxp_rows.values()]))
@@ -149,7 +169,10 @@ async def secure_table(
             leaves[name] = [1 - below, ints[f"mask_{name}"]]
 
     # 4. the statistic for every cell, hidden where a rule says so ------------------------------
-    if study.cell == "count" and not study.weight:
+    if ratio:
+        a, b = _ratio_terms(rt, study, ints)
+        v = ints["mask_ratio"]  # rides in the hiding tree: t = g r
+    elif study.cell == "count" and not study.weight:
         v = n_row if "value_noise" not in ints else n_row + ints["value_noise"]
     else:
         statistic = rt.gather(_fixed_point_statistic(study, fx))
@@ -165,13 +188,15 @@ async def secure_table(
             z[name] = _product(factors)
     for name in hide[1:]:
         y = y * z[name]
-    opened = rt.np_vstack(tuple(a.reshape(1, C) for a in [y, *z.values()]))
+    shown = [a * y, b * y] if ratio else [y]
+    opened = rt.np_vstack(tuple(x.reshape(1, C) for x in [*shown, *z.values()]))
     out = await engine.step(rt.output(opened, receivers=receivers, raw=True), "opening the result")
     if engine.pid not in receivers or out is None:
         return None
     p = field.order
-    out = np.asarray(out.value, dtype=object).reshape(len(z) + 1, C)
-    zs = {name: out[1 + i] for i, name in enumerate(z)}
+    out = np.asarray(out.value, dtype=object).reshape(len(z) + len(shown), C)
+    zs = {name: out[len(shown) + i] for i, name in enumerate(z)}
+    lost = np.zeros(C, dtype=bool)  # a ratio whose denominator is 0 (weights all 0): undefined
     integral = study.cell in ("count", "total")
     scale = 1 if study.cell == "count" and not study.weight else 2**f
     values: list[float | int | None] = [None] * C
@@ -179,12 +204,20 @@ async def secure_table(
         g = 1
         for name in hide:
             g = g * int(zs[name][i]) % p
-        if g:
-            a = int(out[0][i]) * pow(g, -1, p) % p
-            values[i] = _convert(Fraction(a - p if a > p // 2 else a, scale), integral)
+        if not g:
+            continue
+        if ratio:
+            q = _reconstruct(int(out[0][i]), int(out[1][i]), p, num_bits, den_bits)
+            if q is None:
+                lost[i] = True
+            else:
+                values[i] = float(q / 2 ** (plan.fx * (1 if study.cell == "mean" else 2)))
+            continue
+        a = int(out[0][i]) * pow(g, -1, p) % p
+        values[i] = _convert(Fraction(a - p if a > p // 2 else a, scale), integral)
     below = {name: zs[name] == 0 for name in zs}
     small = below.get("small", np.zeros(C, dtype=bool))
-    undefined = below.get("undefined", np.zeros(C, dtype=bool))
+    undefined = below.get("undefined", np.zeros(C, dtype=bool)) | lost
     suppressed = small & ~undefined & (study.small_cells == "suppress")
     flagged = small & ~undefined & (study.small_cells == "flag")
     result = TableResult(
@@ -210,18 +243,58 @@ async def secure_table(
     return result
 
 
+def ratio_bits(study: Study, plan: FixedPointPlan) -> tuple[int, int]:
+    """Bits of the largest |numerator| and denominator of a mean or variance (public bounds only).
+
+    The integer sums are at the plan's scales: W at 2**fw, S1 at 2**(fw + fx), S2 at
+    2**(fw + 2 fx); their bounds follow from max_records, the number of parties, the weight and
+    value bounds.
+    """
+    m = len(study.parties)
+    w_one = math.ceil(study.weight_max * 2**plan.fw) if study.weight else 1
+    wb = (m * study.max_records * w_one).bit_length()
+    xb = math.ceil(max(abs(study.value_min), abs(study.value_max)) * 2**plan.fx).bit_length()
+    if study.cell == "mean":
+        return wb + xb, wb
+    return 2 * wb + 2 * xb, 2 * wb
+
+
+def _ratio_terms(rt, study: Study, ints: dict):
+    """Numerator and denominator of each cell's mean or variance, on shares (one product round)."""
+    w, s1 = ints["W"], ints["S1"]
+    if study.cell == "mean":
+        return s1, w
+    left = rt.np_vstack((w.reshape(1, -1), s1.reshape(1, -1), w.reshape(1, -1)))
+    right = rt.np_vstack(
+        (ints["S2"].reshape(1, -1), s1.reshape(1, -1), (w if study.weight else w - 1).reshape(1, -1))
+    )
+    prod = left * right
+    return prod[0] - prod[1], prod[2]
+
+
+def _reconstruct(at: int, bt: int, p: int, num_bits: int, den_bits: int) -> Fraction | None:
+    """The rational a / b from a t and b t modulo p (t unknown, nonzero), given |a| < 2**num_bits
+    and 0 < b < 2**den_bits, with p > 2**(num_bits + den_bits + 1): the unique such fraction
+    congruent to (a t) / (b t), found by the extended Euclidean algorithm (Wang's rational
+    reconstruction). None where b t is 0 (a denominator of 0)."""
+    if bt % p == 0:
+        return None
+    q = at * pow(bt, -1, p) % p
+    bound = 2**num_bits
+    r0, r1, s0, s1 = p, q, 0, 1
+    while r1 >= bound:
+        k = r0 // r1
+        r0, r1, s0, s1 = r1, r0 - k * r1, s1, s0 - k * s1
+    if s1 == 0 or abs(s1) >= 2**den_bits:
+        return None
+    return Fraction(r1, s1)
+
+
 def _convert(q: Fraction, integral: bool) -> float | int:
     return int(q) if integral and q.denominator == 1 else float(q)
 
 
 def _fixed_point_statistic(study: Study, fx: dict):
-    if study.cell == "count":
-        return fx["W"] + fx["noise"] if "noise" in fx else fx["W"]
-    if study.cell == "total":
-        return fx["S1"] + fx["noise"] if "noise" in fx else fx["S1"]
-    w, s1 = fx["W"], fx["S1"]  # where w is 0 (or 1, unweighted variance) the cell is never opened
-    mean = s1 / w
-    if study.cell == "mean":
-        return mean
-    numerator = fx["S2"] - s1 * mean
-    return numerator / (w if study.weight else w - 1)
+    """A weighted count or a total (means and variances are ratios, see `_ratio_terms`)."""
+    key = "W" if study.cell == "count" else "S1"
+    return fx[key] + fx["noise"] if "noise" in fx else fx[key]
