@@ -24,6 +24,7 @@ from confidata import __version__
 from confidata._cli_common import VERBOSE, err, guarded, out
 from confidata.cli_evaluate import evaluate_command, measures_run_command, recommend_command
 from confidata.cli_ipp import ipp_app
+from confidata.cli_pprl import pprl_app
 from confidata.cli_secure import secure_app
 from confidata.errors import (
     ConfidataWarning,
@@ -405,6 +406,7 @@ app.command("recommend")(recommend_command)
 measures_app.command("run")(measures_run_command)
 app.add_typer(ipp_app, name="ipp")
 app.add_typer(secure_app, name="secure")
+app.add_typer(pprl_app, name="pprl")
 
 
 @measures_app.command("list")

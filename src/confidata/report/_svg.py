@@ -14,7 +14,10 @@ from html import escape
 
 __all__ = ["bars", "forest", "heatmap", "histogram", "scatter"]
 
-COLOURS = {"real": "#1f5fa8", "synthetic": "#e07b00", "holdout": "#2a8a3e"}
+COLOURS = {"real": "#1f5fa8", "synthetic": "#e07b00", "holdout": "#2a8a3e",
+           # record linkage quality (pprl/quality.py)
+           "true links": "#2a8a3e", "false links": "#b3261e", "true pairs": "#1f5fa8",
+           "other pairs": "#e07b00"}
 _FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
 

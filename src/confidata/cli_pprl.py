@@ -1,0 +1,150 @@
+"""`confidata pprl ...`: encode at each holder, link at the linkage unit, evaluate against truth.
+
+Messages and tables show counts, parameters and file names only: never a name, date or address
+of the data being encoded (a test plants sentinel values and reads every output).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from confidata._cli_common import guarded, out
+
+pprl_app = typer.Typer(
+    help="Privacy-preserving record linkage: keyed Bloom-filter encodings, linked without names.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace output files that already exist.")]
+
+
+@pprl_app.command("encode")
+@guarded
+def encode_command(
+    file: Annotated[Path, typer.Argument(help="The holder's data file (CSV, Parquet, Excel, SAS, SPSS, Stata, ...).")],
+    id_column: Annotated[str, typer.Option("--id", help="Record id column: sent beside the encoding, never encoded.")],
+    fields: Annotated[str, typer.Option("--fields", help="Fields to encode, in an order both holders share: COLUMN[:KIND][*WEIGHT], e.g. 'first_name,last_name,dob:date,zip:exact'. KIND: text (q-grams, default), exact, date or date(%d/%m/%Y).")],
+    secret_file: Annotated[Path, typer.Option("--secret-file", help="The key the holders share (at least 16 random bytes); never given to the linkage unit.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the .clk file.")],
+    hardening: Annotated[Optional[str], typer.Option("--hardening", help="Comma-separated hardening steps, applied in order: salt(FIELD), rule90, diffusion[(TAPS)], xor, balance. Both holders must use the same.")] = None,
+    bits: Annotated[int, typer.Option("--bits", help="Filter length in bits before hardening (a multiple of 64).")] = 1024,
+    q: Annotated[int, typer.Option("--q", help="q-gram length for text fields.")] = 2,
+    bad_dates: Annotated[str, typer.Option("--bad-dates", help="Rows whose date cannot be read: 'error' (stop) or 'missing' (encode them without it).")] = "error",
+    schema: Annotated[Optional[Path], typer.Option("--schema", "-s", help="Schema JSON to read the file with (default: columns read as text, leading zeros kept).")] = None,
+    table: Annotated[Optional[str], typer.Option("--table", help="Table to read from a database file.")] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Encode FILE's records into keyed Bloom filters (a .clk file) for the linkage unit."""
+    from confidata.pprl import encode, parse_fields, parse_hardening, read_key, write_clk
+    from confidata.table._files import check_output_path
+    from confidata.table.readers import from_raw, read_raw
+
+    check_output_path(output, overwrite=overwrite)
+    specs = parse_fields(fields, q=q)
+    steps = parse_hardening(hardening)
+    key = read_key(secret_file)
+    started = time.perf_counter()
+    raw = read_raw(file, table=table)
+    frame = from_raw(raw, schema)[0] if schema is not None else raw.frame
+    result = encode(frame, id_column=id_column, fields=specs, key=key, bits=bits, hardening=steps,
+                    bad_dates=bad_dates)
+    write_clk(output, result.encoding)
+    grid = Table(title="What normalisation changed (rows per field)", header_style="bold")
+    for name in ("field", "kind", "missing", "accents", "case", "punctuation", "whitespace",
+                 "dates rewritten", "dates unreadable", "date format"):
+        grid.add_column(name, justify="left" if name in ("field", "kind", "date format") else "right")
+    for rep in result.report:
+        grid.add_row(escape(rep.column), rep.kind, f"{rep.missing:,}", f"{rep.accents:,}",
+                     f"{rep.case:,}", f"{rep.punctuation:,}", f"{rep.whitespace:,}",
+                     f"{rep.dates_reformatted:,}", f"{rep.dates_unreadable:,}",
+                     escape(rep.date_format or ""))
+    out.print(grid)
+    header = result.encoding.header
+    out.print(f"Encoded {len(result.encoding):,} records into {header['bits']}-bit filters "
+              f"({', '.join(s.name for s in steps) or 'no hardening'}) in "
+              f"{time.perf_counter() - started:.1f} s: {escape(str(output))}")
+    out.print("Send the .clk file to the linkage unit; keep the key file among the holders.")
+
+
+@pprl_app.command("link")
+@guarded
+def link_command(
+    file_a: Annotated[Path, typer.Argument(help="The first holder's .clk file.")],
+    file_b: Annotated[Path, typer.Argument(help="The second holder's .clk file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write matches.csv (the two files' record ids and the score).")],
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="Link pairs with Dice at least this (0.4 to 1).")] = None,
+    auto: Annotated[bool, typer.Option("--auto", help="Choose the threshold from the scores (the valley between the two modes); the default without --threshold.")] = False,
+    blocking: Annotated[str, typer.Option("--blocking", help="auto (all pairs for small files, else LSH), none (all pairs) or lsh (MinHash LSH).")] = "auto",
+    bands: Annotated[int, typer.Option("--bands", help="LSH bands (more: higher recall, slower).")] = 300,
+    rows: Annotated[int, typer.Option("--rows", help="MinHash values per LSH band (more: fewer candidates, lower recall).")] = 8,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the LSH orders.")] = 0,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Link two .clk files one-to-one and write the pairs with their Dice scores."""
+    from confidata.pprl import LinkageError, read_clk
+    from confidata.pprl.link import link
+    from confidata.table._files import check_output_path
+
+    if auto and threshold is not None:
+        raise LinkageError("Pass either --threshold or --auto, not both.")
+    check_output_path(output, overwrite=overwrite)
+    started = time.perf_counter()
+    a, b = read_clk(file_a), read_clk(file_b)
+    result = link(a, b, threshold=threshold, blocking=blocking, bands=bands, rows=rows, seed=seed)
+    result.matches.to_csv(output, index=False)
+    out.print(f"Compared {result.compared:,} pairs ({'all pairs' if result.blocking == 'none' else 'MinHash LSH blocking'})"
+              + (f", skipped {result.skipped_blocks:,} oversize blocks" if result.skipped_blocks else "")
+              + f"; threshold {result.threshold:.2f} ({escape(result.threshold_method)}).")
+    out.print(f"Linked {len(result.matches):,} pairs one-to-one (greedy by score) of {len(a):,} x "
+              f"{len(b):,} records in {time.perf_counter() - started:.1f} s: {escape(str(output))}")
+
+
+@pprl_app.command("evaluate")
+@guarded
+def evaluate_command(
+    matches: Annotated[Path, typer.Argument(help="matches.csv written by `pprl link`.")],
+    truth: Annotated[Path, typer.Option("--truth", help="CSV of the true pairs: file A's id, then file B's id.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="HTML report (default: beside MATCHES, .quality.html).")] = None,
+    encodings: Annotated[Optional[list[Path]], typer.Option("--encodings", help="The two .clk files (A then B; give the option twice): also plot every true pair's score.")] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Precision, recall and F1 of the links against true pairs, with an HTML score histogram."""
+    import pandas as pd
+
+    from confidata.pprl import LinkageError, read_clk
+    from confidata.pprl.quality import evaluate_links, render_quality_html
+    from confidata.table._files import check_output_path
+
+    target = output or matches.with_name(f"{matches.stem}.quality.html")
+    check_output_path(target, overwrite=overwrite)
+    for path in (matches, truth):
+        if not path.is_file():
+            raise LinkageError(f"'{path}' does not exist; check the path.")
+    pairs = None
+    if encodings:
+        if len(encodings) != 2:
+            raise LinkageError("--encodings takes the two .clk files: pass it twice, A then B.")
+        pairs = (read_clk(encodings[0]), read_clk(encodings[1]))
+    links = pd.read_csv(matches, dtype=str, keep_default_na=False)
+    if "score" in links.columns:
+        links["score"] = pd.to_numeric(links["score"], errors="coerce")
+    true = pd.read_csv(truth, dtype=str, keep_default_na=False)
+    quality = evaluate_links(links, true, encodings=pairs)
+    sources = {"matches": str(matches), "truth": str(truth)}
+    if pairs:
+        sources.update({"encodings A": str(encodings[0]), "encodings B": str(encodings[1])})
+    target.write_text(render_quality_html(quality, sources=sources), encoding="utf-8")
+    grid = Table(header_style="bold")
+    for name in ("precision", "recall", "F1", "links", "true pairs", "true links"):
+        grid.add_column(name, justify="right")
+    grid.add_row(f"{quality.precision:.4f}", f"{quality.recall:.4f}", f"{quality.f1:.4f}",
+                 f"{quality.links:,}", f"{quality.true_pairs:,}", f"{quality.true_links:,}")
+    out.print(grid)
+    out.print(f"Report with the score histograms: {escape(str(target))}")
