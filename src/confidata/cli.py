@@ -23,6 +23,7 @@ from rich.table import Table
 from confidata import __version__
 from confidata._cli_common import VERBOSE, err, guarded, out
 from confidata.cli_evaluate import evaluate_command, measures_run_command, recommend_command
+from confidata.cli_he import he_app
 from confidata.cli_ipp import ipp_app
 from confidata.cli_pprl import pprl_app
 from confidata.cli_secure import secure_app
@@ -407,6 +408,7 @@ measures_app.command("run")(measures_run_command)
 app.add_typer(ipp_app, name="ipp")
 app.add_typer(secure_app, name="secure")
 app.add_typer(pprl_app, name="pprl")
+app.add_typer(he_app, name="he")
 
 
 @measures_app.command("list")

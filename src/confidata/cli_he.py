@@ -1,0 +1,141 @@
+"""`confidata he ...`: threshold homomorphic encryption (many holders, one joint key, t of n decrypt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from confidata._cli_common import guarded, out
+
+he_app = typer.Typer(
+    help="Threshold HE: key holders make a joint key, holders encrypt their tables, an aggregator sums, t key holders decrypt.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+StudyArg = Annotated[Path, typer.Argument(help="The study TOML file (with an [he] section) every party holds.")]
+KeyOpt = Annotated[Optional[Path], typer.Option("--key", help="TLS private key (default: the certificate's .key).")]
+PublicOpt = Annotated[Optional[Path], typer.Option("--public-key", help="Joint public key file (default: the study's [he] public_key).")]
+
+
+@he_app.command("keygen")
+@guarded
+def keygen(
+    study: StudyArg,
+    name: Annotated[str, typer.Option("--as", help="This key holder's name in the study.")],
+    key: KeyOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the key files (default: beside the study's public_key path).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace this key holder's secret key.")] = False,
+) -> None:
+    """Run by every key holder at once: each makes its own key; together they write the joint public key."""
+    from confidata.he import run_keygen
+
+    rep = run_keygen(study, name, key=key, output=output, overwrite=overwrite)
+    out.print(f"Key holder {escape(name)}: secret key {escape(str(rep.secret_key))} (mode 0600, never share it)")
+    out.print(f"Joint public key {escape(str(rep.public_key))} (digest {rep.digest[:16]}); give it to every data holder.")
+    out.print(f"{rep.seconds:.2f} s, {rep.bytes_sent:,} bytes sent.")
+
+
+@he_app.command("encrypt")
+@guarded
+def encrypt(
+    study: StudyArg,
+    data: Annotated[Path, typer.Option("--data", help="This holder's data file (any format confidata reads).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The submission file to write.")],
+    name: Annotated[Optional[str], typer.Option("--as", help="This data holder's name (default: the data file's stem).")] = None,
+    schema: Annotated[Optional[Path], typer.Option("--schema", "-s", help="Schema JSON for the data.")] = None,
+    public_key: PublicOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the submission file.")] = False,
+) -> None:
+    """At a data holder: aggregate locally, secret-share, pack and encrypt; the file holds ciphertexts only."""
+    import time
+
+    from confidata.he import encrypt_frame, load_he_study, load_public_key
+    from confidata.secure.local import read_party_data
+
+    started = time.perf_counter()
+    he = load_he_study(study)
+    key = load_public_key(he, public_key)
+    frame, _ = read_party_data(he.study, data, schema)
+    holder = name or data.stem
+    encrypt_frame(he, key, frame, holder, output, overwrite=overwrite)
+    plan = key.plan
+    out.print(
+        f"Holder {escape(holder)}: {plan.length} values in {plan.ciphertexts} ciphertext(s) per key holder "
+        f"({plan.slots} slots of {plan.slot_bits} bits); wrote {escape(str(output))} "
+        f"({output.stat().st_size:,} bytes) in {time.perf_counter() - started:.2f} s."
+    )
+
+
+@he_app.command("aggregate")
+@guarded
+def aggregate_cmd(
+    study: StudyArg,
+    submissions: Annotated[list[Path], typer.Argument(help="The holders' submission files.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The aggregate file to write.")],
+    public_key: PublicOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the aggregate file.")] = False,
+) -> None:
+    """At the aggregator: check every submission, refuse garbage or duplicates, sum under encryption."""
+    import time
+
+    from confidata.he import aggregate_files, load_he_study, load_public_key
+
+    started = time.perf_counter()
+    he = load_he_study(study)
+    agg = aggregate_files(he, load_public_key(he, public_key), submissions, output, overwrite=overwrite)
+    out.print(
+        f"Aggregated {len(agg.holders):,} submissions into {escape(str(output))} (digest {agg.digest[:16]}) "
+        f"in {time.perf_counter() - started:.2f} s; nothing was decrypted."
+    )
+
+
+@he_app.command("decrypt")
+@guarded
+def decrypt(
+    study: StudyArg,
+    name: Annotated[str, typer.Option("--as", help="This key holder's name.")],
+    aggregate: Annotated[Path, typer.Option("--aggregate", help="The aggregate file.")],
+    with_: Annotated[Optional[str], typer.Option("--with", help="Comma-separated key holders that decrypt together (at least t, this one included; default: all).")] = None,
+    secret_key: Annotated[Optional[Path], typer.Option("--secret-key", help="This key holder's secret key file.")] = None,
+    public_key: PublicOpt = None,
+    key: KeyOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the protected table (JSON) here.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the output file.")] = False,
+) -> None:
+    """Run by t (or more) key holders at once over TLS: open the protected aggregate, nothing else."""
+    from confidata.he import run_decrypt
+
+    participants = [n.strip() for n in with_.split(",") if n.strip()] if with_ else None
+    rep = run_decrypt(
+        study,
+        name,
+        aggregate,
+        participants=participants,
+        secret_key=secret_key,
+        public_key=public_key,
+        key=key,
+        output=output,
+        overwrite=overwrite,
+    )
+    res = rep.result
+    grid = Table(header_style="bold", title=f"{res.study}: {res.statistic} over {rep.holders:,} holders")
+    for col in res.by:
+        grid.add_column(col)
+    grid.add_column(res.statistic, justify="right")
+    grid.add_column("note")
+    for i, lab in enumerate(res.labels):
+        v = res.values[i]
+        note = "suppressed (small cell)" if res.suppressed[i] else "undefined" if res.undefined[i] else "flagged (small cell)" if res.flagged[i] else ""
+        grid.add_row(*map(escape, lab), "" if v is None else (f"{v:,}" if isinstance(v, int) else f"{v:,.6g}"), note)
+    out.print(grid)
+    for note in res.notes:
+        out.print(escape(note))
+    out.print(
+        f"Key holder {escape(name)}: {rep.seconds_secure:.3f} s from all connected to the table; "
+        f"{rep.seconds_total:.3f} s in all; sent " + ", ".join(f"{escape(n)} {b:,} bytes" for n, b in rep.bytes_sent.items()) + "."
+    )
