@@ -23,6 +23,7 @@ import pandas as pd
 
 from confidata.errors import SchemaError
 from confidata.secure.identifiers import IdentifierSet, normalise_identifiers
+from confidata.secure.psi_sum_bfv import check_sum_range
 from confidata.secure.study import Study
 
 __all__ = ["PsiInput", "PsiResult", "plain_psi", "psi_input", "wilson"]
@@ -91,7 +92,9 @@ def psi_input(study: Study, frame: pd.DataFrame, holder: str) -> PsiInput:
                 f"Column '{col}' (value): {outside} row(s) lie outside the study's public bounds "
                 f"[{study.value_min:g}, {study.value_max:g}]; widen the bounds or top-code the data."
             )
-        if max(abs(study.value_min), abs(study.value_max)) * max(1, len(raw)) >= 2.0**62:
+        if study.technique == "ecdh":  # the packed BFV sum carries |sum| < 2**58 exactly
+            check_sum_range(study, len(raw))
+        elif max(abs(study.value_min), abs(study.value_max)) * max(1, len(raw)) >= 2.0**62:
             raise SchemaError(
                 "The sum could exceed 2**62 with these bounds and this many rows; rescale the value."
             )
