@@ -107,6 +107,17 @@ def party(
     """Run one party of STUDY: check its data locally, then compute the secure table or intersection."""
     from confidata.secure import load_study, run_party
 
+    if load_study(study).is_vertical:
+        from confidata.cli_secure_vertical import print_vertical_report
+        from confidata.secure.vertical_party import run_vertical_party
+
+        print_vertical_report(
+            run_vertical_party(
+                study, name, data, schema=schema, key=key, output=output, overwrite=overwrite,
+                added_delay=added_delay_ms / 1000.0,
+            )
+        )
+        return
     if load_study(study).is_psi:
         from confidata.secure.psi_party import run_psi_party
 
@@ -147,12 +158,17 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 1,
     statistic: Annotated[str, typer.Option("--statistic", help="count, total, mean or variance.")] = "mean",
     tls: Annotated[bool, typer.Option("--tls/--no-tls", help="Encrypt the links.")] = True,
-    scenario: Annotated[str, typer.Option("--scenario", help="table (MPyC), or intersection, intersection-size, intersection-sum (two holders).")] = "table",
+    scenario: Annotated[str, typer.Option("--scenario", help="table (MPyC), or intersection, intersection-size, intersection-sum (two holders), or vertical (two holders and a helper).")] = "table",
     records: Annotated[Optional[int], typer.Option("--records", help="Records per holder (intersection scenarios; default 1000).")] = None,
     technique: Annotated[str, typer.Option("--technique", help="Intersection technique: ecdh (two holders) or helper (plus a helper).")] = "ecdh",
     overlap: Annotated[float, typer.Option("--overlap", help="Share of the first holder's units also in the second's.")] = 0.5,
 ) -> None:
     """Synthetic data for N parties, certificates, a study; run every party as a process on 127.0.0.1."""
+    if scenario == "vertical":
+        from confidata.cli_secure_vertical import vertical_demo
+
+        vertical_demo(records or rows, overlap, seed, tls, statistic)
+        return
     if scenario != "table":
         _psi_demo(scenario, records or rows, technique, overlap, seed, tls)
         return
@@ -338,7 +354,7 @@ def _psi_demo(scenario: str, records: int, technique: str, overlap: float, seed:
 @secure_app.command("explain")
 @guarded
 def explain_cmd(
-    scenario: Annotated[str, typer.Argument(help="intersection, intersection-size, intersection-sum or table.")],
+    scenario: Annotated[str, typer.Argument(help="intersection, intersection-size, intersection-sum, vertical or table.")],
     technique: Annotated[Optional[str], typer.Option("--technique", help="ecdh, helper (intersections) or mpc (table); default: all.")] = None,
 ) -> None:
     """State, per party, exactly what it learns in SCENARIO and under which trust assumption."""

@@ -57,6 +57,7 @@ __all__ = [
     "CELL_STATISTICS",
     "PSI_STATISTICS",
     "PSI_TECHNIQUES",
+    "VERTICAL_TECHNIQUES",
     "ID_FORMS",
 ]
 
@@ -66,7 +67,11 @@ PSI_STATISTICS = ("intersection_size", "intersection", "intersection_sum")
 PSI_TECHNIQUES = ("ecdh", "helper")
 # canonical forms an identifier column may declare; "code:N" zero-pads digits to N places
 ID_FORMS = ("text", "date", "integer", "code:N")
-STATISTICS = ("count", "total", "mean", "variance", "table", *PSI_STATISTICS)
+# A table of holder A's column by holder B's column over the units both hold (the vertical case,
+# confidata.secure.vertical_party); it takes an [identifier] section, 'holders' and a helper.
+VERTICAL = "vertical_table"
+VERTICAL_TECHNIQUES = ("helper",)
+STATISTICS = ("count", "total", "mean", "variance", "table", *PSI_STATISTICS, VERTICAL)
 CELL_STATISTICS = ("count", "total", "mean")  # what a 'table' statistic shows in each cell
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 _TOP_KEYS = {"study", "levels", "value", "weight", "protection", "limits", "tls", "party", "identifier"}
@@ -121,11 +126,17 @@ class Study:
     id_forms: Mapping[str, str] = field(default_factory=dict)
     separator: str = "|"
     value_holder: str = ""
+    # vertical_table only: the holder of each 'by' column, in the order of 'by'
+    by_holders: tuple[str, ...] = ()
     digest: str = field(default="", compare=False)
 
     @property
     def is_psi(self) -> bool:
         return self.statistic in PSI_STATISTICS
+
+    @property
+    def is_vertical(self) -> bool:
+        return self.statistic == VERTICAL
 
     @property
     def holders(self) -> tuple[Party, ...]:
@@ -233,6 +244,12 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
         raise SchemaError(f"{w}: key 'by' must list 0, 1 or 2 distinct column names.")
     if statistic == "table" and not by:
         raise SchemaError(f"{w}: a 'table' needs 1 or 2 grouping columns in key 'by'.")
+    vertical = statistic == VERTICAL
+    if vertical and len(by) != 2:
+        raise SchemaError(
+            f"{w}: a '{VERTICAL}' needs 2 grouping columns in key 'by', the first held by one holder "
+            "and the second by the other (see key 'holders')."
+        )
     psi = statistic in PSI_STATISTICS
     if psi and by:
         raise SchemaError(f"{w}: statistic '{statistic}' takes no 'by' columns; remove key 'by'.")
@@ -242,9 +259,23 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
         technique = _opt(st, "technique", str, "ecdh", w, hint)
         if technique not in PSI_TECHNIQUES:
             raise SchemaError(f"{w}: key 'technique' has an unknown value; {hint}")
+    elif vertical:
+        hint = f"set technique to one of {', '.join(VERTICAL_TECHNIQUES)}."
+        technique = _opt(st, "technique", str, "helper", w, hint)
+        if technique not in VERTICAL_TECHNIQUES:
+            raise SchemaError(f"{w}: key 'technique' has an unknown value; {hint}")
     elif "technique" in st:
         raise SchemaError(f"{w}: key 'technique' applies to the intersection statistics only; remove it.")
-    identifier, id_forms, separator = _identifier(data, where, psi)
+    by_holders: list[str] = []
+    if vertical:
+        hint = 'name the holder of each \'by\' column in order, e.g. holders = ["nso", "tax"].'
+        by_holders = _need(st, "holders", list, w, hint)
+        named = len(by_holders) == 2 and all(isinstance(h, str) for h in by_holders)
+        if not named or by_holders[0] == by_holders[1]:
+            raise SchemaError(f"{w}: key 'holders' must name 2 different holders, one per 'by' column.")
+    elif "holders" in st:
+        raise SchemaError(f"{w}: key 'holders' applies to '{VERTICAL}' only; remove it.")
+    identifier, id_forms, separator = _identifier(data, where, psi or vertical)
 
     lv = _section(data, "levels", where)
     levels: dict[str, tuple[str, ...]] = {}
@@ -285,8 +316,14 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
         if value in identifier:
             raise SchemaError(f"{w}: key 'column' names an identifier column; pick another value column.")
     value_holder = _opt(val, "holder", str, "", f"{where} [value]", "name the holder of the value column.")
-    if value_holder and statistic != "intersection_sum":
-        raise SchemaError(f"{where} [value]: key 'holder' applies to 'intersection_sum' only; remove it.")
+    if value_holder and statistic not in ("intersection_sum", VERTICAL):
+        raise SchemaError(
+            f"{where} [value]: key 'holder' applies to 'intersection_sum' and '{VERTICAL}' only; remove it."
+        )
+    if vertical and value and not value_holder:
+        value_holder = by_holders[1]  # by default the holder of the second column holds the value
+    if vertical and value_holder and value_holder not in by_holders:
+        raise SchemaError(f"{where} [value]: key 'holder' must name one of the study's 'holders'.")
     if statistic == "intersection_sum" and not (value and value_holder):
         raise SchemaError(
             f"{where}: statistic 'intersection_sum' needs a [value] section with column, min, max and "
@@ -295,7 +332,7 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
     if psi and value and statistic != "intersection_sum":
         raise SchemaError(f"{where}: statistic '{statistic}' takes no [value] section; remove it.")
     cell = statistic
-    if statistic == "table":
+    if statistic in ("table", VERTICAL):
         cell = _opt(
             st,
             "cell",
@@ -323,6 +360,8 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
             raise SchemaError(f"{w}: key 'max' must be positive and below 2**24.")
         if weight in by or weight == value:
             raise SchemaError(f"{w}: key 'column' names a column used otherwise; pick the weight column.")
+        if vertical:
+            raise SchemaError(f"{w}: weights are not supported in a '{VERTICAL}'; remove the section.")
 
     pr = _section(data, "protection", where)
     w = f"{where} [protection]"
@@ -399,7 +438,7 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
                 "'confidata secure certs STUDY -o DIR' or set [tls] enabled = false."
             )
         role = _opt(entry, "role", str, "holder", w, 'write role = "holder" or role = "helper".')
-        if role not in ("holder", "helper") or (role == "helper" and not psi):
+        if role not in ("holder", "helper") or (role == "helper" and not (psi or vertical)):
             raise SchemaError(
                 f"{w}: key 'role' must be \"holder\" or \"helper\" (a helper only in an intersection "
                 "study with technique = \"helper\")."
@@ -418,8 +457,10 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
     )
     if not results or any(r not in names for r in results):
         raise SchemaError(f"{where} [study]: key 'results' must list party names from [[party]].")
-    if psi:
+    if psi or vertical:
         _check_psi_parties(parties, technique, results, value_holder, tls, where)
+    if vertical and sorted(by_holders) != sorted(p.name for p in parties if p.role == "holder"):
+        raise SchemaError(f"{where} [study]: key 'holders' must name the study's two data holders.")
 
     study = Study(
         name=name,
@@ -448,6 +489,7 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
         id_forms=id_forms,
         separator=separator,
         value_holder=value_holder,
+        by_holders=tuple(by_holders),
     )
     return _with_digest(study)
 
@@ -529,7 +571,11 @@ def _with_digest(study: Study) -> Study:
     content.pop("digest")
     content["levels"] = {k: list(v) for k, v in study.levels.items()}
     content["id_forms"] = dict(study.id_forms)
-    if not study.is_psi:  # the digest of a study written before the intersection statistics is kept
+    content["by_holders"] = list(study.by_holders)
+    if not study.is_vertical:  # studies of the other statistics keep the digest they had
+        content.pop("by_holders")
+    # the digest of a study written before the intersection statistics is kept
+    if not study.is_psi and not study.is_vertical:
         for key in ("technique", "identifier", "id_forms", "separator", "value_holder"):
             content.pop(key)
         for party in content["parties"]:
@@ -549,9 +595,11 @@ def study_toml(study: Study) -> str:
         f"by = {json.dumps(list(study.by))}",
         f"results = {json.dumps(list(study.results))}",
     ]
-    if study.statistic == "table":
+    if study.statistic in ("table", VERTICAL):
         lines.append(f"cell = {json.dumps(study.cell)}")
-    if study.is_psi:
+    if study.is_vertical:
+        lines.append(f"holders = {json.dumps(list(study.by_holders))}")
+    if study.is_psi or study.is_vertical:
         lines.append(f"technique = {json.dumps(study.technique)}")
         lines += [
             "",
