@@ -37,7 +37,7 @@ __all__ = [
 
 # What confidata's secure/ engines and the benchmark run now: MPyC secret sharing for horizontal
 # tables (secure/protocol.py), and private set intersection with its size, members and sum
-# (secure/psi_ecdh.py, whose sum uses Paillier encryption; secure/psi_helper.py). The vertical
+# (secure/psi_ecdh.py, whose sum uses packed BFV encryption; secure/psi_helper.py). The vertical
 # join and record linkage (PPRL) do not run yet. A case may claim `benchmarked_here: true` only
 # within these.
 RUNNABLE_SCENARIOS = frozenset({"horizontal_aggregate", "intersection_count_sum"})
