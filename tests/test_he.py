@@ -268,3 +268,13 @@ def test_dp_noise_is_added_under_sharing_and_small_cells_are_suppressed(tmp_path
     assert any(v is not None and v != t for v, t in zip(got, truth, strict=True))  # noised
     assert any(tables[0].suppressed)
     assert "epsilon = 0.2" in " ".join(tables[0].notes)
+
+
+def test_explain_states_what_each_party_learns_under_threshold_he():
+    from confidata.secure.explain import explain
+
+    (entry,) = explain("he-aggregate")
+    roles = dict(entry.learns)
+    assert "uniformly random" in roles["a key holder alone"]
+    assert "no value" in roles["the aggregator"]
+    assert "small cells included" in roles["the t or more key holders that decrypt together"]

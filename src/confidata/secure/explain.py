@@ -141,6 +141,34 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         ),
         "rounds and bytes as printed by the demo; a handful of secure products per cell.",
     ),
+    ("he-aggregate", "threshold-he"): Explanation(
+        "he-aggregate",
+        "threshold-he",
+        "confidata.he (keys, submission, aggregate, keyholder, release)",
+        _SEMI + "; fewer than t key holders collude (t of them holding a single submission could open "
+        "it); Paillier's decisional composite residuosity (2048-bit moduli); holder names are not "
+        "authenticated.",
+        (
+            ("a data holder", "nothing: it only writes its own submission"),
+            (
+                "the aggregator",
+                "which holders submitted and the size of their files; no value (it holds no key)",
+            ),
+            (
+                "a key holder alone",
+                "its own share of the aggregate, uniformly random: nothing about any value",
+            ),
+            (
+                "the t or more key holders that decrypt together",
+                "every cell's record count (noised when epsilon is set), small cells included; the "
+                "totals of the released cells only; a single holder's table only if the aggregator hands "
+                "them its submission",
+            ),
+            ("whoever gets the result file", "the table after small-cell suppression and DP noise"),
+        ),
+        "holder: n ciphertexts of 2 x key_bits per packed plaintext (one per key holder); "
+        "aggregator: one product per ciphertext; decryption: 2-4 rounds of small JSON among the key holders.",
+    ),
 }
 
 
