@@ -158,12 +158,18 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 1,
     statistic: Annotated[str, typer.Option("--statistic", help="count, total, mean or variance.")] = "mean",
     tls: Annotated[bool, typer.Option("--tls/--no-tls", help="Encrypt the links.")] = True,
-    scenario: Annotated[str, typer.Option("--scenario", help="table (MPyC), or intersection, intersection-size, intersection-sum (two holders), or vertical (two holders and a helper).")] = "table",
+    scenario: Annotated[str, typer.Option("--scenario", help="table (MPyC), or intersection, intersection-size, intersection-sum (two holders), or vertical (two holders and a helper), or he-aggregate (many holders, threshold HE).")] = "table",
     records: Annotated[Optional[int], typer.Option("--records", help="Records per holder (intersection scenarios; default 1000).")] = None,
     technique: Annotated[str, typer.Option("--technique", help="Intersection technique: ecdh (two holders) or helper (plus a helper).")] = "ecdh",
     overlap: Annotated[float, typer.Option("--overlap", help="Share of the first holder's units also in the second's.")] = 0.5,
+    holders: Annotated[int, typer.Option("--holders", help="Data holders of the he-aggregate scenario (threshold HE: 3 key holders, 2 decrypt).")] = 20,
 ) -> None:
     """Synthetic data for N parties, certificates, a study; run every party as a process on 127.0.0.1."""
+    if scenario == "he-aggregate":
+        from confidata.cli_he import he_demo
+
+        he_demo(holders, rows, seed, tls, statistic)
+        return
     if scenario == "vertical":
         from confidata.cli_secure_vertical import vertical_demo
 
