@@ -125,6 +125,34 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         ),
         "3-4 rounds; 16 + 8 bytes per record of V to the helper, 8 bytes per match to O.",
     ),
+    ("vertical", "helper"): Explanation(
+        "vertical",
+        "helper",
+        "confidata.secure.vertical_join, confidata.secure.vertical_party",
+        _SEMI + "; honest majority of the three parties: the helper does not collude with a holder "
+        "(with one, it could undo the other holder's masks); HMAC and SHAKE-256 are pseudorandom.",
+        (
+            (
+                "helper",
+                "both set sizes and the equality pattern of the pseudonyms, hence the join size n; "
+                "never an identifier; every feature it receives is masked by a stream it cannot compute",
+            ),
+            (
+                "each holder",
+                "the other's set size and n; positions in the other's secret shuffle (they tell nothing); "
+                "not which of its own units, or the other's, are in the join",
+            ),
+            (
+                "a result party",
+                "the table after output protection (small cells suppressed or flagged inside MPyC, "
+                "DP noise from every party with its epsilon)",
+            ),
+            ("a party that is not a result party", "nothing of the table"),
+        ),
+        "about 7 rounds on the links plus MPyC's few for a table; per joined unit some 4 x (columns "
+        "of A + columns of B) ring words on the wire, plus one masked row per unit of each holder to "
+        "the helper.",
+    ),
     ("table", "mpc"): Explanation(
         "table",
         "mpc",

@@ -541,7 +541,7 @@ def _check_psi_parties(
     helpers = [p.name for p in parties if p.role == "helper"]
     if len(holders) != 2:
         raise SchemaError(
-            f"{where}: an intersection study takes exactly 2 data holders ([[party]] without "
+            f"{where}: an intersection or vertical study takes exactly 2 data holders ([[party]] without "
             f"role = \"helper\"); it has {len(holders)}."
         )
     want = 1 if technique == "helper" else 0

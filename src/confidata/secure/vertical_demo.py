@@ -112,10 +112,13 @@ def start_vertical_parties(
     *,
     extra: dict[str, list[str]] | None = None,
     env: dict[str, str] | None = None,
+    only: list[str] | None = None,
 ) -> list[PartyProcess]:
-    """Start ``confidata secure party`` for every party (the helper without --data)."""
+    """Start ``confidata secure party`` for every party, or those in `only` (the helper without --data)."""
     procs = []
     for p in study.parties:
+        if only is not None and p.name not in only:
+            continue
         out = folder / f"result-{p.name}.json"
         out.unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "confidata.cli", "secure", "party", str(study_path), "--as", p.name]
