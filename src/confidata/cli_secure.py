@@ -41,7 +41,11 @@ def certs(
 
 def print_report(report, *, echo=out) -> None:
     result = report.result
-    if result is not None:
+    if result is not None and result.statistic in ("regression", "quantiles"):
+        from confidata.cli_secure_models import print_model
+
+        print_model(result, echo=echo)
+    elif result is not None:
         grid = Table(header_style="bold", title=f"{result.study}: {result.statistic}")
         for col in result.by:
             grid.add_column(col)
@@ -162,9 +166,15 @@ def demo(
     records: Annotated[Optional[int], typer.Option("--records", help="Records per holder (intersection scenarios; default 1000).")] = None,
     technique: Annotated[str, typer.Option("--technique", help="Intersection technique: ecdh (two holders) or helper (plus a helper).")] = "ecdh",
     overlap: Annotated[float, typer.Option("--overlap", help="Share of the first holder's units also in the second's.")] = 0.5,
+    family: Annotated[str, typer.Option("--family", help="Regression scenario: ols, ridge or logistic.")] = "ols",
     holders: Annotated[int, typer.Option("--holders", help="Data holders of the he-aggregate scenario (threshold HE: 3 key holders, 2 decrypt).")] = 20,
 ) -> None:
     """Synthetic data for N parties, certificates, a study; run every party as a process on 127.0.0.1."""
+    if scenario in ("regression", "quantile"):
+        from confidata.cli_secure_models import model_demo
+
+        model_demo(scenario, parties, rows, seed, tls, family)
+        return
     if scenario == "he-aggregate":
         from confidata.cli_he import he_demo
 

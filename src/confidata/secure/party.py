@@ -30,11 +30,11 @@ import numpy as np
 
 from confidata.errors import ConfidataError, OutputExistsError
 from confidata.secure.engine import Engine, PartyFailure
-from confidata.secure.local import LocalAggregates, aggregate, read_party_data, schema_fingerprint
+from confidata.secure.local import LocalAggregates, read_party_data, schema_fingerprint
 from confidata.secure.plain import TableResult
 from confidata.secure.protection import discrete_laplace, noise_plan
-from confidata.secure.protocol import secure_table
 from confidata.secure.scaling import FixedPointPlan, plan_for
+from confidata.secure.statistics import local_input, secure_statistic
 from confidata.secure.study import Study, load_study
 
 __all__ = ["PartyReport", "run_party"]
@@ -83,7 +83,7 @@ def _noise(study: Study) -> dict[str, np.ndarray]:
 def _local(study: Study, plan: FixedPointPlan, data: Path, schema: Path | None):
     try:
         frame, found = read_party_data(study, data, schema)
-        return aggregate(study, frame, plan), schema_fingerprint(study, found), None
+        return local_input(study, frame, plan), schema_fingerprint(study, found), None
     except ConfidataError as exc:
         return None, "", exc
 
@@ -143,7 +143,7 @@ async def _protocol(
         leak = np.array([v for v in agg.as_integers() if abs(v) < 2**63], dtype=np.int64).tobytes()
         await engine.step(rt.transfer(leak), "the test-only plaintext leak")
     engine.garbage = os.environ.get(GARBAGE_FOR_TESTS) or None
-    result = await secure_table(engine, study, plan, agg, _noise(study))
+    result = await secure_statistic(engine, study, plan, agg, _noise(study))
     seconds_secure = time.perf_counter() - engine.connected_at
     counts = await engine.step(rt.transfer((engine.bytes_sent(), engine.messages_sent())), "reporting")
     await engine.shutdown()

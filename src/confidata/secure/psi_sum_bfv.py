@@ -8,11 +8,16 @@ the values outside the intersection one by one, and Paillier can only scale a wh
 one public constant, not slot by slot. BFV (Brakerski/Fan-Vercauteren) with batching holds
 N = 16,384 integers modulo a prime t in one ciphertext and multiplies by a plaintext vector slot
 by slot, so O multiplies each ciphertext by its 0/1 intersection mask and adds the ciphertexts:
-about 2 us per value here, all of it, instead of 11 ms. Measured and chosen over TenSEAL (whose
-Python serialisation cannot reach a ciphertext's coefficients, which the noise flooding below
-needs) and OpenFHE (no wheel for Python 3.11): `seal-python` wraps SEAL 4.1, ships wheels,
-serialises to bytes that SEAL itself validates on loading (every coefficient below its prime,
-parameters matching), and reads and writes numpy arrays.
+1.3 s for each holder at a million values (`bench/psi_sum_bench.py`, on the shared 2 cores at
+load 15), where Paillier takes 3 to 10 hours (11 to 37 ms a value at load 2 to 15). Measured
+and chosen over TenSEAL (its SEAL binding saves ciphertexts only to files, and its own vectors
+to compressed protobuf: neither reaches a ciphertext's coefficients, which the noise flooding
+below needs) and OpenFHE (its 1.6 wheel does not import on 3.11): `seal-python` wraps SEAL 4.1, ships
+wheels, serialises to bytes that SEAL itself validates on loading (every coefficient below its
+prime, parameters matching), and reads and writes numpy arrays. The slots are not summed
+under encryption (that would need rotations and megabytes of Galois keys): V adds them after
+decrypting, and O's random slot mask R (below) makes the per-slot sums it sees uniform given
+their total.
 
 The exchange (after the Diffie-Hellman rounds of `psi_ecdh`):
 

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from confidata.errors import InputFileError, SchemaError
+from confidata.secure.stat_spec import parse_quantiles, parse_regression, spec_toml
 
 __all__ = [
     "Party",
@@ -71,10 +72,13 @@ ID_FORMS = ("text", "date", "integer", "code:N")
 # confidata.secure.vertical_party); it takes an [identifier] section, 'holders' and a helper.
 VERTICAL = "vertical_table"
 VERTICAL_TECHNIQUES = ("helper",)
-STATISTICS = ("count", "total", "mean", "variance", "table", *PSI_STATISTICS, VERTICAL)
+# statistics with a section of their own, parsed by confidata.secure.stat_spec
+MODEL_STATISTICS = ("regression", "quantiles")
+STATISTICS = ("count", "total", "mean", "variance", "table", *PSI_STATISTICS, VERTICAL, *MODEL_STATISTICS)
 CELL_STATISTICS = ("count", "total", "mean")  # what a 'table' statistic shows in each cell
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 _TOP_KEYS = {"study", "levels", "value", "weight", "protection", "limits", "tls", "party", "identifier"}
+_TOP_KEYS |= set(MODEL_STATISTICS)
 _CODE_FORM = re.compile(r"^code:([1-9][0-9]?)$")
 
 
@@ -128,6 +132,7 @@ class Study:
     value_holder: str = ""
     # vertical_table only: the holder of each 'by' column, in the order of 'by'
     by_holders: tuple[str, ...] = ()
+    spec: Mapping[str, Any] = field(default_factory=dict)  # [regression] or [quantiles], validated
     digest: str = field(default="", compare=False)
 
     @property
@@ -153,6 +158,8 @@ class Study:
         """Every data column the study reads, in a fixed order."""
         if self.is_psi:
             return [*self.identifier, *([self.value] if self.value else [])]
+        if self.statistic == "regression":
+            return [self.spec["outcome"], *self.spec["terms"]]
         cols = list(self.by)
         cols += [c for c in (self.value, self.weight) if c]
         return cols
@@ -349,6 +356,19 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
             "column, min and max."
         )
 
+    spec: dict[str, Any] = {}
+    for other in MODEL_STATISTICS:
+        if other != statistic and other in data:
+            raise SchemaError(f"{where}: section [{other}] applies to statistic '{other}' only; remove it.")
+    if statistic == "regression":
+        if by or val:
+            raise SchemaError(
+                f"{where}: a regression takes no 'by' and no [value]; its columns are in [regression]."
+            )
+        spec = parse_regression(_section(data, "regression", where), where)
+    elif statistic == "quantiles":
+        spec = parse_quantiles(_section(data, "quantiles", where), where, vmin, vmax, bool(value))
+
     wt = _section(data, "weight", where)
     weight = None
     wmax = 1.0
@@ -489,6 +509,7 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
         id_forms=id_forms,
         separator=separator,
         value_holder=value_holder,
+        spec=spec,
         by_holders=tuple(by_holders),
     )
     return _with_digest(study)
@@ -571,6 +592,8 @@ def _with_digest(study: Study) -> Study:
     content.pop("digest")
     content["levels"] = {k: list(v) for k, v in study.levels.items()}
     content["id_forms"] = dict(study.id_forms)
+    if not study.spec:  # studies without a [regression] or [quantiles] section keep their digest
+        content.pop("spec")
     content["by_holders"] = list(study.by_holders)
     if not study.is_vertical:  # studies of the other statistics keep the digest they had
         content.pop("by_holders")
@@ -624,6 +647,7 @@ def study_toml(study: Study) -> str:
             lines.append(f"holder = {json.dumps(study.value_holder)}")
     if study.weight:
         lines += ["", "[weight]", f"column = {json.dumps(study.weight)}", f"max = {study.weight_max!r}"]
+    lines += spec_toml(study.spec)
     lines += [
         "",
         "[protection]",
