@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The peers of the threshold-HE benchmark (bench/he_bench.py --peers runs them through
+# bench/peers/he_peers_run.py): python-paillier (record-wise Paillier, one ciphertext per value)
+# and TenSEAL (CKKS vectors, no threshold decryption) in their own venv, bench/.venv-he.
+# Peers, never confidata dependencies. Not part of `make install`.
+# Idempotent (a stamp file records what was installed); FORCE=1 rebuilds.
+set -uo pipefail
+
+BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PYTHON="${PYTHON:-python3}"
+DIR="$BENCH/.venv-he"
+WANT="phe==1.5.0 tenseal==0.3.18 gmpy2"
+STAMP="$DIR/.bench-installed"
+
+if [[ -z "${FORCE:-}" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]; then
+    echo "== .venv-he: already set up ($WANT)"
+else
+    [[ -n "${FORCE:-}" ]] && rm -rf "$DIR"
+    [[ -x "$DIR/bin/python" ]] || "$PYTHON" -m venv "$DIR" || exit 1
+    # shellcheck disable=SC2086
+    if "$DIR/bin/python" -m pip install --quiet $WANT; then
+        echo "$WANT" > "$STAMP"
+        echo "== .venv-he: ready"
+    else
+        echo "!! .venv-he: pip could not install $WANT (see the messages above)" >&2
+        exit 1
+    fi
+fi
