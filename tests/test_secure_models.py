@@ -264,3 +264,14 @@ def test_quantile_sections_are_checked_and_studies_round_trip():
     assert parse_study(_study_data("quantiles", {}, value={"column": "w", "min": 0, "max": 9})).spec[
         "probabilities"
     ] == ["1/4", "1/2", "3/4"]
+
+
+def test_explain_states_what_each_party_learns_in_regression_and_quantiles():
+    from confidata.secure.explain import explain
+
+    (reg,) = explain("regression", "mpc")
+    learns = dict(reg.learns)
+    assert "never X'X" in learns["a result party (OLS, ridge)"]
+    assert "iterates" in learns["every party (logistic)"]
+    (q,) = explain("quantile")
+    assert "not the search path" in dict(q.learns)["each party"]

@@ -197,6 +197,48 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         "holder: n ciphertexts of 2 x key_bits per packed plaintext (one per key holder); "
         "aggregator: one product per ciphertext; decryption: 2-4 rounds of small JSON among the key holders.",
     ),
+    ("regression", "mpc"): Explanation(
+        "regression",
+        "mpc",
+        "confidata.secure.regression",
+        "semi-honest with an honest majority (Shamir secret sharing, MPyC; at most (m-1)/2 parties "
+        "collude); rows held horizontally (each party whole rows).",
+        (
+            ("each party", "nothing of the others' rows or of their sums X'X, X'y, y'y"),
+            ("every party", "one bit: whether the pooled design could be solved (not singular)"),
+            (
+                "a result party (OLS, ridge)",
+                "the coefficients, their standard errors, n, the residual and total sums of squares "
+                "(so R2, the residual variance, F); never X'X or its inverse",
+            ),
+            (
+                "every party (logistic)",
+                "also the coefficients after each Newton step (each party needs them for its local "
+                "gradient): the iterates, a function of the pooled data; the result parties alone get "
+                "the standard errors and the log-likelihood",
+            ),
+            ("a party that is not a result party", "nothing of the result (OLS, ridge)"),
+        ),
+        "one input round; about 2 x 40 matrix products of p x p (p = coefficients), 2 rounds each; "
+        "a logistic model repeats this per Newton step (5-10 steps).",
+    ),
+    ("quantile", "mpc"): Explanation(
+        "quantile",
+        "mpc",
+        "confidata.secure.quantiles",
+        "semi-honest with an honest majority (Shamir secret sharing, MPyC; at most (m-1)/2 parties collude).",
+        (
+            ("each party", "nothing of the others' values or counts; not the search path"),
+            (
+                "a result party",
+                "the requested quantiles per group (exact inverted-CDF order statistics, values of the "
+                "data) and which groups were below the minimum size; not the group sizes",
+            ),
+            ("a party that is not a result party", "nothing of the result"),
+        ),
+        "about as many shared counts per group as grid points; per level one dot product, B - 1 "
+        "comparisons per quantile and one product round: some 40 rounds for a grid of 100,000.",
+    ),
 }
 
 
