@@ -10,6 +10,9 @@ Modules: `study` (the study file), `certs` (TLS certificates), `explain` (what e
 Tables: `local` (checks and local sums), `scaling` (fixed-point plan), `engine` (MPyC runtime and
 links), `protocol` (the secure table), `protection` (small cells, DP noise), `plain` (the result
 type and the clear computation), `party` (one party's process), `runner` (the demo).
+Models: `stat_spec` (the [regression] and [quantiles] sections), `statistics` (each statistic's
+local step and protocol), `regression` (OLS, ridge, logistic solved on shares), `quantiles`
+(exact quantiles by a secret search over a public grid), `model_demo` (their demo data).
 Intersections: `identifiers` (normalisation), `psi_crypto` (hash to the curve, X25519, HMAC),
 `psi_ecdh` and `psi_helper` (the two techniques), `psi` (result type, plain computation),
 `channel` (framed TLS messages, never pickle), `memory_links` (in-memory links for tests),
