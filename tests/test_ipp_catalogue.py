@@ -104,9 +104,9 @@ def test_priority_that_does_not_follow_from_the_scores_is_rejected(tmp_path, shi
 
 
 def test_changing_a_score_without_the_priority_is_rejected(tmp_path, shipped):
-    case(shipped, "un-pet-lab-trade")["scores"]["legal_feasibility"] = 0  # 3 -> 2, still low: fine
+    case(shipped, "un-pet-lab-trade")["scores"]["legal_feasibility"] = 2  # 4 -> 5, still medium: fine
     load_catalogue(write(tmp_path, shipped))
-    case(shipped, "un-pet-lab-trade")["scores"]["legal_feasibility"] = 2  # 4 -> medium, stated low
+    case(shipped, "un-pet-lab-trade")["scores"]["legal_feasibility"] = 0  # 4 -> 3: low, stated medium
     with pytest.raises(SchemaError, match=r"case 'un-pet-lab-trade', field 'priority'"):
         load_catalogue(write(tmp_path, shipped))
 

@@ -37,10 +37,10 @@ __all__ = [
 
 # What confidata's secure/ engines and the benchmark run now: MPyC secret sharing for horizontal
 # tables (secure/protocol.py), and private set intersection with its size, members and sum
-# (secure/psi_ecdh.py, whose sum uses packed BFV encryption; secure/psi_helper.py). The vertical
-# join and record linkage (PPRL) do not run yet. A case may claim `benchmarked_here: true` only
-# within these.
-RUNNABLE_SCENARIOS = frozenset({"horizontal_aggregate", "intersection_count_sum"})
+# (secure/psi_ecdh.py, whose sum uses packed BFV encryption; secure/psi_helper.py), and the
+# vertical table over two holders' joined units (secure/vertical_join.py, bench/vertical_bench.py).
+# Record linkage (PPRL) does not run yet. A case may claim `benchmarked_here: true` only within these.
+RUNNABLE_SCENARIOS = frozenset({"horizontal_aggregate", "intersection_count_sum", "vertical_join_aggregate"})
 RUNNABLE_TECHNIQUES = frozenset({"secret_sharing_mpc", "homomorphic_encryption", "private_set_intersection"})
 PRIORITY_ORDER = ("high", "medium", "low")
 # The maturity score is not free: it follows from the status.

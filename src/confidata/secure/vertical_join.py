@@ -225,8 +225,7 @@ async def holder_join(links: Any, study: Study, inp: VerticalInput) -> tuple[np.
 
     def prepare():
         perm = secret_permutation(len(inp))
-        encoded = inp.ids.encoded()
-        sent = pseudonyms([encoded[i] for i in perm], pseudo_key)
+        sent = pseudonyms(inp.ids.encoded(), pseudo_key)[perm]
         masked = features(study, me, inp)[perm] - stream(kab, f"mask-{me}", (len(inp), mine_w), bits)
         return sent, masked
 
