@@ -77,8 +77,8 @@ def run(holders: int, records: int, seed: int) -> dict:
         reported = []
         for p in procs:
             text = Path(f"{p.log}.stdout").read_text()
-            found = re.findall(r"([0-9.]+) s, ([0-9,]+) bytes sent", text)
-            reported.append(float(found[-1][0]) if found else float("nan"))
+            found = re.findall(r"([0-9.]+) s from all connected", text)
+            reported.append(float(found[-1]) if found else float("nan"))
         rows["keygen"] = {
             "process_wall_s": max(p.seconds for p in procs),
             "protocol_s": max(reported),

@@ -278,3 +278,16 @@ def test_explain_states_what_each_party_learns_under_threshold_he():
     assert "uniformly random" in roles["a key holder alone"]
     assert "no value" in roles["the aggregator"]
     assert "small cells included" in roles["the t or more key holders that decrypt together"]
+
+
+def test_the_cli_encrypts_a_holders_file_under_its_stem(keyed, cps_parts, tmp_path, capsys):
+    from confidata.he import load_submission
+
+    folder, he, _ = keyed
+    data = tmp_path / "clinic-7.csv"
+    cps_parts[2].to_csv(data, index=False)
+    sub = tmp_path / "sub.json"
+    code = cli_module.main(["he", "encrypt", str(folder / "study.toml"), "--data", str(data), "-o", str(sub)])
+    assert code == 0, capsys.readouterr().err
+    assert load_submission(he, load_public_key(he), sub).holder == "clinic-7"
+    assert "ciphertext(s) per key holder" in capsys.readouterr().out

@@ -37,7 +37,10 @@ def keygen(
     rep = run_keygen(study, name, key=key, output=output, overwrite=overwrite)
     out.print(f"Key holder {escape(name)}: secret key {escape(str(rep.secret_key))} (mode 0600, never share it)")
     out.print(f"Joint public key {escape(str(rep.public_key))} (digest {rep.digest[:16]}); give it to every data holder.")
-    out.print(f"{rep.seconds:.2f} s, {rep.bytes_sent:,} bytes sent.")
+    out.print(
+        f"{rep.seconds_secure:.2f} s from all connected to the joint key agreed (own key included); "
+        f"{rep.seconds_total:.2f} s in all; {rep.bytes_sent:,} bytes sent."
+    )
 
 
 @he_app.command("encrypt")
