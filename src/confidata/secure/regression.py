@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from confidata.errors import ConfidataError, SchemaError
+from confidata.secure.engine import mpyc_runtime_module
 from confidata.secure.study import Study
 
 __all__ = [
@@ -232,10 +233,11 @@ class _Shares:
 
     MPyC's own fixed-point product truncates with f secure random *bits* per element (each a
     modular square root): 0.3 s per 11 x 11 matrix product here, 40 steps of a matrix iteration
-    took 12 s. Here a product is a local product, a resharing, and a probabilistic truncation
-    (Catrina and Saxena) whose random low part comes straight from pseudorandom secret sharing,
-    as MPyC's high part already does: two rounds and no bits. The rounding error is a few units
-    of 2**-f; the opened sum hides the value statistically (MPyC's sec_param bits).
+    took 12 s. Here a product is a local product and one probabilistic truncation (Catrina and
+    Saxena) that also reduces the degree (`reduce`): its random low part comes straight from
+    pseudorandom secret sharing, as MPyC's high part already does. One round and no bits per
+    product; the rounding error is a few units of 2**-f; the opened sum hides the value
+    statistically (MPyC's sec_param bits).
     """
 
     def __init__(self, engine, secfxp) -> None:
@@ -246,6 +248,7 @@ class _Shares:
         self.f = secfxp.frac_length
         self.l = secfxp.bit_length + self.f  # bits of a product before truncation, as MPyC's trunc
         self.inv = self.field(pow(2, -self.f, self.field.order))
+        self.thresha = mpyc_runtime_module().thresha
 
     def const(self, values):
         """A public array as shares (each party holds the value itself: a constant polynomial)."""
@@ -279,16 +282,31 @@ class _Shares:
         c_low = field.array(np.array([int(v) & mask for v in np.ravel(c.value)], dtype=object).reshape(shape))
         return (a + low - c_low) * self.inv
 
-    async def reshare(self, a):
-        if self.rt.threshold == 0:
-            return a
-        return await self.rt._reshare(a)
+    async def reduce(self, z):
+        """Shares of a product (degree 2t, scale 2**(2f)) to shares of degree t at scale 2**f, in
+        one round: open ``c = z + r`` at threshold 2t (re-randomised by a pseudorandom sharing
+        of zero, as MPyC's reciprocal does) with ``r = low + 2**f high``; then
+        ``floor(c / 2**f) - high`` is the truncated value and ``high`` already has degree t."""
+        rt, field, f = self.rt, self.field, self.f
+        if rt.threshold == 0 or rt.options.no_prss:
+            return await self.truncate(z if rt.threshold == 0 else await rt._reshare(z))
+        shape, n = z.shape, z.size
+        k = rt.options.sec_param
+        low = rt._np_randoms(field, n, 1 << f)
+        high = rt._np_randoms(field, n, 1 << (k + self.l - f))
+        zero = self.thresha.np_pseudorandom_share_0(
+            field, len(rt.parties), rt.pid, rt.prfs(field.order), rt._prss_uci(), n
+        )
+        masked = z.reshape(n) + low + high * field(1 << f) + field(1 << (self.l - 1)) + zero
+        c = await rt.output(masked, threshold=2 * rt.threshold)
+        top = field.array(np.array([int(v) >> f for v in c.value], dtype=object))
+        return (top - high - field(1 << (self.l - 1 - f))).reshape(shape)
 
     async def matmul(self, a, b):
-        return await self.truncate(await self.reshare(a @ b))
+        return await self.reduce(a @ b)
 
     async def mul(self, a, b):
-        return await self.truncate(await self.reshare(a * b))
+        return await self.reduce(a * b)
 
     async def inverse(self, A, p: int, bound: float):
         """``A^-1`` of a symmetric positive definite p x p matrix whose eigenvalues are below
