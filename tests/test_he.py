@@ -291,3 +291,39 @@ def test_the_cli_encrypts_a_holders_file_under_its_stem(keyed, cps_parts, tmp_pa
     assert code == 0, capsys.readouterr().err
     assert load_submission(he, load_public_key(he), sub).holder == "clinic-7"
     assert "ciphertext(s) per key holder" in capsys.readouterr().out
+
+
+def test_shares_reconstruct_and_an_altered_share_is_caught():
+    from confidata.he.shares import share_vector
+
+    prime = 2**61 - 1
+    secret = [0, 7, -12, 10**15]
+    shares = share_vector(secret, [1, 2, 3], 2, prime)
+    assert reconstruct({1: shares[1], 3: shares[3]}, prime, 10**16) == secret
+    assert reconstruct(shares, prime, 10**16, threshold=2) == secret
+    shares[2] = [(v + 1) % prime for v in shares[2]]
+    with pytest.raises(ConfidataError, match="disagree"):
+        reconstruct(shares, prime, 10**16, threshold=2)
+
+
+def test_keygen_stops_every_key_holder_when_one_holds_another_study(tmp_path):
+    he = demo_he_study(tmp_path, cell="count", max_holders=5, max_records=1000, timeout=30)
+    other = dataclasses.replace(he, digest="0" * 64)  # keyholder2 runs another version of the study
+    results, errors = {}, {}
+
+    def run(name, study):
+        try:
+            results[name] = run_keygen(study, name)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors[name] = exc
+
+    threads = [
+        threading.Thread(target=run, args=(n, other if n == "keyholder2" else he)) for n in he.key_holders
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert set(errors) == set(he.key_holders) and not results
+    assert "keyholder2" in str(errors["keyholder1"]) and "another study" in str(errors["keyholder1"])
+    assert not he.public_key_path.exists() and not list(tmp_path.glob("he_secret_*.json"))

@@ -311,7 +311,7 @@ async def _decrypt(links: Links, he: HEStudy, pub, secret: SecretKey, agg: Aggre
         pieces = {xs[me]: opened(label, count_index)}
         for peer, msg in got.items():
             pieces[xs[peer]] = _hex_list(msg, cells, me, peer)
-        counts = reconstruct(pieces, prime, plan.bound)
+        counts = reconstruct(pieces, prime, plan.bound, he.threshold)
     totals: dict[int, int] = {}
     if not final_counts:
         k = he.study.min_cell_size
@@ -327,7 +327,11 @@ async def _decrypt(links: Links, he: HEStudy, pub, secret: SecretKey, agg: Aggre
         pieces = {xs[me]: opened(FINAL, index)}
         for peer, msg in got.items():
             pieces[xs[peer]] = _hex_list(msg, len(index), me, peer)
-        totals = dict(zip(keep, reconstruct(pieces, prime, plan.bound), strict=True)) if index else {}
+        totals = (
+            dict(zip(keep, reconstruct(pieces, prime, plan.bound, he.threshold), strict=True))
+            if index
+            else {}
+        )
     seconds = time.perf_counter() - t0
     await links.close()
     return protected_table(he, plan, counts, totals, ordered), seconds

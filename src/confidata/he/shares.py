@@ -46,18 +46,34 @@ def lagrange_at_zero(xs: list[int], prime: int) -> list[int]:
     return out
 
 
-def reconstruct(shares: dict[int, list[int]], prime: int, bound: int) -> list[int]:
-    """The secrets from shares at len(shares) >= t positions, as signed ints in [-bound, bound].
-
-    A value outside the bound means the shares do not belong together (a key holder used another
-    aggregate or key): that is refused rather than returned as a wrong number.
-    """
-    xs = sorted(shares)
+def _combine(shares: dict[int, list[int]], xs: list[int], prime: int) -> list[int]:
     coefficients = lagrange_at_zero(xs, prime)
     length = len(shares[xs[0]])
+    return [
+        sum(c * shares[x][k] for c, x in zip(coefficients, xs, strict=True)) % prime for k in range(length)
+    ]
+
+
+def reconstruct(
+    shares: dict[int, list[int]], prime: int, bound: int, threshold: int | None = None
+) -> list[int]:
+    """The secrets from shares at len(shares) >= t positions, as signed ints in [-bound, bound].
+
+    With more than t shares, the secret from the first t must equal the one from all of them
+    (shares of a degree t - 1 polynomial agree): a key holder that decrypted another aggregate or
+    sent altered shares is caught instead of moving the result. A value outside the bound is
+    refused too, rather than returned as a wrong number.
+    """
+    xs = sorted(shares)
+    values = _combine(shares, xs, prime)
+    if threshold is not None and len(xs) > threshold and _combine(shares, xs[:threshold], prime) != values:
+        raise ConfidataError(
+            "The key holders' decrypted shares disagree (they do not lie on one polynomial of the "
+            "threshold's degree): one of them decrypted another aggregate or altered its shares. "
+            "Nothing is released."
+        )
     out = []
-    for k in range(length):
-        v = sum(c * shares[x][k] for c, x in zip(coefficients, xs, strict=True)) % prime
+    for v in values:
         if v > prime // 2:
             v -= prime
         if abs(v) > bound:
