@@ -1,7 +1,8 @@
-"""An in-memory stand-in for `channel.Links`: the same send/recv/compute interface, with queues in
-one event loop instead of TLS sockets, so the intersection protocols can be tested and timed
-without starting processes. It checks steps, dtypes and widths like the real links, copies every
-payload through bytes (as the wire would) and counts bytes and rounds the same way.
+"""An in-memory stand-in for `confidata.secure.channel.Links`, for tests only (it lives here, not
+in src/): the same send/recv/compute interface, with queues in one event loop instead of TLS
+sockets, so the intersection protocols can be tested without starting processes. It checks
+steps, dtypes and widths like the real links, copies every payload through bytes (as the wire
+would) and counts bytes and rounds the same way.
 """
 
 from __future__ import annotations

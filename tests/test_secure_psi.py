@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _memory_links import memory_network
 from confidata.errors import ConfidataError, SchemaError
 from confidata.secure.identifiers import normalise_column, normalise_identifiers, normaliser_fingerprint
-from confidata.secure.memory_links import memory_network
 from confidata.secure.psi import plain_psi, psi_input, wilson
 from confidata.secure.psi_crypto import as_keys, exponentiate, hash_to_group, match, new_key, pseudonyms, tags
 from confidata.secure.psi_ecdh import ecdh_psi

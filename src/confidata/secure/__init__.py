@@ -6,17 +6,23 @@ protection. Tables across three or more parties run on MPyC (Shamir secret shari
 majority); intersections between two holders run on Diffie-Hellman PSI or on a helper that
 matches keyed pseudonyms.
 
-Modules: `study` (the study file), `certs` (TLS certificates), `explain` (what each party learns).
+Modules: `study` (the study file), `certs` (TLS certificates), `explain` (what each party learns),
+`outcome` (a party's report and output file), `runner` (starting local party processes).
 Tables: `local` (checks and local sums), `scaling` (fixed-point plan), `engine` (MPyC runtime and
-links), `protocol` (the secure table), `protection` (small cells, DP noise), `plain` (the result
-type and the clear computation), `party` (one party's process), `runner` (the demo).
+links), `mpyc_wire` (what MPyC parties send, never pickle), `protocol` (the secure table),
+`protection` (small cells, DP noise), `plain` (the result type and the clear computation),
+`party` (one party's process).
 Models: `stat_spec` (the [regression] and [quantiles] sections), `statistics` (each statistic's
 local step and protocol), `regression` (OLS, ridge, logistic solved on shares), `quantiles`
 (exact quantiles by a secret search over a public grid), `model_demo` (their demo data).
 Intersections: `identifiers` (normalisation), `psi_crypto` (hash to the curve, X25519, HMAC),
 `psi_ecdh` and `psi_helper` (the two techniques), `psi` (result type, plain computation),
-`channel` (framed TLS messages, never pickle), `memory_links` (in-memory links for tests),
-`psi_party` (one holder's or the helper's process), `psi_demo` (the demo).
+`channel` (framed TLS messages, never pickle), `psi_party` (one holder's or the helper's
+process), `psi_demo` (the demo's study and data).
+Vertical tables: `vertical` (a holder's keys, codes and values; the plain table),
+`vertical_join` (the join at the helper and the product on replicated shares), `vertical_party`
+(one party's process: the join on `channel`, then exact cells and protection on MPyC),
+`vertical_demo` (the demo's study and data).
 """
 
 from confidata.secure.certs import make_certificates
