@@ -59,6 +59,9 @@ def warm_up(log=print) -> list[str]:
     # in no use case's profile, but `confidata measures run` offers it
     steps.append(("measure weighted_estimates",
                   lambda: MEASURES["weighted_estimates"].function(real, synthetic, schema)))
+    from confidata.pprl._warm import exercise as pprl_exercise  # record linkage's kernels
+
+    steps.append(("pprl encode and link", pprl_exercise))
     synthetic = None
     for name, step in steps:
         started = time.perf_counter()

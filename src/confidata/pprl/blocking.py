@@ -30,6 +30,8 @@ from confidata.pprl.similarity import HIST_BINS, _popcount64, popcounts
 
 __all__ = ["BlockedScores", "lsh_scores"]
 
+BAND_GROUP = 20
+
 
 @dataclass
 class BlockedScores:
@@ -45,32 +47,23 @@ class BlockedScores:
 
 
 @njit(parallel=True, cache=True)
-def _minhash(words, orders):  # pragma: no cover - compiled
-    """Per record and order, the rank of the first set bit in that order (bits if none)."""
-    n, hashes, length = words.shape[0], orders.shape[0], orders.shape[1]
-    out = np.empty((hashes, n), dtype=np.uint16)
-    for i in prange(n):
-        for h in range(hashes):
-            rank = length
-            for t in range(length):
-                p = orders[h, t]
-                if (words[i, p >> 6] >> np.uint64(p & 63)) & np.uint64(1):
-                    rank = t
-                    break
-            out[h, i] = rank
-    return out
-
-
-@njit(parallel=True, cache=True)
-def _band_keys(signature, rows):  # pragma: no cover - compiled
-    hashes, n = signature.shape
-    bands = hashes // rows
+def _band_keys(words, orders, rows):  # pragma: no cover - compiled
+    """One 64-bit key per record and band: the band's `rows` MinHash values (the rank, in each
+    order, of the first set bit; the order's length if none), mixed by splitmix64's finaliser."""
+    n, bands, length = words.shape[0], orders.shape[0] // rows, orders.shape[1]
     keys = np.empty((bands, n), dtype=np.uint64)
     for i in prange(n):
         for k in range(bands):
-            key = np.uint64(0x9E3779B97F4A7C15) * np.uint64(k + 1)
-            for t in range(rows):
-                key ^= np.uint64(signature[k * rows + t, i])
+            key = np.uint64(0x9E3779B97F4A7C15)
+            for r in range(rows):
+                h = k * rows + r
+                rank = length
+                for t in range(length):
+                    p = orders[h, t]
+                    if (words[i, p >> 6] >> np.uint64(p & 63)) & np.uint64(1):
+                        rank = t
+                        break
+                key ^= np.uint64(rank)
                 key *= np.uint64(0xBF58476D1CE4E5B9)
                 key ^= key >> np.uint64(31)
             keys[k, i] = key
@@ -139,25 +132,27 @@ def lsh_scores(a: np.ndarray, b: np.ndarray, *, floor: float, bands: int = 100, 
         raise LinkageError(f"--bands must be at least 1; got {bands}.")
     length = a.shape[1] * 64
     rng = np.random.default_rng(seed)
-    orders = np.stack([rng.permutation(length) for _ in range(bands * rows)]).astype(np.int32)
-    keys_a = _band_keys(_minhash(a, orders), rows)
-    keys_b = _band_keys(_minhash(b, orders), rows)
     count_a, count_b = popcounts(a), popcounts(b)
     histogram = np.zeros(HIST_BINS, dtype=np.int64)
     lefts, rights, scores = [], [], []
     compared = skipped_blocks = skipped_pairs = 0
-    for k in range(bands):
-        order_a = np.argsort(keys_a[k])
-        order_b = np.argsort(keys_b[k])
-        left, right, score, c, sb, sp = _join_score(
-            keys_a[k], order_a, keys_b[k], order_b, a, b, count_a, count_b, float(floor),
-            int(max_block), histogram)
-        lefts.append(left)
-        rights.append(right)
-        scores.append(score)
-        compared += c
-        skipped_blocks += sb
-        skipped_pairs += sp
+    # bands in groups, so the keys in memory stay at BAND_GROUP x records x 8 bytes per file
+    for first in range(0, bands, BAND_GROUP):
+        group = min(BAND_GROUP, bands - first)
+        orders = np.stack([rng.permutation(length) for _ in range(group * rows)]).astype(np.int32)
+        keys_a, keys_b = _band_keys(a, orders, rows), _band_keys(b, orders, rows)
+        for k in range(group):
+            order_a = np.argsort(keys_a[k])
+            order_b = np.argsort(keys_b[k])
+            left, right, score, c, sb, sp = _join_score(
+                keys_a[k], order_a, keys_b[k], order_b, a, b, count_a, count_b, float(floor),
+                int(max_block), histogram)
+            lefts.append(left)
+            rights.append(right)
+            scores.append(score)
+            compared += c
+            skipped_blocks += sb
+            skipped_pairs += sp
     left, right, score = np.concatenate(lefts), np.concatenate(rights), np.concatenate(scores)
     _, first = np.unique(left * max(1, len(b)) + right, return_index=True)
     return BlockedScores(left[first], right[first], score[first], histogram, compared,

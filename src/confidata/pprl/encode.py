@@ -151,16 +151,19 @@ def _tokens(spec: FieldSpec, field: NormalisedField, index: int) -> list[str]:
 
 def _add_field(words, spec, field, field_key, bits, salt_codes, salt_values) -> None:
     """OR one field's bits into every row's filter."""
-    vocabulary: dict[str, int] = {}
-    indptr = [0]
-    flat: list[int] = []
-    for index in range(len(field.values)):
-        for token in dict.fromkeys(_tokens(spec, field, index)):  # distinct, in order
-            flat.append(vocabulary.setdefault(token, len(vocabulary)))
-        indptr.append(len(flat))
-    value_ptr = np.asarray(indptr, dtype=np.int64)
-    value_tokens = np.asarray(flat, dtype=np.int64)
-    tokens = list(vocabulary)
+    if spec.kind == "text":
+        value_ptr, value_tokens, tokens = _qgrams(field.values, spec.q)
+    else:
+        vocabulary: dict[str, int] = {}
+        indptr = [0]
+        flat: list[int] = []
+        for index in range(len(field.values)):
+            for token in _tokens(spec, field, index):
+                flat.append(vocabulary.setdefault(token, len(vocabulary)))
+            indptr.append(len(flat))
+        value_ptr = np.asarray(indptr, dtype=np.int64)
+        value_tokens = np.asarray(flat, dtype=np.int64)
+        tokens = list(vocabulary)
     rows = np.flatnonzero(field.codes >= 0)
     if salt_codes is None:
         unit_of_row = field.codes[rows]
@@ -180,6 +183,38 @@ def _add_field(words, spec, field, field_key, bits, salt_codes, salt_values) -> 
     positions = _positions(messages, field_key, spec.weight, bits)
     unit_bits = _fill(unit_ptr, unit_items.astype(np.int64), positions, bits // 64)
     words[rows] |= unit_bits[unit_of_row]
+
+
+_QGRAM_CHUNK = 100_000
+
+
+def _qgrams(values: list[str], q: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The padded q-grams of each distinct value as CSR (value -> token ids), and the tokens.
+
+    Vectorised: values become a fixed-width array of code points, each q-gram one integer
+    (21 bits per code point, q <= 3), found by numpy in chunks of `_QGRAM_CHUNK` values.
+    A q-gram repeated within a value is kept: it sets the same bits again, which changes nothing.
+    """
+    counts, codes = [], []
+    for start in range(0, len(values), _QGRAM_CHUNK):
+        chunk = [f" {v} " for v in values[start:start + _QGRAM_CHUNK]]
+        lengths = np.fromiter((len(v) for v in chunk), dtype=np.int64, count=len(chunk))
+        points = np.array(chunk, dtype=str)
+        points = points.view(np.uint32).reshape(len(chunk), -1).astype(np.uint64)
+        width = points.shape[1] - q + 1
+        gram = np.zeros((len(chunk), max(width, 0)), dtype=np.uint64)
+        for t in range(q):
+            gram = (gram << np.uint64(21)) | points[:, t:t + width]
+        valid = np.arange(max(width, 0))[None, :] < (lengths - q + 1)[:, None]
+        counts.append(valid.sum(axis=1))
+        codes.append(gram[valid])
+    if not codes:
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), []
+    unique, items = np.unique(np.concatenate(codes), return_inverse=True)
+    ptr = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.int64)
+    mask = (1 << 21) - 1
+    tokens = ["".join(chr((int(c) >> (21 * (q - 1 - t))) & mask) for t in range(q)) for c in unique]
+    return ptr, items.astype(np.int64), tokens
 
 
 def _gather(ptr: np.ndarray, items: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -60,6 +60,8 @@ class FieldSpec:
 
 def parse_fields(text: str, *, q: int = 2) -> tuple[FieldSpec, ...]:
     """Read ``"first_name,last_name,dob:date(%d/%m/%Y),zip:exact*30"`` into field specs."""
+    if not 1 <= q <= 3:
+        raise LinkageError(f"--q must be 1, 2 or 3 (the q-gram length of text fields); got {q}.")
     entries = [e.strip() for e in _split(text)]
     if not entries or any(not e for e in entries):
         raise LinkageError(

@@ -20,6 +20,7 @@ sound.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,6 +67,7 @@ def link(a: Encoding, b: Encoding, *, threshold: float | None = None, blocking: 
         blocking = "none" if len(a) * len(b) <= FULL_LIMIT else "lsh"
     floor = FLOOR if threshold is None else threshold
     skipped = 0
+    started = time.perf_counter()
     if blocking == "none":
         left, right, score = dice_all(a.words, b.words, floor)
         compared = len(a) * len(b)
@@ -73,7 +75,9 @@ def link(a: Encoding, b: Encoding, *, threshold: float | None = None, blocking: 
         blocked = lsh_scores(a.words, b.words, floor=floor, bands=bands, rows=rows, seed=seed)
         left, right, score = blocked.left, blocked.right, blocked.score
         compared, skipped = blocked.compared, blocked.skipped_blocks
+    scored = time.perf_counter()
     left, right, score = greedy_one_to_one(left, right, score, len(a), len(b))
+    seconds = {"score": round(scored - started, 2), "assign": round(time.perf_counter() - scored, 2)}
     histogram = np.bincount(np.minimum(HIST_BINS - 1, (score * HIST_BINS).astype(np.int64)),
                             minlength=HIST_BINS)
     if threshold is None:
@@ -85,7 +89,8 @@ def link(a: Encoding, b: Encoding, *, threshold: float | None = None, blocking: 
     return LinkResult(matches=matches, threshold=float(threshold), threshold_method=method,
                       blocking=blocking, compared=int(compared), histogram=histogram,
                       skipped_blocks=int(skipped),
-                      details={"bands": bands, "rows": rows, "seed": seed} if blocking == "lsh" else {})
+                      details={"seconds": seconds, "kept_pairs": int(len(keep))}
+                      | ({"bands": bands, "rows": rows, "seed": seed} if blocking == "lsh" else {}))
 
 
 def _matches_frame(a: Encoding, b: Encoding, left, right, score) -> pd.DataFrame:
