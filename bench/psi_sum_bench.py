@@ -1,6 +1,7 @@
 """Benchmark: the homomorphic part of the two-party intersection-sum alone, BFV against Paillier.
 
     .venv/bin/python bench/psi_sum_bench.py [--sizes 10000 100000 1000000] [--paillier 300]
+    .venv/bin/python bench/psi_sum_bench.py --e2e 1000000
 
 `psi_bench.py` times whole runs, where the Diffie-Hellman part dominates; this times only what
 the sum adds, in one process, for the value holder V (key generation, encrypting its values,
@@ -10,12 +11,19 @@ intersection, bounds [0, 500000] as in the demo. The same steps with TNO's 2048-
 (what the sum used before: one encryption per value) run on a few hundred values, and their
 per-value cost is scaled to the same sizes. Prints a Markdown table; the load average is in each
 row, since other programs share the machine.
+
+With --e2e, whole runs instead (`psi_bench.one`: real processes over TLS, 50% overlap), the
+size-only intersection and then the sum on the same sizes, each with the CPU seconds its
+processes used (user + system, from the operating system's account of finished children): on a
+machine shared with other jobs the wall time grows with the load, the CPU seconds do not.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import sys
 import time
 import types
 import warnings
@@ -86,11 +94,40 @@ def paillier(n: int, seed: int = 1) -> dict:
     }
 
 
+def end_to_end(sizes: list[int]) -> None:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import psi_bench  # noqa: PLC0415 - the whole-run harness beside this file
+
+    print(
+        "| records per holder | statistic | wall s | nso s | register s | CPU s (all processes) | "
+        "bytes nso | bytes register | rounds | = plain | load avg before/after |"
+    )
+    print("|---:|:---|---:|---:|---:|---:|---:|---:|---:|:---:|:---|")
+    for n in sizes:
+        for statistic in ("intersection_size", "intersection_sum"):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            r = psi_bench.one(n, "ecdh", statistic)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            s, b = r["seconds"], r["bytes"]
+            print(
+                f"| {n:,} | {statistic} | {r['wall']:.1f} | {s['nso']:.1f} | {s['register']:.1f} | "
+                f"{cpu:.1f} | "
+                f"{b['nso']:,} | {b['register']:,} | {r['rounds']} | {'yes' if r['same'] else 'NO'} | "
+                f"{r['load'][0]:.1f} / {r['load'][1]:.1f} |",
+                flush=True,
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--paillier", type=int, default=300, help="values to time Paillier on")
+    ap.add_argument("--e2e", nargs="+", type=int, help="whole runs at these sizes instead")
     args = ap.parse_args()
+    if args.e2e:
+        end_to_end(args.e2e)
+        return
     pai = paillier(args.paillier) if args.paillier else None
     print(
         "| values (V) | BFV plan | V s | O s | bytes V to O | bytes O to V | exact | "
