@@ -53,6 +53,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 import sweep_bound  # noqa: E402
 from sweep_files import FILES, QUICK  # noqa: E402
+from sweep_findings import FINDINGS  # noqa: E402
 
 SHARED_DATA = REPO.parent / "shared" / "data"
 CONFIDATA = REPO / ".venv" / "bin" / "confidata"
@@ -751,6 +752,33 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
+DOMAIN_NOTE = 0.1  # a DP column whose domain term D exceeds this is listed by domain_costs
+
+
+def domain_costs(latest: dict) -> list[str]:
+    """DP columns whose released domain alone costs a TV above DOMAIN_NOTE: within the bound,
+    since no model can undo it, but a cost the user can lift by declaring public levels or
+    ranges in the schema, so the report names them."""
+    rows = []
+    for (f, m, s), r in sorted(latest.items()):
+        if s != "check" or r.get("status") != "ok" or r.get("epsilon") is None:
+            continue
+        for name, t in r["tv"].items():
+            if (t.get("domain_tv") or 0) > DOMAIN_NOTE:
+                what = "levels not bought" if t["kind"] == "level" else "bins and bought range"
+                rows.append(f"| {f} | {m} | {name} | {what} | {t['domain_tv']:.3f} | {t['tv']:.3f} | "
+                            f"{t['bound']:.3f} |")
+    if not rows:
+        return []
+    return ["", f"## DP columns whose released domain costs most (D > {DOMAIN_NOTE:g})", "",
+            "D is the TV that the domain the method bought (levels whose noisy counts cleared the "
+            "threshold, bins at noisy quantiles, a bought range) forces on the real column before "
+            "any model noise: the part of the bound that a schema declaring public levels or ranges "
+            "removes. Each row is within its bound unless listed under the failures.", "",
+            "| file | method | column | what | D | TV | bound |",
+            "| --- | --- | --- | --- | ---: | ---: | ---: |", *rows]
+
+
 def _provenance(latest: dict) -> list[str]:
     """Which run (JSONL) and commit each file x method's records came from, when merged."""
     runs: dict[str, set[tuple[str, str]]] = {}
@@ -788,6 +816,7 @@ def write_markdown(latest: dict, path: Path, command: str, source: Path) -> None
              "released domain (bought levels, bins) forces on the real column, N the expected TV of the "
              "noise its ledger states on the column's 1-way marginal (derivation: `bench/sweep_bound.py`). "
              "'TV / bound' is a DP file's largest column TV over its bound (1.0: at the bound).", "",
+             FINDINGS,
              "## Files", "",
              "| file | rows | train/holdout | columns | kinds (from inspect) | shipped schema | target |",
              "| --- | ---: | --- | ---: | --- | --- | --- |"]
@@ -812,6 +841,7 @@ def write_markdown(latest: dict, path: Path, command: str, source: Path) -> None
         by_method = x["status"] in ("out_of_domain", "tv_over_bound", "purchase_suspect")
         why = x["method"] if by_method else cause(x["error"])
         groups.setdefault((x["status"], why), []).append(x)
+    lines += domain_costs(latest)
     lines += ["", f"## Failures ({len(fails)}), grouped by cause", ""]
     for (status, _c), items in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
         head = (f"method {_c}" if status in ("out_of_domain", "tv_over_bound", "purchase_suspect")

@@ -19,9 +19,13 @@ scales) and from the real training column:
   distribution, over the model's d cells for that column (the checker's bins are as coarse or
   coarser, and merging cells never raises a TV), with n the training rows:
 
-  - MST and AIM measure every 1-way marginal with Gaussian noise sigma (the ledger's "1-way
-    marginal of 'x'"; the largest when measured twice); later measurements only add
-    information. E|N(0, sigma^2)| = sigma * sqrt(2/pi), so N = d * sigma * sqrt(2/pi) / (2n).
+  - MST and AIM measure marginals with Gaussian noise (the ledger's "k-way marginal of ...",
+    sigma each). A measured marginal that holds the column gives its 1-way marginal by summing
+    over the other columns' c cells, with noise sigma * sqrt(c) per cell; the model fits all
+    measurements together, which can only lower that, so sigma_1 is the smallest such figure
+    (AIM's first 1-way measurements are very noisy, sigma = sqrt(T / (1.8 rho)) with T = 16 x the
+    columns, and its later, sharper ones of pairs and triples count). E|N(0, s^2)| = s sqrt(2/pi),
+    so N = d * sigma_1 * sqrt(2/pi) / (2n).
   - PrivBayes never measures a child's 1-way marginal: it follows from the noisy table of the
     column with its parents (Laplace scale b, C parent cells). Each of the d values sums the
     noise of C cells (standard deviation b * sqrt(2C)), so that part is
@@ -96,10 +100,19 @@ def noise_tv(facts: ModelFacts, name: str, n: int) -> float | None:
     d = int(attr["size"])
     quoted = re.escape(f"'{name}'")
     if facts.method in ("mst", "aim"):
-        sigmas = _scales(facts, f"1-way marginal of {quoted}")
+        sigmas = []
+        for spend in facts.spends:
+            found = re.fullmatch(r"\d+-way marginal of (.*)", spend.get("detail", ""))
+            if not found or not spend.get("scale"):
+                continue
+            clique = re.findall(r"'([^']*)'", found.group(1))
+            if name in clique:  # its noise on this column's cells: summed over the others' cells
+                others = math.prod(int(facts.attributes[c]["size"]) for c in clique if c != name
+                                   and c in facts.attributes)
+                sigmas.append(float(spend["scale"]) * math.sqrt(others))
         if not sigmas:
             return None
-        return min(1.0, d * max(sigmas) * SQRT_2_OVER_PI / (2 * n))
+        return min(1.0, d * min(sigmas) * SQRT_2_OVER_PI / (2 * n))
     if facts.method == "privbayes":
         scales = _scales(facts, rf"table of {quoted} given \d+ parent\(s\)")
         if not scales:

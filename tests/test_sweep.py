@@ -178,6 +178,11 @@ def test_the_noise_term_is_the_expected_tv_of_the_stated_noise():
     shares = noisy / noisy.sum(axis=1, keepdims=True)
     observed = 0.5 * np.abs(shares - counts / 1000).sum(axis=1).mean()
     assert observed == pytest.approx(expected, rel=0.15)
+    # a sharper measurement of a pair holding the column counts too, summed over the other's cells
+    aim = bound.ModelFacts("aim", "rho", 0.0, {"x": {"size": 4}, "y": {"size": 4}},
+                           spends=[{"detail": "1-way marginal of 'x'", "scale": 100.0},
+                                   {"detail": "2-way marginal of 'y' x 'x'", "scale": 10.0}])
+    assert bound.noise_tv(aim, "x", 1000) == pytest.approx(4 * 10 * 2 * np.sqrt(2 / np.pi) / 2000)
     # PrivBayes: a child's marginal sums the noise of its parents' cells, and cut cells add mass
     pb = bound.ModelFacts("privbayes", "epsilon", 0.0, {"x": {"size": 2}, "p": {"size": 3}},
                           parents={"x": ["p"]},
