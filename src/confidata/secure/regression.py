@@ -22,16 +22,17 @@ coding, as R and statsmodels). The public map ``T`` from scaled to original coef
 applied inside the computation to the covariance (the intercept's variance needs covariances,
 which are not opened) and in the clear to the coefficients.
 
-The solve, without a secure division per pivot. Gaussian elimination needs a secure reciprocal
-per pivot (a bit decomposition each, about 0.2-0.35 s here, and p of them in sequence). Instead:
-one batched reciprocal of the diagonal (Jacobi scaling, ``B = D^-1 A``, whose eigenvalues lie in
-(0, p]) and Newton-Schulz iterations ``X <- X (2I - B X)`` from ``X = I / p``: the residual
-``I - B X`` squares at each step, so K steps reach ``(1 - lambda_min / p) ** (2**K)``; with
-K = `NEWTON_SCHULZ_STEPS` any design whose Jacobi-scaled X'X has smallest eigenvalue above about
-p * 2**-34 converges to the precision of the fixed point. The method corrects its own rounding
-errors. A design that does not converge (a level with no records, collinear terms) is
-detected inside the computation (one opened bit: is the residual small?) and reported,
-nothing else opened.
+The solve, without a secure division. Gaussian elimination needs a secure reciprocal per pivot
+(a bit decomposition each, about 0.2-0.35 s here, p of them in sequence). Instead, Newton-Schulz
+iterations ``X <- X (2I - A X)`` from ``X = I / s``, with the public starting scale
+``s = p * parties * max_records`` (above every eigenvalue of X'X, since the scaled columns lie
+in [-1, 1]): the residual ``I - A X`` squares at each step, so K steps reach
+``(1 - lambda_min / s) ** (2**K)``. With K = `NEWTON_SCHULZ_STEPS` every design whose X'X has
+smallest eigenvalue above about ``s * 2**-42`` converges to the precision of the fixed point,
+whatever its (secret) conditioning, and the method corrects its own rounding errors. Each step
+is two matrix products, each one round (`_Shares.reduce`). A design that does not converge (a
+level with no records, collinear terms) is detected inside the computation (one opened bit: is
+the residual small?) and reported, nothing else opened.
 
 Precision. Local sums in float64 (as statsmodels computes), each party's sums rounded to 2**-64
 when shared; coefficients and standard errors agree with statsmodels on the pooled data to
@@ -65,7 +66,7 @@ __all__ = [
     "secure_regression",
 ]
 
-NEWTON_SCHULZ_STEPS = 40
+NEWTON_SCHULZ_STEPS = 48
 FRAC_BITS = 64  # fractional bits of the secure fixed point (MPyC needs l = 2 f for division)
 LOGISTIC_MAX_STEPS = 30
 LOGISTIC_TOL = 1e-10  # largest Newton step (scaled units) at which the iteration stops
@@ -359,7 +360,8 @@ def _sum(a):
 _SINGULAR = (
     "The pooled design is singular or nearly so (a level with no records in any party, a constant "
     "column, or terms that are linear combinations of others); nothing was opened. Drop or merge "
-    "the offending terms or levels."
+    "the offending terms or levels; if the design is sound but the parties hold far fewer rows "
+    "than [limits] max_records, lower max_records (it sets where the solve starts)."
 )
 
 
