@@ -275,3 +275,19 @@ def test_explain_states_what_each_party_learns_in_regression_and_quantiles():
     assert "iterates" in learns["every party (logistic)"]
     (q,) = explain("quantile")
     assert "not the search path" in dict(q.learns)["each party"]
+
+
+def test_too_many_groups_times_grid_points_are_refused_with_the_fix(cps):
+    from confidata.secure.quantiles import local_counts
+
+    study = parse_study(
+        _study_data(
+            "quantiles",
+            {"probabilities": "median", "step": 1},
+            study={"by": ["region"]},
+            levels={"region": REGIONS},
+            value={"column": "wage", "min": 0, "max": 4_000_000},
+        )
+    )
+    with pytest.raises(SchemaError, match="coarser"):
+        local_counts(study, cps.assign(wage=cps.wage.round()))

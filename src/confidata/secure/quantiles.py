@@ -49,6 +49,7 @@ from confidata.secure.study import Study
 
 __all__ = [
     "MAX_BASE",
+    "MAX_SHARED",
     "QuantileInput",
     "QuantileResult",
     "layout",
@@ -58,6 +59,7 @@ __all__ = [
 ]
 
 MAX_BASE = 64  # largest digit base; a level costs B - 1 comparisons per quantile and group
+MAX_SHARED = 2**23  # groups times grid points: the counts each party shares (memory, bytes)
 
 
 @dataclass
@@ -150,6 +152,11 @@ def local_counts(study: Study, frame: pd.DataFrame) -> QuantileInput:
     k = _grid_index(study, frame)
     base, levels = layout(study.spec["points"])
     padded = base**levels
+    if groups * padded > MAX_SHARED:
+        raise SchemaError(
+            f"The study's {groups} group(s) times {padded:,} grid points exceed {MAX_SHARED:,} shared "
+            "counts per party; use a coarser [quantiles] step, narrower [value] bounds or fewer groups."
+        )
     hist = np.bincount(codes * padded + k, minlength=groups * padded).reshape(groups, padded)
     below = np.zeros((groups, padded + 1), dtype=np.int64)  # below[:, c] = values with index < c
     np.cumsum(hist, axis=1, out=below[:, 1:])
