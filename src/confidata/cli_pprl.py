@@ -82,8 +82,8 @@ def link_command(
     threshold: Annotated[Optional[float], typer.Option("--threshold", help="Link pairs with Dice at least this (0.4 to 1).")] = None,
     auto: Annotated[bool, typer.Option("--auto", help="Choose the threshold from the scores (the valley between the two modes); the default without --threshold.")] = False,
     blocking: Annotated[str, typer.Option("--blocking", help="auto (all pairs for small files, else LSH), none (all pairs) or lsh (MinHash LSH).")] = "auto",
-    bands: Annotated[int, typer.Option("--bands", help="LSH bands (more: higher recall, slower).")] = 300,
-    rows: Annotated[int, typer.Option("--rows", help="MinHash values per LSH band (more: fewer candidates, lower recall).")] = 8,
+    bands: Annotated[int, typer.Option("--bands", help="LSH bands (more: higher recall, slower).")] = 150,
+    rows: Annotated[int, typer.Option("--rows", help="MinHash values per LSH band (more: fewer candidates, lower recall).")] = 7,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the LSH orders.")] = 0,
     overwrite: OverwriteOpt = False,
 ) -> None:

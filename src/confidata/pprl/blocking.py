@@ -123,7 +123,7 @@ def _join_score(key_a, order_a, key_b, order_b, a, b, count_a, count_b, floor, m
     return left[:kept], right[:kept], score[:kept], compared, skipped_blocks, skipped_pairs
 
 
-def lsh_scores(a: np.ndarray, b: np.ndarray, *, floor: float, bands: int = 100, rows: int = 5,
+def lsh_scores(a: np.ndarray, b: np.ndarray, *, floor: float, bands: int = 150, rows: int = 7,
                seed: int = 0, max_block: int = 1_000_000) -> BlockedScores:
     """Candidate pairs by MinHash LSH, scored, those >= floor kept; see the module docstring."""
     if not 1 <= rows <= 16:

@@ -56,7 +56,7 @@ class LinkResult:
 
 
 def link(a: Encoding, b: Encoding, *, threshold: float | None = None, blocking: str = "auto",
-         bands: int = 300, rows: int = 8, seed: int = 0) -> LinkResult:
+         bands: int = 150, rows: int = 7, seed: int = 0) -> LinkResult:
     """Link two encodings one-to-one; threshold None chooses it from the scores (see above)."""
     check_compatible(a, b)
     if threshold is not None and not FLOOR <= threshold <= 1:
