@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 
 from confidata.secure.psi import plain_psi, psi_input
-from confidata.secure.psi_demo import demo_psi_data, demo_psi_study, start_psi_parties
-from confidata.secure.runner import wait_parties
+from confidata.secure.psi_demo import demo_psi_data, demo_psi_study
+from confidata.secure.runner import start_parties, wait_parties
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Private set intersection (bench/psi_bench.py)"
@@ -59,7 +59,7 @@ def one(size: int, technique: str, statistic: str, seed: int = 1) -> dict:
             frame.to_csv(paths[name], index=False)
         load_before = os.getloadavg()[0]
         started = time.perf_counter()
-        procs = wait_parties(start_psi_parties(folder / "study.toml", study, paths, folder), 1800)
+        procs = wait_parties(start_parties(folder / "study.toml", study, paths, folder), 1800)
         wall = time.perf_counter() - started
         load_after = os.getloadavg()[0]
         failed = [p for p in procs if p.code != 0]

@@ -183,6 +183,7 @@ def main() -> None:
                         "process": max(p.seconds for p in procs),
                         "bytes": rep["bytes_sent"]["p1"],
                         "messages": rep["messages_sent"]["p1"],
+                        "rounds": max(rep["rounds"].values()),
                         "direct": direct_s,
                         "direct_bytes": direct_bytes,
                         "plain": plain_s,
@@ -207,20 +208,22 @@ def main() -> None:
         "before it is written), not with tc netem, which would slow the other programs on the shared "
         "machine; a 50 ms delay therefore costs one delay per communication round. "
         "'secure' = `confidata secure party`, from all connected to result opened; 'process' = slowest "
-        "party's whole process (reading 1M rows and local aggregation included); 'MPyC direct' = a minimal "
+        "party's whole process (reading 1M rows and local aggregation included); 'rounds' = the longest "
+        "chain of dependent messages (a Lamport clock carried by every message), from the study check "
+        "to the opened result: what an added latency multiplies; 'MPyC direct' = a minimal "
         "script: input the 3 count vectors as SecInt(32) arrays, add, open (no small-cell check); bytes = "
         "party 1's MPyC payload bytes sent (framing included, before TLS); 'plain' = pandas crosstab of all "
         "records in one process.",
         "",
-        "| cells | added latency | secure (s) | process (s) | bytes sent p1 | messages p1 | "
+        "| cells | added latency | secure (s) | process (s) | bytes sent p1 | messages p1 | rounds | "
         "MPyC direct (s) | "
         "direct bytes p1 | plain (s) | secure = plain |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['cells']:,} | {r['delay']} ms | {r['secure']:.3f} | {r['process']:.2f} | "
-            f"{r['bytes']:,} | {r['messages']} | {r['direct']:.3f} | {r['direct_bytes']:,} | "
+            f"{r['bytes']:,} | {r['messages']} | {r['rounds']} | {r['direct']:.3f} | {r['direct_bytes']:,} | "
             f"{r['plain']:.3f} | {'yes' if r['equal'] else 'NO'} |"
         )
     lines += [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import struct
 import subprocess
@@ -23,11 +24,10 @@ import pytest
 from confidata.secure import load_study, make_certificates, parse_study
 from confidata.secure.channel import Links
 from confidata.secure.engine import PartyFailure
-from confidata.secure.psi_crypto import domain, hash_to_group
-from confidata.secure.psi_demo import start_psi_parties
-from confidata.secure.runner import free_ports, wait_parties
+from confidata.secure.psi_crypto import domain, hash_to_group, pseudonyms
+from confidata.secure.runner import free_ports, start_parties, wait_parties
 from confidata.secure.study import study_toml
-from test_secure_parties import Tap, _needles
+from test_secure_parties import Tap, _needles, by_chance, links_up, start_with_faults
 
 
 def write_psi_study(
@@ -98,9 +98,9 @@ def split_holders(cps: pd.DataFrame, folder: Path, n: int, seed: int = 7):
     return alpha, beta, paths
 
 
-def run(path: Path, paths: dict, *, timeout=120.0, only=None):
+def run(path: Path, paths: dict, *, timeout=120.0, only=None, faulty=None):
     study = load_study(path)
-    return study, wait_parties(start_psi_parties(path, study, paths, path.parent, only=only), timeout)
+    return study, wait_parties(start_with_faults(path, study, paths, only=only, faulty=faulty), timeout)
 
 
 @pytest.mark.parametrize("technique", ["ecdh", "helper"])
@@ -165,8 +165,8 @@ def test_a_holder_with_another_normalisation_stops_both_before_computing(tmp_pat
     assert text != path.read_text()
     (other / "study.toml").write_text(text)
     study = load_study(path)
-    procs = start_psi_parties(path, study, paths, tmp_path, only=["alpha"])
-    procs += start_psi_parties(
+    procs = start_parties(path, study, paths, tmp_path, only=["alpha"])
+    procs += start_parties(
         other / "study.toml", load_study(other / "study.toml"), paths, other, only=["beta"]
     )
     procs = wait_parties(procs, 60)
@@ -193,8 +193,9 @@ def test_a_holder_killed_mid_protocol_stops_the_others_naming_it(tmp_path, cps):
     _, _, paths = split_holders(cps, tmp_path, 300)
     study = load_study(path)
     slow = {"alpha": ["--added-delay-ms", "3000"]}  # alpha's every message waits 3 s
-    procs = start_psi_parties(path, study, paths, tmp_path, extra=slow)
-    time.sleep(6.0)  # started, connected, alpha's first message on its way
+    procs = start_parties(path, study, paths, tmp_path, extra=slow)
+    links_up(procs, {study.parties[1].port: 1, study.parties[2].port: 2})  # alpha dials both
+    time.sleep(1.0)  # connected, alpha's first message on its way
     assert all(p.proc.poll() is None for p in procs)
     procs[0].proc.kill()
     killed_at = time.perf_counter()
@@ -210,9 +211,10 @@ def test_a_holder_killed_mid_protocol_stops_the_others_naming_it(tmp_path, cps):
 
 
 @pytest.mark.parametrize(
-    ("technique", "statistic"), [("ecdh", "intersection"), ("helper", "intersection_sum")]
+    ("technique", "statistic", "leak"),
+    [("ecdh", "intersection", False), ("helper", "intersection_sum", False), ("ecdh", "intersection", True)],
 )
-def test_the_wire_carries_no_identifier_or_value(tmp_path, cps, technique, statistic):
+def test_the_wire_carries_no_identifier_or_value(tmp_path, cps, technique, statistic, leak):
     names = ["alpha", "beta"] + (["hub"] if technique == "helper" else [])
     real = free_ports(len(names))
     taps = {n: Tap(real[i]) for i, n in enumerate(names) if i > 0}  # alpha only dials
@@ -225,13 +227,15 @@ def test_the_wire_carries_no_identifier_or_value(tmp_path, cps, technique, stati
             listen={n: f"127.0.0.1:{real[i + 1]}" for i, n in enumerate(taps)},
         )
         alpha, beta, paths = split_holders(cps, tmp_path, 400, seed=12)
-        study, procs = run(path, paths)
-        assert [p.code for p in procs] == [0] * len(names), [p.stderr for p in procs]
+        # the positive control: alpha also sends its normalised identifiers in clear JSON
+        study, procs = run(path, paths, faulty={"alpha": "ids"} if leak else None)
+        if not leak:
+            assert [p.code for p in procs] == [0] * len(names), [p.stderr for p in procs]
     finally:
         for t in taps.values():
             t.stop()
     wire = b"".join(bytes(t.captured) for t in taps.values())
-    assert study.digest.encode() in wire  # positive control: the public study check is in the clear
+    assert study.digest.encode() in wire  # the public study check is in the clear
     persons = [int(v) for v in alpha.person] + [int(s) for s in beta.person]
     texts = [f"{p:09d}".encode() for p in persons] + [str(p).encode() for p in persons]
     # unkeyed hashes of the identifiers: a dictionary attack would start from these
@@ -240,7 +244,44 @@ def test_the_wire_carries_no_identifier_or_value(tmp_path, cps, technique, stati
     unkeyed += [hashlib.sha256(i).digest()[:16] for i in ids]
     values = [int(v) for v in beta.wage_cents if v >= 65_536]
     found = [n for n in _needles(persons + values) | set(texts) | set(unkeyed) if n in wire]
-    assert not found, f"{len(found)} identifiers, unkeyed hashes or values found on the wire"
+    if leak:
+        assert len(found) >= 400, "the positive control sends alpha's identifiers: the search must find them"
+    else:
+        assert by_chance(found), f"{len(found)} identifiers, unkeyed hashes or values found on the wire"
+
+
+def test_pseudonyms_go_to_the_helper_only(tmp_path, cps):
+    """The keyed pseudonyms cross the holders' links to the helper (found there: the positive
+    control) and never the link between the holders; the helper never sees the key."""
+    names = ["alpha", "beta", "hub"]
+    real = free_ports(3)
+    taps = {n: Tap(real[i]) for i, n in enumerate(names) if i > 0}
+    key_file = tmp_path / "alpha.key.hex"
+    try:
+        path = write_psi_study(
+            tmp_path,
+            "intersection",
+            "helper",
+            results=("alpha", "beta"),
+            ports=[real[0], *(t.port for t in taps.values())],
+            listen={n: f"127.0.0.1:{real[i + 1]}" for i, n in enumerate(taps)},
+        )
+        alpha, beta, paths = split_holders(cps, tmp_path, 300, seed=13)
+        study, procs = run(path, paths, faulty={"alpha": f"key={key_file}"})  # honest, records its key
+        assert [p.code for p in procs] == [0, 0, 0], [p.stderr for p in procs]
+    finally:
+        for t in taps.values():
+            t.stop()
+    key = bytes.fromhex(key_file.read_text())
+    pseudo_key = hmac.digest(key, b"pseudonyms", "sha256")
+    encoded = [f"{int(p):09d}".encode() for p in alpha.person] + [
+        f"{int(s):09d}".encode() for s in beta.person
+    ]
+    pseudo = [bytes(r) for r in pseudonyms(encoded, pseudo_key)]
+    between_holders, to_helper = bytes(taps["beta"].captured), bytes(taps["hub"].captured)
+    assert len(between_holders) > 100 and key not in between_holders + to_helper
+    assert sum(p in to_helper for p in pseudo) == len(pseudo)  # positive control
+    assert not any(p in between_holders for p in pseudo)
 
 
 # -- the transport refuses what it was not told to expect -----------------------------------------

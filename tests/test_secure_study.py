@@ -56,6 +56,32 @@ def test_bad_studies_name_the_key(change, words):
         parse_study(_study(**change))
 
 
+@pytest.mark.parametrize(
+    ("host", "listen", "refused"),
+    [
+        ("10.0.0.7", "", True),
+        ("localhost.example.org", "", True),  # a name that merely starts like loopback
+        ("127.0.0.1", "0.0.0.0:20001", True),  # listening on every interface
+        ("::1", "", False),
+        ("localhost", "127.0.0.2:20001", False),
+    ],
+)
+def test_tls_off_is_refused_for_a_table_unless_every_party_is_on_loopback(host, listen, refused):
+    data = _study()
+    data["party"][1]["host"] = host
+    if listen:
+        data["party"][1]["listen"] = listen
+    if refused:
+        with pytest.raises(SchemaError, match=r"TLS is off while party\(ies\) b are not on a loopback"):
+            parse_study(data)
+    else:
+        assert not parse_study(data).tls
+    data["tls"] = {"enabled": True, "ca": "ca.crt"}
+    for party in data["party"]:
+        party["certificate"] = "p.crt"
+    assert parse_study(data).tls  # with TLS any host will do
+
+
 def test_two_parties_are_refused_and_a_missing_file_is_an_input_error(tmp_path):
     data = _study()
     data["party"] = data["party"][:2]

@@ -73,6 +73,11 @@ def print_report(report, *, echo=out) -> None:
             f"Party {escape(report.party)} is not a result party: the result (values and small-cell "
             f"flags) went to {escape(names)} only."
         )
+    print_usage(report, echo=echo)
+
+
+def print_usage(report, *, echo=out) -> None:
+    """A table party's times, and bytes, messages and rounds per party."""
     echo.print(
         f"Party {escape(report.party)}: {report.seconds_secure:.3f} s from all connected to result "
         f"opened; {report.seconds_total:.3f} s for the whole process."
@@ -80,7 +85,8 @@ def print_report(report, *, echo=out) -> None:
     echo.print(
         "Sent (MPyC framing, before TLS): "
         + ", ".join(
-            f"{escape(n)} {b:,} bytes in {report.messages_sent[n]:,} messages"
+            f"{escape(n)} {b:,} bytes in {report.messages_sent[n]:,} messages, "
+            f"{report.rounds.get(n, 0)} rounds"
             for n, b in report.bytes_sent.items()
         )
     )
@@ -257,8 +263,9 @@ def demo(
             rep["seconds_total"],
             rep["bytes_sent"],
             rep["messages_sent"],
+            rep["rounds"],
         )
-        print_report(report)
+        print_usage(report)  # the result is the table above
         out.print(f"Wall time for all {parties} processes: {time.perf_counter() - started:.2f} s.")
         if not same:
             raise typer.Exit(1)
@@ -307,8 +314,8 @@ def print_psi_report(report, *, echo=out) -> None:
 
 def _psi_demo(scenario: str, records: int, technique: str, overlap: float, seed: int, tls: bool) -> None:
     from confidata.secure.psi import plain_psi, psi_input
-    from confidata.secure.psi_demo import SCENARIOS, demo_psi_data, demo_psi_study, start_psi_parties
-    from confidata.secure.runner import wait_parties
+    from confidata.secure.psi_demo import SCENARIOS, demo_psi_data, demo_psi_study
+    from confidata.secure.runner import start_parties, wait_parties
 
     if scenario not in SCENARIOS:
         raise ConfidataError(f"--scenario must be table or one of {', '.join(SCENARIOS)}; got another value.")
@@ -331,7 +338,7 @@ def _psi_demo(scenario: str, records: int, technique: str, overlap: float, seed:
             f"{round(records * overlap):,} in common; TLS {'on' if tls else 'off'}; study digest {st.digest[:12]}"
         )
         started = time.perf_counter()
-        procs = wait_parties(start_psi_parties(folder / "study.toml", st, paths, folder), st.connect_timeout + 6 * timeout)
+        procs = wait_parties(start_parties(folder / "study.toml", st, paths, folder), st.connect_timeout + 6 * timeout)
         failed = [p for p in procs if p.code != 0]
         for p in failed:
             err.print(f"[red]{escape(p.name)} exited {p.code}:[/] {escape(p.stderr.strip()[-600:])}")

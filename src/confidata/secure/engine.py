@@ -18,21 +18,28 @@ How MPyC is configured here, and why (MPyC 0.11, read from its source):
   but binds only the configured interface, takes the certificate paths from the study, checks
   that a peer's certificate names the party it claims to be, and gives up after the timeout,
   naming the parties that never came.
-* Bytes sent are counted by MPyC itself in ``MessageExchanger.nbytes_sent`` (12-byte header +
-  payload, before TLS); our subclass also counts messages. MPyC has no round counter: we report
-  messages per link, an upper bound on communication rounds (independent messages may share
-  a round).
-* MPyC unpickles what peers send for NumPy arrays and ``transfer``. We replace the
-  ``pickle`` that ``mpyc.runtime`` uses with one whose ``loads`` only rebuilds NumPy arrays and
-  plain Python data: a malicious peer cannot make us run code, only fail.
+* Bytes sent are counted in ``MessageExchanger.nbytes_sent`` (MPyC's 12-byte header, our 4-byte
+  clock and the payload, before TLS); our subclass also counts messages. MPyC has no round counter: every
+  message we send carries a 4-byte Lamport clock ahead of MPyC's payload (one more than the
+  largest clock among the messages this party had consumed when it sent it), so a party's
+  ``rounds`` is the length of the longest chain of dependent messages it sent or consumed, as
+  in `channel.py`. MPyC runs independent steps concurrently, so a message may carry a clock
+  above its true depth (never below): the count is an upper bound that equals the depth of a
+  step-by-step protocol.
+* MPyC pickles what parties send each other (share vectors and ``transfer``). Nothing we
+  receive is unpickled: the ``pickle`` that ``mpyc.runtime`` uses for share vectors is replaced
+  by `mpyc_wire`'s fixed-format integer vectors, and ``Runtime.transfer`` by `Engine`'s own
+  (tagged JSON); single field elements already travel as MPyC's fixed-width ``to_bytes``. A
+  malformed payload stops the party, naming the sender. A frame announcing more
+  than `mpyc_wire.max_frame_bytes` (from the public study) is refused before it is buffered.
+* With TLS off (allowed by `study.py` only when every party is on a loopback address) the
+  engine prints a warning when it connects.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import os
-import pickle
 import ssl
 import sys
 import time
@@ -46,6 +53,14 @@ import numpy as np
 
 from confidata.errors import ConfidataError
 from confidata.secure.certs import tls_context
+from confidata.secure.mpyc_wire import (
+    MalformedPayload,
+    decode_plain,
+    decode_shares,
+    encode_plain,
+    encode_shares,
+    max_frame_bytes,
+)
 from confidata.secure.study import Party, Study
 
 __all__ = ["Engine", "PartyFailure", "mpyc_runtime_module"]
@@ -59,56 +74,21 @@ class PartyFailure(ConfidataError, RuntimeError):
         self.parties = parties or []
 
 
-_ALLOWED_GLOBALS = {
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-}
-
-
 class _Tagged(bytes):
     """A received payload that remembers which party sent it."""
 
     pid: int
 
 
-class MalformedPayload(pickle.UnpicklingError):
-    """A peer's payload is not a pickle of what MPyC exchanges (1-D integer arrays, plain data)."""
-
-
-_PLAIN = (int, str, bytes, float, bool, type(None))
 _DECODING: dict[str, Any] = {"engine": None}  # the engine of this process, told of bad payloads
+_CLOCK = 4  # bytes of Lamport clock ahead of every payload
 
 
-def _well_formed(obj: Any, depth: int = 0) -> bool:
-    if isinstance(obj, np.ndarray):
-        if obj.ndim != 1:
-            return False
-        if obj.dtype == object:
-            return all(isinstance(v, int) for v in obj)
-        return np.issubdtype(obj.dtype, np.integer)
-    if isinstance(obj, _PLAIN):
-        return True
-    if isinstance(obj, (tuple, list)) and depth < 3:
-        return all(_well_formed(v, depth + 1) for v in obj)
-    return False
-
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError("a peer sent an object of a type that is not allowed")
-
-
-def _safe_loads(data: bytes) -> Any:
-    """MPyC's unmarshal: rebuild only 1-D integer arrays and plain data; name the sender otherwise."""
+def _loads_shares(data: bytes) -> np.ndarray:
+    """MPyC's unmarshal for share vectors: `mpyc_wire.decode_shares`, naming the sender if bad."""
     try:
-        obj = _NumpyOnlyUnpickler(io.BytesIO(data)).load()
-        if not _well_formed(obj):
-            raise MalformedPayload("not an array of integers")
-    except Exception as exc:
+        return decode_shares(data)
+    except MalformedPayload:
         pid = getattr(data, "pid", None)
         engine = _DECODING["engine"]
         if engine is not None and pid is not None:
@@ -118,8 +98,7 @@ def _safe_loads(data: bytes) -> Any:
                 "(not shares of the expected type or shape).",
                 [pid],
             )
-        raise MalformedPayload("a peer sent malformed data") from exc
-    return obj
+        raise
 
 
 _MPYC: dict[str, Any] = {}
@@ -134,7 +113,8 @@ def mpyc_runtime_module():
             import mpyc.runtime as mpyc_runtime  # noqa: PLC0415 - deliberately late and guarded
         finally:
             sys.argv = saved
-        mpyc_runtime.pickle = types.SimpleNamespace(dumps=pickle.dumps, loads=_safe_loads)
+        # only share vectors go through it now: `Engine` replaces ``transfer`` per runtime
+        mpyc_runtime.pickle = types.SimpleNamespace(dumps=encode_shares, loads=_loads_shares)
         _MPYC["runtime"] = mpyc_runtime
     return _MPYC["runtime"]
 
@@ -164,7 +144,9 @@ class Engine:
     _link_class: Any = None
     _deadline: float = 0.0
     malformed_from: set[int] = field(default_factory=set)
-    garbage: str | None = None  # test only: what to send in place of shares (see party.GARBAGE_FOR_TESTS)
+    max_frame: int = 0  # the largest frame a peer may announce (set from the study in `build`)
+    rounds: int = 0  # the longest chain of dependent messages this party sent or consumed
+    _seen: int = 0  # the largest Lamport clock among the messages consumed so far
 
     # -- setup -----------------------------------------------------------------------------------
     def build(self) -> None:
@@ -183,14 +165,22 @@ class Engine:
             sys.argv = saved
         self.failure = self.rt._loop.create_future()
         self.stats = {p: LinkStats() for p in range(len(parties)) if p != self.pid}
+        self.max_frame = max_frame_bytes(self.study)
         _DECODING["engine"] = self
         receive = self.rt._receive_message
         loop = self.rt._loop
 
-        def tagged_receive(peer_pid: int):  # tag each payload with its sender, for `_safe_loads`
+        def consumed(payload: bytes, peer_pid: int) -> _Tagged:
+            # the sender's Lamport clock: whatever this party sends from now on depends on it
+            clock = int.from_bytes(payload[:_CLOCK], "little")
+            self._seen = max(self._seen, clock)
+            self.rounds = max(self.rounds, clock)
+            return _tag(payload[_CLOCK:], peer_pid)
+
+        def tagged_receive(peer_pid: int):  # strip the clock, tag the payload with its sender
             got = receive(peer_pid)
             if not isinstance(got, asyncio.Future):
-                return _tag(got, peer_pid)
+                return consumed(got, peer_pid)
             tagged = loop.create_future()
 
             def done(f: asyncio.Future) -> None:
@@ -201,12 +191,22 @@ class Engine:
                 elif f.exception() is not None:
                     tagged.set_exception(f.exception())
                 else:
-                    tagged.set_result(_tag(f.result(), peer_pid))
+                    tagged.set_result(consumed(f.result(), peer_pid))
 
             got.add_done_callback(done)
             return tagged
 
         self.rt._receive_message = tagged_receive
+        self.rt.transfer = _make_transfer(self, mr.asyncoro)
+        mpyc_handler = mr.asyncoro.exception_handler
+
+        def quiet_handler(loop, context) -> None:
+            # a peer's bad payload is reported once, by `fail`, naming it: no traceback for it
+            if isinstance(context.get("exception"), (MalformedPayload, PartyFailure)):
+                return
+            mpyc_handler(loop, context)
+
+        loop.set_exception_handler(quiet_handler)
 
     def explain(self, exc: BaseException) -> BaseException:
         """The failure to report for an error that escaped MPyC (a bad payload stops its loop)."""
@@ -265,6 +265,12 @@ class Engine:
         rt = self.rt
         loop = rt._loop
         me = self.study.parties[self.pid]
+        if not self.study.tls:  # the study parser allowed it: every party is on loopback
+            print(
+                f"Warning: TLS is off in study '{self.study.name}'; allowed only because every party "
+                "is on a loopback address.",
+                file=sys.stderr,
+            )
         for peer in rt.parties:
             peer.protocol = loop.create_future() if peer.pid == self.pid else None
         link_class = _make_link_class(mr.asyncoro.MessageExchanger)
@@ -399,9 +405,12 @@ def _make_link_class(base):
             super().connection_made(transport)
 
         def send(self, pc, payload):
-            if self.engine.garbage is not None:
-                payload = _garbage(self.engine.garbage, payload)
-            frame = pc.to_bytes(8, "little", signed=True) + len(payload).to_bytes(4, "little") + payload
+            engine = self.engine
+            clock = engine._seen + 1  # one more than the longest chain this message depends on
+            engine.rounds = max(engine.rounds, clock)
+            size = len(payload) + _CLOCK
+            frame = pc.to_bytes(8, "little", signed=True) + size.to_bytes(4, "little")
+            frame += clock.to_bytes(_CLOCK, "little") + payload
             if self.delay > 0:
                 self.runtime._loop.call_later(self.delay, self.transport.write, frame)
             else:
@@ -444,6 +453,20 @@ def _make_link_class(base):
                     [pid] if pid is not None else [],
                 )
                 self.transport.close()
+                return
+            # what is left is the start of the next frame: refuse it before buffering the rest
+            if self.peer_pid is not None and len(self.bytes) >= 12:
+                size = int.from_bytes(self.bytes[8:12], "little")
+                if size > self.engine.max_frame or size < _CLOCK:
+                    self.bytes.clear()
+                    self.engine.fail(
+                        f"Party '{self.engine.me}' stopped: party '{self.engine.name_of(self.peer_pid)}' "
+                        f"announced a message of {size:,} bytes, beyond the study's limit of "
+                        f"{self.engine.max_frame:,} (from max_records = {self.engine.study.max_records:,})"
+                        "; refused before reading it.",
+                        [self.peer_pid],
+                    )
+                    self.transport.close()
 
         def connection_lost(self, exc):
             engine = self.engine
@@ -482,10 +505,44 @@ def environment_note() -> str:
     return f"python {sys.version.split()[0]}, pid {os.getpid()}"
 
 
-def _garbage(kind: str, payload: bytes) -> bytes:
-    """Test only: what a faulty or malicious party might send in place of its shares."""
-    if kind == "bytes":
-        return os.urandom(max(16, len(payload)))
-    if kind == "shape":
-        return pickle.dumps(np.zeros((2, 3), dtype=object))
-    return pickle.dumps({"not": "shares"})
+def _make_transfer(engine: Engine, asyncoro):
+    """``Runtime.transfer`` for `engine`'s runtime: plain data as tagged JSON, never pickle.
+
+    Same contract as MPyC's for ``senders``/``receivers`` (a list per sender, or one object when
+    ``senders`` is an int; the arbitrary ``sender_receivers`` graph is not supported). MPyC's
+    ``shutdown`` and our party's study check and counts go through it.
+    """
+    rt = engine.rt
+
+    async def transfer(obj, senders=None, receivers=None, sender_receivers=None) -> asyncio.Future:
+        if sender_receivers is not None:
+            raise NotImplementedError("the engine's transfer takes senders and receivers only")
+        m = len(rt.parties)
+        single = isinstance(senders, int)
+        senders = list(range(m)) if senders is None else [senders] if single else list(senders)
+        if receivers is None:
+            receivers = list(range(m))
+        receivers = [receivers] if isinstance(receivers, int) else list(receivers)
+        mine = encode_plain(obj) if rt.pid in senders else None
+        if mine is not None:
+            for peer in receivers:
+                if peer != rt.pid:
+                    rt._send_message(peer, mine)
+        if rt.pid not in receivers:
+            return None if single else []
+        got = await rt.gather([mine if s == rt.pid else rt._receive_message(s) for s in senders])
+        out = []
+        for s, payload in zip(senders, got, strict=True):
+            try:
+                out.append(decode_plain(payload))
+            except MalformedPayload:
+                engine.malformed_from.add(s)
+                engine.fail(
+                    f"Party '{engine.me}' stopped: malformed data from party '{engine.name_of(s)}' "
+                    "(not the plain data of this step).",
+                    [s],
+                )
+                raise
+        return out[0] if single else out
+
+    return asyncoro.mpc_coro(transfer)

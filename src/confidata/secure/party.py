@@ -13,25 +13,25 @@ Order of events, and what stops everyone:
    parties, naming the odd ones.
 4. The secure protocol; every step is bounded by ``step_timeout`` and stops at once when a peer
    disconnects or sends malformed data, naming it.
-5. Every party shares its byte and message counts (public metadata); the result parties write
-   their output file only now, atomically: a failed run leaves no output.
+5. Every party shares its byte, message and round counts (public metadata); the result parties
+   write their output file only now, atomically: a failed run leaves no output (`outcome`).
+
+Nothing here exists for tests: a test that needs a faulty party (one that leaks its data
+or sends garbage) starts this same code with a wrapped engine (tests/_faulty_party.py).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from confidata.errors import ConfidataError, OutputExistsError
+from confidata.errors import ConfidataError
 from confidata.secure.engine import Engine, PartyFailure
 from confidata.secure.local import LocalAggregates, read_party_data, schema_fingerprint
-from confidata.secure.plain import TableResult
+from confidata.secure.outcome import RunReport, refuse_existing_output, write_output
 from confidata.secure.protection import discrete_laplace, noise_plan
 from confidata.secure.scaling import FixedPointPlan, plan_for
 from confidata.secure.statistics import local_input, secure_statistic
@@ -39,36 +39,10 @@ from confidata.secure.study import Study, load_study
 
 __all__ = ["PartyReport", "run_party"]
 
-# Test-only positive control for the wire test: with TLS off and this set to "1", a party also
-# sends its local aggregates in the clear. Never set it in a study.
-LEAK_FOR_TESTS = "CONFIDATA_TEST_LEAK_PLAINTEXT"
-# Test only: "bytes", "shape" or "type" makes a party send garbage in place of its shares after
-# the study check (a faulty or malicious party). Never set it in a study.
-GARBAGE_FOR_TESTS = "CONFIDATA_TEST_SEND_GARBAGE"
-
 
 @dataclass
-class PartyReport:
-    party: str
-    result: TableResult | None
-    seconds_secure: float  # from all parties connected to the result opened
-    seconds_total: float  # the whole process, reading the data included
-    bytes_sent: dict[str, int] = field(default_factory=dict)
-    messages_sent: dict[str, int] = field(default_factory=dict)
-    study_digest: str = ""
-    result_parties: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "party": self.party,
-            "result": self.result.to_dict() if self.result else None,
-            "seconds_secure": self.seconds_secure,
-            "seconds_total": self.seconds_total,
-            "bytes_sent": self.bytes_sent,
-            "messages_sent": self.messages_sent,
-            "study_digest": self.study_digest,
-            "result_parties": self.result_parties,
-        }
+class PartyReport(RunReport):
+    """A secure-table party's report; ``result`` is a `TableResult` at a result party."""
 
 
 def _noise(study: Study) -> dict[str, np.ndarray]:
@@ -104,8 +78,7 @@ def run_party(
     study = load_study(study_path)
     study.party(name)
     plan = plan_for(study)
-    if output is not None and Path(output).exists() and not overwrite:
-        raise OutputExistsError(f"'{output}' already exists; pass --overwrite to replace it.")
+    refuse_existing_output(output, overwrite)
     agg, fingerprint, problem = _local(study, plan, Path(data), Path(schema) if schema else None)
     engine = Engine(study, name, key_file=Path(key) if key else None, added_delay=added_delay)
     engine.build()
@@ -119,8 +92,7 @@ def run_party(
             raise
         raise explained from None
     report.seconds_total = time.perf_counter() - started
-    if output is not None and report.result is not None:
-        _write_atomically(Path(output), json.dumps(report.to_dict(), indent=2) + "\n")
+    write_output(output, report)
     return report
 
 
@@ -139,13 +111,12 @@ async def _protocol(
     if problem is not None:  # the others learn it from the check and stop; say why here
         raise problem
     _compare(engine, study, mine, theirs)
-    if os.environ.get(LEAK_FOR_TESTS) == "1" and not study.tls:
-        leak = np.array([v for v in agg.as_integers() if abs(v) < 2**63], dtype=np.int64).tobytes()
-        await engine.step(rt.transfer(leak), "the test-only plaintext leak")
-    engine.garbage = os.environ.get(GARBAGE_FOR_TESTS) or None
     result = await secure_statistic(engine, study, plan, agg, _noise(study))
     seconds_secure = time.perf_counter() - engine.connected_at
-    counts = await engine.step(rt.transfer((engine.bytes_sent(), engine.messages_sent())), "reporting")
+    mine = (engine.bytes_sent(), engine.messages_sent(), engine.rounds)
+    counts = await engine.step(rt.transfer(mine), "reporting")
+    if not all(isinstance(c, tuple) and len(c) == 3 and all(type(v) is int for v in c) for c in counts):
+        raise PartyFailure(f"Party '{engine.me}' stopped: malformed counts from a peer.")
     await engine.shutdown()
     names = [p.name for p in study.parties]
     return PartyReport(
@@ -153,8 +124,9 @@ async def _protocol(
         result,
         seconds_secure,
         0.0,
-        bytes_sent={n: int(c[0]) for n, c in zip(names, counts, strict=True)},
-        messages_sent={n: int(c[1]) for n, c in zip(names, counts, strict=True)},
+        bytes_sent={n: c[0] for n, c in zip(names, counts, strict=True)},
+        messages_sent={n: c[1] for n, c in zip(names, counts, strict=True)},
+        rounds={n: c[2] for n, c in zip(names, counts, strict=True)},
         study_digest=study.digest,
         result_parties=list(study.results),
     )
@@ -197,11 +169,3 @@ def _compare(engine: Engine, study: Study, mine: tuple, theirs: list) -> None:
             "study's columns differently (schema fingerprint mismatch); align their schemas.",
             odd,
         )
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)

@@ -1,6 +1,7 @@
 """The intersection demo and benchmark harness: a study, generated holders with a known overlap,
 and every party started as its own process on 127.0.0.1 (``confidata secure demo --scenario
-intersection``). A real deployment runs ``confidata secure party`` on each party's machine.
+intersection``); `runner.start_parties` starts them, as for the tables. A real deployment
+runs ``confidata secure party`` on each party's machine.
 
 Generated data: holder ``nso`` has ``records`` person codes ``P000000001``...; holder
 ``register`` has the same number, of which a share ``overlap`` (default one half) are the NSO's
@@ -10,19 +11,16 @@ normaliser has work to do; for a sum it also holds a whole-number income per per
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from confidata.secure.certs import make_certificates
-from confidata.secure.runner import PartyProcess, free_ports
+from confidata.secure.runner import free_ports
 from confidata.secure.study import Study, parse_study, study_toml
 
-__all__ = ["SCENARIOS", "demo_psi_data", "demo_psi_study", "start_psi_parties"]
+__all__ = ["SCENARIOS", "demo_psi_data", "demo_psi_study"]
 
 SCENARIOS = {
     "intersection-size": "intersection_size",
@@ -90,33 +88,3 @@ def demo_psi_data(records: int, seed: int, overlap: float = 0.5) -> dict[str, pd
         "nso": pd.DataFrame({"person": np.char.add("P", np.char.zfill(nso.astype(str), 9))}),
         "register": pd.DataFrame({"person": reg_text, "income": income}),
     }
-
-
-def start_psi_parties(
-    study_path: Path,
-    study: Study,
-    data: dict[str, Path],
-    folder: Path,
-    *,
-    extra: dict[str, list[str]] | None = None,
-    env: dict[str, str] | None = None,
-    only: list[str] | None = None,
-) -> list[PartyProcess]:
-    """Start `confidata secure party` for every party (the helper without --data)."""
-    import os  # noqa: PLC0415
-
-    procs = []
-    for p in study.parties:
-        if only is not None and p.name not in only:
-            continue
-        out = folder / f"result-{p.name}.json"
-        if out.exists():
-            out.unlink()
-        cmd = [sys.executable, "-m", "confidata.cli", "secure", "party", str(study_path), "--as", p.name]
-        if p.name in data:
-            cmd += ["--data", str(data[p.name])]
-        cmd += ["--output", str(out), *((extra or {}).get(p.name, []))]
-        with open(folder / f"{p.name}.stdout", "w") as so, open(folder / f"{p.name}.stderr", "w") as se:
-            proc = subprocess.Popen(cmd, stdout=so, stderr=se, text=True, env={**os.environ, **(env or {})})
-        procs.append(PartyProcess(p.name, proc, out, time.perf_counter(), log=folder / p.name))
-    return procs

@@ -12,24 +12,22 @@ Order of events, as for the secure tables (`party.py`), and what stops everyone:
    stops every party before anything is computed, naming the odd one.
 4. The protocol (`psi_ecdh` or `psi_helper`); every step bounded by ``step_timeout``.
 5. Every party shares its byte, message and round counts; a result party writes its output
-   file only now, atomically: a failed run leaves no output.
+   file only now, atomically: a failed run leaves no output (`outcome`, shared with the tables).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confidata.errors import ConfidataError, InputFileError, OutputExistsError
+from confidata.errors import ConfidataError, InputFileError
 from confidata.secure.channel import FINAL, Links
 from confidata.secure.engine import PartyFailure
 from confidata.secure.identifiers import normaliser_fingerprint
-from confidata.secure.psi import PsiInput, PsiResult, psi_input
+from confidata.secure.outcome import RunReport, refuse_existing_output, write_output
+from confidata.secure.psi import PsiInput, psi_input
 from confidata.secure.study import Study, load_study
 from confidata.table import read_table
 from confidata.table.readers import read_raw
@@ -38,33 +36,11 @@ __all__ = ["PsiReport", "run_psi_party"]
 
 
 @dataclass
-class PsiReport:
-    party: str
-    role: str
-    result: PsiResult | None
-    seconds_secure: float
-    seconds_total: float
-    bytes_sent: dict[str, int] = field(default_factory=dict)
-    messages_sent: dict[str, int] = field(default_factory=dict)
-    rounds: dict[str, int] = field(default_factory=dict)
-    study_digest: str = ""
-    result_parties: list[str] = field(default_factory=list)
-    local_notes: list[str] = field(default_factory=list)  # this party's own data only
+class PsiReport(RunReport):
+    """An intersection party's report; ``result`` is a `PsiResult` at a result party."""
 
-    def to_dict(self) -> dict:
-        return {
-            "party": self.party,
-            "role": self.role,
-            "result": self.result.to_dict() if self.result else None,
-            "seconds_secure": self.seconds_secure,
-            "seconds_total": self.seconds_total,
-            "bytes_sent": self.bytes_sent,
-            "messages_sent": self.messages_sent,
-            "rounds": self.rounds,
-            "study_digest": self.study_digest,
-            "result_parties": self.result_parties,
-            "local_notes": self.local_notes,
-        }
+    role: str = "holder"
+    local_notes: list[str] = field(default_factory=list)  # this party's own data only
 
 
 def _read(study: Study, name: str, data: Path | None, schema: Path | None):
@@ -94,8 +70,7 @@ def run_psi_party(
     started = time.perf_counter()
     study = study_path if isinstance(study_path, Study) else load_study(study_path)
     party = study.party(name)
-    if output is not None and Path(output).exists() and not overwrite:
-        raise OutputExistsError(f"'{output}' already exists; pass --overwrite to replace it.")
+    refuse_existing_output(output, overwrite)
     inp, problem = None, None
     if party.role == "holder":
         inp, problem = _read(study, name, Path(data) if data else None, Path(schema) if schema else None)
@@ -108,8 +83,7 @@ def run_psi_party(
             f"{len(ids.keys):,} distinct identifiers; {ids.missing:,} row(s) without a complete "
             f"identifier left out; {ids.duplicates:,} row(s) repeating an identifier counted once."
         ]
-    if output is not None and report.result is not None:
-        _write_atomically(Path(output), json.dumps(report.to_dict(), indent=2) + "\n")
+    write_output(output, report)
     return report
 
 
@@ -169,10 +143,10 @@ async def _main(
     names = [p.name for p in study.parties]
     return PsiReport(
         links.me,
-        role,
         result,
         seconds,
         0.0,
+        role=role,
         bytes_sent={n: every[n]["bytes"] for n in names},
         messages_sent={n: every[n]["messages"] for n in names},
         rounds={n: every[n]["rounds"] for n in names},
@@ -211,11 +185,3 @@ def _compare(me: str, study: Study, mine: dict, theirs: dict[str, dict]) -> None
                 "Python Unicode version); run the same versions at every holder.",
                 odd,
             )
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)

@@ -18,9 +18,18 @@ import numpy as np
 import pandas as pd
 
 from confidata.secure.certs import make_certificates
-from confidata.secure.study import Party, Study, parse_study, study_toml
+from confidata.secure.study import Study, parse_study, study_toml
 
-__all__ = ["PartyProcess", "demo_data", "demo_study", "free_ports", "start_parties", "wait_parties"]
+__all__ = [
+    "PartyProcess",
+    "demo_data",
+    "demo_study",
+    "free_ports",
+    "launch",
+    "party_args",
+    "start_parties",
+    "wait_parties",
+]
 
 
 @dataclass
@@ -105,6 +114,26 @@ def demo_data(rows: int, seed: int, party_index: int) -> pd.DataFrame:
     return pd.DataFrame({"region": region, "sex": sex, "income": income.astype(np.int64)})
 
 
+def party_args(
+    study_path: Path, name: str, data: Path | None, output: Path, extra: list[str] | None = None
+) -> list[str]:
+    """The command-line arguments of ``confidata secure party`` for one party (a helper of an
+    intersection study has no data file)."""
+    args = ["secure", "party", str(study_path), "--as", name]
+    if data is not None:
+        args += ["--data", str(data)]
+    return [*args, "--output", str(output), *(extra or [])]
+
+
+def launch(command: list[str], name: str, folder: Path, *, env: dict[str, str] | None = None) -> PartyProcess:
+    """Start one party's process, its output file cleared and its stdout/stderr kept in folder."""
+    out = folder / f"result-{name}.json"
+    out.unlink(missing_ok=True)
+    with open(folder / f"{name}.stdout", "w") as so, open(folder / f"{name}.stderr", "w") as se:
+        proc = subprocess.Popen(command, stdout=so, stderr=se, text=True, env={**os.environ, **(env or {})})
+    return PartyProcess(name, proc, out, time.perf_counter(), log=folder / name)
+
+
 def start_parties(
     study_path: Path,
     study: Study,
@@ -113,31 +142,18 @@ def start_parties(
     *,
     extra: dict[str, list[str]] | None = None,
     env: dict[str, str] | None = None,
-    parties: list[Party] | None = None,
+    only: list[str] | None = None,
 ) -> list[PartyProcess]:
+    """Start ``confidata secure party`` for every party of the study (or those in `only`), tables
+    and intersections alike; a party absent from `data` (an intersection's helper) gets no file."""
     procs = []
-    for p in parties or study.parties:
-        out = folder / f"result-{p.name}.json"
-        if out.exists():
-            out.unlink()
-        cmd = [
-            sys.executable,
-            "-m",
-            "confidata.cli",
-            "secure",
-            "party",
-            str(study_path),
-            "--as",
-            p.name,
-            "--data",
-            str(data[p.name]),
-            "--output",
-            str(out),
-            *((extra or {}).get(p.name, [])),
-        ]
-        with open(folder / f"{p.name}.stdout", "w") as so, open(folder / f"{p.name}.stderr", "w") as se:
-            proc = subprocess.Popen(cmd, stdout=so, stderr=se, text=True, env={**os.environ, **(env or {})})
-        procs.append(PartyProcess(p.name, proc, out, time.perf_counter(), log=folder / p.name))
+    for p in study.parties:
+        if only is not None and p.name not in only:
+            continue
+        args = party_args(
+            study_path, p.name, data.get(p.name), folder / f"result-{p.name}.json", (extra or {}).get(p.name)
+        )
+        procs.append(launch([sys.executable, "-m", "confidata.cli", *args], p.name, folder, env=env))
     return procs
 
 

@@ -37,6 +37,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import math
 import re
@@ -481,6 +482,7 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
         _check_psi_parties(parties, technique, results, value_holder, tls, where)
     if vertical and sorted(by_holders) != sorted(p.name for p in parties if p.role == "holder"):
         raise SchemaError(f"{where} [study]: key 'holders' must name the study's two data holders.")
+    _check_plain_links(parties, tls, where)
 
     study = Study(
         name=name,
@@ -552,9 +554,6 @@ def _identifier(data: Mapping[str, Any], where: str, psi: bool) -> tuple[list[st
     return columns, forms, separator
 
 
-_LOOPBACK = ("127.", "::1", "localhost")
-
-
 def _check_psi_parties(
     parties: list[Party], technique: str, results: list[str], value_holder: str, tls: bool, where: str
 ) -> None:
@@ -575,14 +574,30 @@ def _check_psi_parties(
         raise SchemaError(f"{where} [study]: key 'results' must name data holders only, not the helper.")
     if value_holder and value_holder not in holders:
         raise SchemaError(f"{where} [value]: key 'holder' must name one of the data holders.")
-    if not tls:
-        remote = [p.name for p in parties if not p.host.startswith(_LOOPBACK)]
-        if remote:
-            raise SchemaError(
-                f"{where} [tls]: TLS is off while party(ies) {', '.join(remote)} are not on a loopback "
-                "address; identifiers would cross the network in pseudonymised but unencrypted "
-                "form. Turn TLS on (enabled = true, with certificates)."
-            )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost may resolve anywhere
+        return False
+
+
+def _check_plain_links(parties: list[Party], tls: bool, where: str) -> None:
+    """TLS off is for one machine only: every party's host (and listening address) on loopback."""
+    if tls:
+        return
+    remote = [p.name for p in parties if not all(_is_loopback(h) for h in (p.host, p.listen_host) if h)]
+    if remote:
+        raise SchemaError(
+            f"{where} [tls]: TLS is off while party(ies) {', '.join(remote)} are not on a loopback "
+            "address (host or listen); shares, pseudonyms and counts would cross the network "
+            "unencrypted. Turn TLS on (enabled = true, with certificates) or place every party on "
+            "127.0.0.1."
+        )
+
 
 
 def _with_digest(study: Study) -> Study:
