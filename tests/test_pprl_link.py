@@ -116,3 +116,19 @@ def test_valley_threshold_on_a_known_two_mode_histogram():
     histogram[70:100] = 800  # true matches
     threshold, method = valley_threshold(histogram, 0.4)
     assert 0.55 <= threshold <= 0.70 and method.startswith("valley")
+
+
+def test_quality_counts_on_known_pairs():
+    import pandas as pd
+
+    from confidata.pprl.quality import evaluate_links
+
+    links = pd.DataFrame({"x": ["1", "2", "3", "4"], "y": ["a", "b", "c", "z"],
+                          "score": [0.99, 0.95, 0.9, 0.5]})
+    truth = pd.DataFrame({"id_a": ["1", "2", "3", "5", "6"], "id_b": ["a", "b", "c", "e", "f"]})
+    quality = evaluate_links(links, truth)
+    assert (quality.links, quality.true_pairs, quality.true_links) == (4, 5, 3)
+    assert quality.precision == 0.75 and quality.recall == 0.6
+    assert abs(quality.f1 - 2 * 0.75 * 0.6 / 1.35) < 1e-12
+    assert sum(quality.histograms["true links"]) == 3 and sum(quality.histograms["false links"]) == 1
+    assert quality.histograms["false links"][25] == 1  # 0.50 falls in the bin [0.50, 0.52)
