@@ -291,3 +291,13 @@ def test_too_many_groups_times_grid_points_are_refused_with_the_fix(cps):
     )
     with pytest.raises(SchemaError, match="coarser"):
         local_counts(study, cps.assign(wage=cps.wage.round()))
+
+
+def test_a_model_on_fewer_rows_than_the_minimum_cell_size_is_not_opened(cps):
+    from confidata.secure.regression import local_design, secure_regression
+
+    study = parse_study(_study_data("regression", _regression(), protection={"min_cell_size": len(cps) + 1}))
+    with pytest.raises(ConfidataError, match="fewer rows than the study's min_cell_size"):
+        _in_one_process(study, secure_regression, local_design(study, cps))
+    enough = parse_study(_study_data("regression", _regression(), protection={"min_cell_size": len(cps)}))
+    assert _in_one_process(enough, secure_regression, local_design(enough, cps)).nobs == len(cps)

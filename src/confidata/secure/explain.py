@@ -205,7 +205,11 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         "collude); rows held horizontally (each party whole rows).",
         (
             ("each party", "nothing of the others' rows or of their sums X'X, X'y, y'y"),
-            ("every party", "one bit: whether the pooled design could be solved (not singular)"),
+            (
+                "every party",
+                "one bit: whether the pooled design could be solved (not singular); with a "
+                "min_cell_size, one more: whether the pooled rows reach it",
+            ),
             (
                 "a result party (OLS, ridge)",
                 "the coefficients, their standard errors, n, the residual and total sums of squares "

@@ -31,8 +31,10 @@ in [-1, 1]): the residual ``I - A X`` squares at each step, so K steps reach
 smallest eigenvalue above about ``s * 2**-42`` converges to the precision of the fixed point,
 whatever its (secret) conditioning, and the method corrects its own rounding errors. Each step
 is two matrix products, each one round (`_Shares.reduce`). A design that does not converge (a
-level with no records, collinear terms) is detected inside the computation (one opened bit: is
-the residual small?) and reported, nothing else opened.
+level with no records, collinear terms) is detected inside the computation (one bit opened to
+every party: is the residual small?) and reported, nothing else opened. With a
+``min_cell_size`` in the study, a second bit says whether the pooled rows reach it; a model on
+fewer rows is not opened.
 
 Precision. Local sums in float64 (as statsmodels computes), each party's sums rounded to 2**-64
 when shared; coefficients and standard errors agree with statsmodels on the pooled data to
@@ -329,12 +331,27 @@ class _Shares:
         R = (self.const(np.eye(p)) - await self.matmul(A, X)).reshape(p * p)
         return X, _sum(await self.mul(R, R))
 
-    async def converged(self, residual) -> bool:
-        """One bit, opened to every party: did the solve converge (is the design not singular)?"""
+    async def check(self, study: Study, residual, n=None) -> None:
+        """Bits opened to every party, and nothing else: did the solve converge (is the design
+        not singular)? and, with a minimum cell size in the study, do the pooled rows reach it?
+        Stops everyone, naming the reason, where a bit says no."""
         rt = self.rt
-        value = self.secfxp.array(self.field.array(np.array([residual.value], dtype=object)), integral=False)
-        bit = await self.engine.step(rt.output(value < CONVERGED), "the convergence check")
-        return bool(bit[0])
+        k = study.min_cell_size if n is not None else 0
+        margins = [self.field(residual.value) - self.const([CONVERGED])[0]]
+        if k:
+            margins.append(self.const([k - 0.5])[0] - self.field(n.value))
+        value = self.secfxp.array(
+            self.field.array(np.array([v.value for v in margins], dtype=object)), integral=False
+        )
+        bits = await self.engine.step(rt.output(value < 0), "the checks")
+        if k and not bits[1]:
+            raise ConfidataError(
+                f"The pooled data hold fewer rows than the study's min_cell_size ({k}); nothing was "
+                "opened. A model on so few records would disclose them; pool more data or lower the "
+                "minimum with your disclosure review board."
+            )
+        if not bits[0]:
+            raise ConfidataError(_SINGULAR)
 
     async def cov_factor(self, Ainv, T: np.ndarray):
         """Shares of diag(T A^-1 T'): public weights on the inverse's entries (a truncation only)."""
@@ -386,8 +403,7 @@ async def secure_regression(engine, study: Study, design: Design) -> RegressionR
     penalty = _penalty(spec, design)
     bound = p * len(study.parties) * study.max_records + (0.0 if penalty is None else float(penalty.max()))
     Ainv, residual = await sh.inverse(A if penalty is None else A + sh.const(penalty), p, bound)
-    if not await sh.converged(residual):
-        raise ConfidataError(_SINGULAR)
+    await sh.check(study, residual, n)
     beta = (await sh.matmul(Ainv, c.reshape(p, 1))).reshape(p)
     if penalty is None:
         rss = yy - _sum(await sh.mul(beta, c))
@@ -474,12 +490,11 @@ async def _logistic(engine, study: Study, design: Design, sh: _Shares, receivers
     steps = 0
     for steps in range(1, LOGISTIC_MAX_STEPS + 1):  # noqa: B007 - the count is reported
         H_loc, g_loc, _ = local_sums(design, beta)
-        total = await sh.input_sum([H_loc, g_loc])
+        total = await sh.input_sum([H_loc, g_loc, [float(len(design.y))]])
         H = total[: p * p].reshape(p, p)
-        g = total[p * p :]
+        g = total[p * p : p * p + p]
         Hinv, residual = await sh.inverse(H, p, bound)
-        if not await sh.converged(residual):
-            raise ConfidataError(_SINGULAR)
+        await sh.check(study, residual, total[p * p + p] if steps == 1 else None)
         delta = await sh.open([(await sh.matmul(Hinv, g.reshape(p, 1))).reshape(p)], everyone)
         beta = beta + delta
         if np.max(np.abs(delta)) < LOGISTIC_TOL:
