@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -285,3 +287,17 @@ def test_the_wire_carries_no_identifier_value_or_cell(tmp_path, cps):
     # whatever the data's size, so no pseudonym or row of one holder reaches the other
     assert len(between_holders) < 12_000 < 16 * 1000 < len(to_helper)
     assert json.loads((tmp_path / "result-nso.json").read_text())["join_size"] == 800
+
+
+def test_the_cli_demo_prints_the_secure_table_beside_pandas():
+    demo = subprocess.run(
+        [sys.executable, "-m", "confidata.cli", "secure", "demo", "--scenario", "vertical"]
+        + ["--records", "400", "--statistic", "count", "--overlap", "0.9"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert demo.returncode == 0, demo.stderr[-800:]
+    text = demo.stdout
+    assert "Equal to the plain computation" in text and "pandas merge + crosstab" in text
+    assert "Units in the join: 360" in text and "rounds" in text
