@@ -32,11 +32,12 @@ def _quality(matches, truth_pairs: int) -> tuple[float, float, float]:
 
 def test_febrl4_f1_with_the_automatic_threshold(febrl):
     """FEBRL4 (5,000 x 5,000, every record with one corrupted duplicate): F1 >= 0.95. Every record
-    has its match, so the scores have one mode and --auto keeps the floor, Dice 0.4."""
+    has its match, so the scores have one mode and --auto keeps the floor: where 99% of random
+    pairs score below (about 0.48 here), never under 0.4."""
     _, _, enc_a, enc_b = febrl
     result = link(enc_a, enc_b)
     assert result.blocking == "none" and result.compared == 25_000_000
-    assert result.threshold == FLOOR and result.threshold_method.startswith("floor")
+    assert FLOOR <= result.threshold <= 0.55 and result.threshold_method.startswith("floor")
     precision, recall, f1 = _quality(result.matches, 5000)
     assert f1 >= 0.95, (precision, recall)
     assert list(result.matches.columns) == ["rec_id_a", "rec_id_b", "score"]

@@ -9,13 +9,13 @@ usually outscores every rival of both its records, the two rarely differ, and it
 O(pairs log pairs)). Ties are broken by record order, so the result is reproducible.
 
 The threshold is given (``--threshold``) or chosen from the scores (``--auto``): the one-to-one
-pairs scoring at least `FLOOR` are histogrammed in bins of 0.01 (log counts, 5-bin moving
-average); the threshold is the lowest point between its highest mode and the next highest mode
-at least 0.1 away whose valley lies at least 2.7 times below both (the non-matches' best
-partners below, the true matches above). With one mode only (every
-record has its match), the threshold is the floor. Greedy pairs above a threshold are the same
-whichever lower floor they were assigned from, so choosing the threshold after assignment is
-sound.
+pairs scoring at least a floor (`FLOOR`, 0.4, or the 99th percentile of 100,000 random pairs'
+scores when higher: hardened filters score higher by chance) are histogrammed in bins of 0.01
+(log counts, 5-bin moving average); the threshold is the lowest point between its highest mode
+and the next highest mode at least 0.1 away whose valley lies at least 2.7 times below both (the
+non-matches' best partners below, the true matches above). With one mode only (every record has
+its match), the threshold is the floor. Greedy pairs above a threshold are the same whichever
+lower floor they were assigned from, so choosing the threshold after assignment is sound.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from numba import njit
 from confidata.pprl.blocking import lsh_scores
 from confidata.pprl.clkfile import Encoding, check_compatible
 from confidata.pprl.errors import LinkageError
-from confidata.pprl.similarity import HIST_BINS, dice_all
+from confidata.pprl.similarity import HIST_BINS, dice_all, dice_pairs
 
 __all__ = ["FLOOR", "FULL_LIMIT", "LinkResult", "link", "valley_threshold"]
 
@@ -38,6 +38,8 @@ FULL_LIMIT = 100_000_000  # all pairs below this many (10,000 x 10,000): under ~
 # A second mode counts when the valley lies this far below both modes in log counts (e^1: 2.7x
 # fewer pairs), so a ripple in the matches' tail is not taken for the non-matches' mode.
 PROMINENCE = 1.0
+RANDOM_PAIRS = 100_000  # random pairs scored to see where chance lies (`unrelated_floor`)
+CHANCE_QUANTILE = 0.99  # ... and the share of them the floor lies above
 FLOOR = 0.4  # pairs below this Dice are never linked (unrelated 1024-bit CLKs score ~0.3)
 
 
@@ -65,7 +67,7 @@ def link(a: Encoding, b: Encoding, *, threshold: float | None = None, blocking: 
         raise LinkageError(f"--blocking must be auto, none or lsh; got '{blocking}'.")
     if blocking == "auto":
         blocking = "none" if len(a) * len(b) <= FULL_LIMIT else "lsh"
-    floor = FLOOR if threshold is None else threshold
+    floor = threshold if threshold is not None else unrelated_floor(a, b, seed)
     skipped = 0
     started = time.perf_counter()
     if blocking == "none":
@@ -91,6 +93,23 @@ def link(a: Encoding, b: Encoding, *, threshold: float | None = None, blocking: 
                       skipped_blocks=int(skipped),
                       details={"seconds": seconds, "kept_pairs": int(len(keep))}
                       | ({"bands": bands, "rows": rows, "seed": seed} if blocking == "lsh" else {}))
+
+
+def unrelated_floor(a: Encoding, b: Encoding, seed: int = 0) -> float:
+    """FLOOR, or the 99th percentile of Dice over random pairs when that is higher.
+
+    Random pairs are nearly all unrelated (n x m pairs, at most min(n, m) true ones), so their
+    scores show where chance lies for these filters: about 0.3 for plain quarter-full CLKs, 0.5
+    and more for balanced or diffused ones. Pairs below it are never linked by --auto, which
+    also keeps the pairs to assign few when hardening lifts every score.
+    """
+    if len(a) == 0 or len(b) == 0:
+        return FLOOR
+    rng = np.random.default_rng(seed)
+    size = min(RANDOM_PAIRS, len(a) * len(b))
+    left, right = rng.integers(0, len(a), size), rng.integers(0, len(b), size)
+    chance = float(np.quantile(dice_pairs(a.words, b.words, left, right), CHANCE_QUANTILE))
+    return max(FLOOR, round(chance + 0.005, 2))
 
 
 def _matches_frame(a: Encoding, b: Encoding, left, right, score) -> pd.DataFrame:
