@@ -47,6 +47,26 @@ HEADING = "## Threshold HE, many holders (bench/he_bench.py)"
 PEER_PYTHON = HERE / ".venv-he" / "bin" / "python"
 LEVELS = {"a": [f"a{i}" for i in range(10)], "b": [f"b{i}" for i in range(10)]}
 TARGETS = {"keygen": 60.0, "encrypt": 0.5, "aggregate": 5.0, "decrypt": 2.0}
+NOTES = """Why not TNO's distributed key generation (`tno.mpc.protocols.distributed_keygen` 4.3.0, the issue's
+first choice): (1) it pins `tno.mpc.encryption_schemes.paillier ~= 3.0` while confidata depends on
+4.x, so both cannot be installed together; (2) it talks over its own HTTP transport
+(`tno.mpc.communication` 4.12, aiohttp, with a pickle fallback) beside our TLS links; (3) measured
+here in its own venv (3 parties as 3 processes on 127.0.0.1, corruption threshold 1, i.e. 2 of 3
+decrypt, prime_threshold 2000, biprime and Shamir statistical parameters 40;
+bench/peers/tno_dkg_party.py in bench/.venv-tno-dkg) at load 15-18: 512-bit
+modulus 134 s wall, 12.4 CPU s per party; 1024-bit 342 s wall, 32 CPU s per party (2.6 times the
+CPU for twice the bits). A 2048-bit run was not measured (stopped after a few seconds to spare the
+shared cores); by the same growth it needs above 80 CPU s per party, three parties on 2 cores, so
+above 60 s even on an idle machine, and 1024-bit keys are below today's minimum. confidata he uses a
+dealer-free construction on TNO's Paillier (`src/confidata/he/keys.py`): every key holder makes its
+own 2048-bit key (about 0.3 s), holders Shamir-share their packed vectors t-of-n and encrypt key
+holder i's share under key holder i's key; the aggregator sums per key holder; t key holders
+combine their decrypted share sums. No key that decrypts the aggregate exists anywhere; the price is
+n ciphertexts per packed plaintext instead of one (bytes per holder grow with the key holders, 3
+here). Encryption is 2 plaintexts of 65 slots x 31 bits per key holder here: r^N mod N^2 (about
+25 ms each at 2048 bits) is nearly all of a holder's CPU time; wall times at load 15-19 are several
+times the CPU times. Bytes per holder are the JSON submission file (base64 ciphertexts); the
+peers' are raw ciphertext bytes (512 per python-paillier value; TenSEAL's serialised CKKS vector)."""
 
 
 def load() -> float:
@@ -234,6 +254,7 @@ def markdown(rows: dict, peer: dict | None, holders: int, records: int) -> str:
             f"{c['million']['bytes'] / 1e6:.1f} MB "
             f"in {c['million']['ciphertexts']} ciphertexts.",
         ]
+    lines += ["", NOTES]
     return "\n".join(lines) + "\n"
 
 

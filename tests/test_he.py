@@ -116,14 +116,28 @@ def test_a_submission_holds_no_plaintext(keyed, cps_parts, tmp_path):
     path = tmp_path / "sub.json"
     encrypt_frame(he, key, cps_parts[3], "holder-x", path)
     text = path.read_text()
+    data = json.loads(text)
     vector = local_vector(he, cps_parts[3], key)
-    packed = pack([v % key.plan.prime for v in vector], key.plan)  # the vector without sharing
-    for v in vector:
-        if v >= 1000:
+
+    def leaves(node):
+        if isinstance(node, dict):
+            for v in node.values():
+                yield from leaves(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from leaves(v)
+        else:
+            yield node
+
+    assert all(isinstance(leaf, str) for leaf in leaves(data))  # not one number in the file
+    assert set(data) == {"format", "study", "public_key", "holder", "ciphertexts"}
+    for v in vector:  # the totals (wages at 2**16) are long numbers: none appears written out
+        if v >= 10**9:
             assert str(v) not in text and format(v, "x") not in text
+    assert any(v >= 10**9 for v in vector)
+    packed = pack([v % key.plan.prime for v in vector], key.plan)  # the vector without sharing
     cts = load_aggregate_like(path)
     assert not set(packed) & {c for cs in cts.values() for c in cs}
-    assert set(json.loads(text)) == {"format", "study", "public_key", "holder", "ciphertexts"}
 
 
 def test_garbage_wrong_key_wrong_length_and_duplicates_are_refused_by_name(keyed, cps_parts, tmp_path):

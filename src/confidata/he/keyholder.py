@@ -248,10 +248,8 @@ def run_decrypt(
         time.perf_counter() - started,
         {n: c.bytes_sent for n, c in links.counts.items()},
     )
-    if output is not None:
-        import json  # noqa: PLC0415
-
-        write_json(Path(output), json.loads(json.dumps(report.to_dict())), overwrite=True)
+    if output is not None:  # written only now: a failed run leaves no result file
+        write_json(Path(output), report.to_dict(), overwrite=True)
     return report
 
 
@@ -299,7 +297,7 @@ async def _decrypt(links: Links, he: HEStudy, pub, secret: SecretKey, agg: Aggre
             total_noise = [a + b for a, b in zip(total_noise, values, strict=True)]
         shares = [(a + b) % prime for a, b in zip(shares, total_noise, strict=True)]
 
-    def opened(label: str, index: list[int]) -> list[int]:
+    def opened(index: list[int]) -> list[int]:
         return [shares[i] for i in index]
 
     counts = None
@@ -307,8 +305,8 @@ async def _decrypt(links: Links, he: HEStudy, pub, secret: SecretKey, agg: Aggre
     final_counts = he.study.cell == "count"
     if opens_counts(he):
         label = FINAL if final_counts else "cnt"
-        got = await _exchange(links, peers, label, [format(v, "x") for v in opened(label, count_index)])
-        pieces = {xs[me]: opened(label, count_index)}
+        got = await _exchange(links, peers, label, [format(v, "x") for v in opened(count_index)])
+        pieces = {xs[me]: opened(count_index)}
         for peer, msg in got.items():
             pieces[xs[peer]] = _hex_list(msg, cells, me, peer)
         counts = reconstruct(pieces, prime, plan.bound, he.threshold)
@@ -323,8 +321,8 @@ async def _decrypt(links: Links, he: HEStudy, pub, secret: SecretKey, agg: Aggre
             or (counts[i] >= need and (not k or counts[i] >= k or he.study.small_cells == "flag"))
         ]
         index = [blocks["total"].start + i for i in keep]
-        got = await _exchange(links, peers, FINAL, [format(v, "x") for v in opened(FINAL, index)])
-        pieces = {xs[me]: opened(FINAL, index)}
+        got = await _exchange(links, peers, FINAL, [format(v, "x") for v in opened(index)])
+        pieces = {xs[me]: opened(index)}
         for peer, msg in got.items():
             pieces[xs[peer]] = _hex_list(msg, len(index), me, peer)
         totals = (
