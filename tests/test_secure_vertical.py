@@ -264,6 +264,7 @@ def test_the_wire_carries_no_identifier_value_or_cell(tmp_path, cps):
             ports=[real[0], *(t.port for t in taps.values())],
             listen={n: f"127.0.0.1:{real[i + 1]}" for i, n in enumerate(taps)},
         )
+        data["protection"]["epsilon"] = 1.0  # DP noise from every party, the helper's included
         path = write_study(tmp_path, data)
         study, procs = _run(path, frames, tmp_path)
         assert [p.code for p in procs] == [0, 0, 0], [p.stderr[-800:] for p in procs]
@@ -286,7 +287,13 @@ def test_the_wire_carries_no_identifier_value_or_cell(tmp_path, cps):
     # between the two holders: a key share, the study check and one share of the table only,
     # whatever the data's size, so no pseudonym or row of one holder reaches the other
     assert len(between_holders) < 12_000 < 16 * 1000 < len(to_helper)
-    assert json.loads((tmp_path / "result-nso.json").read_text())["join_size"] == 800
+    report = json.loads((tmp_path / "result-nso.json").read_text())
+    assert report["join_size"] == 800
+    assert any("epsilon = 1 in total" in note for note in report["result"]["notes"])
+    noisy = [c["value"] for c in report["result"]["cells"]]
+    exact = [int(c) // 2**16 for c in cells]  # the plain totals, in cents
+    assert all(isinstance(v, int) for v in noisy) and noisy != exact
+    assert max(abs(v - e) for v, e in zip(noisy, exact, strict=True)) < 10**9  # noise, not garbage
 
 
 def test_the_cli_demo_prints_the_secure_table_beside_pandas():
@@ -301,3 +308,20 @@ def test_the_cli_demo_prints_the_secure_table_beside_pandas():
     text = demo.stdout
     assert "Equal to the plain computation" in text and "pandas merge + crosstab" in text
     assert "Units in the join: 360" in text and "rounds" in text
+
+
+def test_the_value_may_sit_with_the_first_holder(cps):
+    data = study_dict(cell="total")
+    data["value"]["holder"] = "nso"
+    study = parse_study(data)
+    frames = split(cps, 3000, 2500, 2000, seed=6)
+    rng = np.random.default_rng(6)
+    frames["nso"]["wage_cents"] = rng.integers(-50_000, 10**7, len(frames["nso"]))
+    frames["tax"] = frames["tax"].drop(columns="wage_cents")
+    cells, n, _ = in_memory(study, frames)
+    plain = plain_vertical(study, frames, plan_for(study))
+    assert n == 2000 and list(cells[:8]) == list(plain.n) and list(cells[8:]) == list(plain.S1)
+    left = frames["nso"].assign(key=frames["nso"].person.astype(int))
+    joined = left.merge(frames["tax"].assign(key=frames["tax"].person.str.strip().astype(int)), on="key")
+    sums = joined.groupby(["region", "ethnicity"]).wage_cents.sum()
+    assert list(cells[8:]) == [int(sums.get((r, e), 0)) * 2**16 for r in REGIONS for e in ETHNICITY]
