@@ -341,3 +341,15 @@ def test_keygen_stops_every_key_holder_when_one_holds_another_study(tmp_path):
     assert set(errors) == set(he.key_holders) and not results
     assert "keyholder2" in str(errors["keyholder1"]) and "another study" in str(errors["keyholder1"])
     assert not he.public_key_path.exists() and not list(tmp_path.glob("he_secret_*.json"))
+
+
+def test_a_holders_bad_value_is_refused_by_column_without_showing_it(keyed, cps_parts, tmp_path):
+    _, he, _ = keyed
+    key = load_public_key(he)
+    frame = cps_parts[4].copy()
+    frame.loc[7, "wage"] = 987654.321  # above the public bound 20000: a sentinel no message may show
+    with pytest.raises(ConfidataError) as info:
+        encrypt_frame(he, key, frame, "holder-s", tmp_path / "s.json")
+    message = str(info.value)
+    assert "wage" in message and "987654" not in message and "1 row(s)" in message
+    assert not (tmp_path / "s.json").exists()
