@@ -189,7 +189,7 @@ def demo(
     if scenario == "vertical":
         from confidata.cli_secure_vertical import vertical_demo
 
-        vertical_demo(records or rows, overlap, seed, tls, statistic)
+        vertical_demo(records or rows, overlap, seed, tls, statistic, parties)
         return
     if scenario != "table":
         _psi_demo(scenario, records or rows, technique, overlap, seed, tls)

@@ -83,7 +83,7 @@ def print_vertical_report(report, *, echo=out) -> None:
     )
 
 
-def vertical_demo(records: int, overlap: float, seed: int, tls: bool, cell: str) -> None:
+def vertical_demo(records: int, overlap: float, seed: int, tls: bool, cell: str, parties: int = 3) -> None:
     """Generate two holders' files, run the three parties as processes, compare with pandas."""
     import pandas as pd
 
@@ -93,6 +93,10 @@ def vertical_demo(records: int, overlap: float, seed: int, tls: bool, cell: str)
     from confidata.secure.vertical import plain_vertical
     from confidata.secure.vertical_demo import demo_vertical_data, demo_vertical_study, start_vertical_parties
 
+    if parties != 3:
+        raise ConfidataError(
+            "--parties must be 3 for the vertical scenario: two holders and a helper (honest majority)."
+        )
     if cell not in ("count", "total", "mean"):
         raise ConfidataError("--statistic must be count, total or mean for the vertical scenario.")
     if records < 1 or not 0 <= overlap <= 1:
