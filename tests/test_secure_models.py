@@ -127,7 +127,8 @@ def test_deciles_by_region_are_numpys_inverted_cdf_order_statistics(tmp_path, cp
         protection={"min_cell_size": 10},
     )
     data["limits"]["max_records"] = 20_000
-    _, result, _ = _run(tmp_path, data, frame)
+    _, result, procs = _run(tmp_path, data, frame)
+    assert "suppressed (small group)" in procs[0].stdout  # the result party's printed table
     probs = [k / 10 for k in range(1, 10)]
     for group in result["groups"][:4]:
         wages = frame.wage[frame.region == group["region"]].to_numpy()
@@ -301,3 +302,35 @@ def test_a_model_on_fewer_rows_than_the_minimum_cell_size_is_not_opened(cps):
         _in_one_process(study, secure_regression, local_design(study, cps))
     enough = parse_study(_study_data("regression", _regression(), protection={"min_cell_size": len(cps)}))
     assert _in_one_process(enough, secure_regression, local_design(enough, cps)).nobs == len(cps)
+
+
+def test_small_groups_are_flagged_or_suppressed_as_the_study_says(cps):
+    from confidata.secure.quantiles import local_counts, plain_quantiles, secure_quantiles
+
+    few = pd.DataFrame({"wage": [100.0, 300.0, 200.0], "region": ["abroad"] * 3})
+    frame = pd.concat([cps.assign(wage=cps.wage.round())[["wage", "region"]], few], ignore_index=True)
+    for mode in ("flag", "suppress"):
+        study = parse_study(
+            _study_data(
+                "quantiles",
+                {"probabilities": "quartiles", "step": 1},
+                study={"by": ["region"]},
+                levels={"region": [*REGIONS, "abroad", "moon"]},
+                value={"column": "wage", "min": 0, "max": 19999},
+                protection={"min_cell_size": 5, "small_cells": mode},
+            )
+        )
+        got = _in_one_process(study, secure_quantiles, local_counts(study, frame))
+        assert got.values == plain_quantiles(study, frame).values
+        assert got.suppressed == [False] * 4 + [mode == "suppress", True]  # 'moon' is empty
+        assert got.flagged == [False] * 4 + [mode == "flag", False]
+    assert got.values[4] == [None] * 3
+
+
+def test_weights_are_refused_for_the_unweighted_statistics():
+    for statistic, section, extra in (
+        ("regression", _regression(), {}),
+        ("quantiles", {}, {"value": {"column": "wage", "min": 0, "max": 9}}),
+    ):
+        with pytest.raises(SchemaError, match="unweighted"):
+            parse_study(_study_data(statistic, section, weight={"column": "w", "max": 5}, **extra))

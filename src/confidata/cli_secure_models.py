@@ -49,10 +49,13 @@ def print_model(result, *, echo=out) -> None:
             grid.add_column(escape(col))
         for p in result.probabilities:
             grid.add_column(f"p = {p}", justify="right")
-        for lab, vals, sup in zip(result.labels, result.values, result.suppressed, strict=True):
-            grid.add_row(
-                *map(escape, lab), *(["suppressed"] + [""] * (len(vals) - 1) if sup else map(_num, vals))
-            )
+        grid.add_column("note")
+        flagged = result.flagged or [False] * len(result.labels)
+        for lab, vals, sup, flag in zip(
+            result.labels, result.values, result.suppressed, flagged, strict=True
+        ):
+            note = "suppressed (small group)" if sup else "flagged (small group)" if flag else ""
+            grid.add_row(*map(escape, lab), *(["-"] * len(vals) if sup else map(_num, vals)), note)
         echo.print(grid)
     for note in result.notes:
         echo.print(escape(note))

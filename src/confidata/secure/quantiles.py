@@ -79,6 +79,7 @@ class QuantileResult:
     probabilities: list[str]
     values: list[list[float | None]]  # per group, per probability; None where the group is too small
     suppressed: list[bool]
+    flagged: list[bool] = field(default_factory=list)  # opened although below min_cell_size ("flag")
     statistic: str = "quantiles"
     notes: list[str] = field(default_factory=list)
 
@@ -90,8 +91,15 @@ class QuantileResult:
             "by": list(self.by),
             "probabilities": self.probabilities,
             "groups": [
-                {**dict(zip(self.by, lab, strict=True)), "quantiles": vals, "suppressed": sup}
-                for lab, vals, sup in zip(self.labels, self.values, self.suppressed, strict=True)
+                {
+                    **dict(zip(self.by, lab, strict=True)),
+                    "quantiles": vals,
+                    "suppressed": sup,
+                    "flagged": bool(self.flagged[i]) if self.flagged else False,
+                }
+                for i, (lab, vals, sup) in enumerate(
+                    zip(self.labels, self.values, self.suppressed, strict=True)
+                )
             ],
             "notes": self.notes,
         }
@@ -229,27 +237,33 @@ async def secure_quantiles(engine, study: Study, local: QuantileInput) -> Quanti
                 else await reshare((e[:, :, :, None] * unit[:, :, None, :]).reshape(G, Q, -1))
             )
 
-    # 3. the small-group rule: z = [n >= k] * mask, and the index times z
+    # 3. the small-group rule: z = [n >= k] * mask, and the index times z; with small_cells =
+    # "flag", only empty groups are hidden and the small bit is opened beside the quantiles
     k = max(1, study.min_cell_size)
-    small = await engine.step(less_than_zero((n - k).reshape(G, 1)), "the small-group rule")
-    z = await reshare((1 - small.reshape(G)) * mask)
+    flag = study.small_cells == "flag" and k > 1
+    tests = np.stack([n - k, n - 1], axis=1) if flag else (n - k).reshape(G, 1)
+    bits = await engine.step(less_than_zero(tests), "the small-group rule")
+    z = await reshare((1 - bits[:, -1]) * mask)
     y = await reshare(index * z.reshape(G, 1))
-    opened = field.array(np.concatenate([y.reshape(-1), z]) % p)
+    opened = field.array(np.concatenate([y.reshape(-1), z, bits[:, 0] if flag else []]) % p)
     out = await engine.step(rt.output(opened, receivers=receivers), "opening the quantiles")
     if engine.pid not in receivers or out is None:
         return None
     out = [int(v) for v in out.value]
-    ys, zs = out[: G * Q], out[G * Q :]
+    ys, zs = out[: G * Q], out[G * Q : G * Q + G]
+    small = out[G * Q + G :] if flag else [0] * G
     lo, step = Fraction(str(study.value_min)), Fraction(str(study.spec["step"]))
-    values, suppressed = [], []
+    values, suppressed, flagged = [], [], []
     for g in range(G):
         if zs[g] == 0:
             values.append([None] * Q)
             suppressed.append(True)
+            flagged.append(False)
             continue
         inv = pow(zs[g], -1, p)
         values.append([float(lo + (ys[g * Q + j] * inv % p) * step) for j in range(Q)])
         suppressed.append(False)
+        flagged.append(bool(small[g]))
     result = QuantileResult(
         study.name,
         study.value,
@@ -258,10 +272,15 @@ async def secure_quantiles(engine, study: Study, local: QuantileInput) -> Quanti
         list(study.spec["probabilities"]),
         values,
         suppressed,
+        flagged,
     )
     result.notes.append(
         f"exact inverted-CDF quantiles on the grid min + k * {float(step):g}; base {base}, {levels} levels; "
-        f"groups with fewer than {k} records are not opened."
+        + (
+            f"groups with fewer than {k} records are flagged, empty groups not opened."
+            if flag
+            else f"groups with fewer than {k} records are not opened."
+        )
     )
     return result
 
@@ -272,10 +291,12 @@ def plain_quantiles(study: Study, frame: pd.DataFrame) -> QuantileResult:
     x = pd.to_numeric(frame[study.value]).to_numpy(dtype=np.float64)
     probs = [Fraction(p) for p in study.spec["probabilities"]]
     k = max(1, study.min_cell_size)
-    values, suppressed = [], []
+    flag = study.small_cells == "flag"
+    values, suppressed, flagged = [], [], []
     for g in range(study.n_cells):
         xs = np.sort(x[codes == g])
-        if len(xs) < k:
+        flagged.append(flag and 0 < len(xs) < k)
+        if len(xs) < (1 if flag else k):
             values.append([None] * len(probs))
             suppressed.append(True)
         else:  # the ceil(p n)-th smallest value, in exact arithmetic (numpy's float p n may round)
@@ -289,4 +310,5 @@ def plain_quantiles(study: Study, frame: pd.DataFrame) -> QuantileResult:
         list(study.spec["probabilities"]),
         values,
         suppressed,
+        flagged,
     )

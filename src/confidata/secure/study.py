@@ -383,6 +383,8 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
             raise SchemaError(f"{w}: key 'column' names a column used otherwise; pick the weight column.")
         if vertical:
             raise SchemaError(f"{w}: weights are not supported in a '{VERTICAL}'; remove the section.")
+        if statistic in MODEL_STATISTICS:
+            raise SchemaError(f"{w}: statistic '{statistic}' is unweighted; remove the [weight] section.")
 
     pr = _section(data, "protection", where)
     w = f"{where} [protection]"
