@@ -13,6 +13,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -325,3 +326,36 @@ def test_the_value_may_sit_with_the_first_holder(cps):
     joined = left.merge(frames["tax"].assign(key=frames["tax"].person.str.strip().astype(int)), on="key")
     sums = joined.groupby(["region", "ethnicity"]).wage_cents.sum()
     assert list(cells[8:]) == [int(sums.get((r, e), 0)) * 2**16 for r in REGIONS for e in ETHNICITY]
+
+
+def test_a_holder_killed_mid_protocol_stops_the_others_naming_it(tmp_path, cps):
+    real = free_ports(3)
+    taps = {n: Tap(real[i]) for i, n in enumerate(NAMES) if i > 0}
+    frames = split(cps, 12000, 10000, 8000, seed=11)
+    try:
+        data = study_dict(
+            cell="count",
+            ports=[real[0], *(t.port for t in taps.values())],
+            listen={n: f"127.0.0.1:{real[i + 1]}" for i, n in enumerate(taps)},
+        )
+        path = write_study(tmp_path, data)
+        paths = {}
+        for n, frame in frames.items():
+            paths[n] = tmp_path / f"{n}.csv"
+            frame.to_csv(paths[n], index=False)
+        procs = start_vertical_parties(path, load_study(path), paths, tmp_path)
+        tax = next(p for p in procs if p.name == "tax")
+        deadline = time.monotonic() + 240
+        while len(taps["hub"].captured) < 100_000 and time.monotonic() < deadline:  # pseudonyms flowing
+            time.sleep(0.01)
+        tax.proc.kill()
+        killed = time.monotonic()
+        others = wait_parties([p for p in procs if p.name != "tax"], 120)
+        stopped = time.monotonic() - killed
+    finally:
+        for t in taps.values():
+            t.stop()
+    for p in others:
+        assert p.code not in (0, None) and "'tax'" in p.stderr, p.stderr[-600:]
+    assert stopped < 60 + 5  # within the step timeout and 5 s; in practice at once (the link closes)
+    assert not list(tmp_path.glob("result-*.json"))
