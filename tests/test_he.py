@@ -66,6 +66,7 @@ def test_secure_mean_table_equals_plain_exactly_on_a_split_real_file(keyed):
     assert all(v is not None for v in demo.result.values)  # every cell of CPS1988 is large
     assert demo.result.suppressed == demo.plain.suppressed
     assert "keyholder1, keyholder2" in demo.result.notes[0]
+    assert demo.key_holder_rounds == 3  # study check, counts, totals of the released cells
 
 
 def test_the_counts_and_totals_match_pandas(keyed, cps_parts):

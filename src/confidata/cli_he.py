@@ -140,7 +140,7 @@ def decrypt(
         out.print(escape(note))
     out.print(
         f"Key holder {escape(name)}: {rep.seconds_secure:.3f} s from all connected to the table; "
-        f"{rep.seconds_total:.3f} s in all; sent " + ", ".join(f"{escape(n)} {b:,} bytes" for n, b in rep.bytes_sent.items()) + "."
+        f"{rep.seconds_total:.3f} s in all; sent " + ", ".join(f"{escape(n)} {b:,} bytes" for n, b in rep.bytes_sent.items()) + f"; {rep.rounds} rounds."
     )
 
 
@@ -197,13 +197,13 @@ def he_demo(holders: int, rows: int, seed: int, tls: bool, statistic: str) -> No
         enc = demo.encrypt_seconds
         size = demo.submission_bytes
         usage = Table(header_style="bold", title="cost")
-        for col in ("step", "who", "seconds", "bytes"):
+        for col in ("step", "who", "seconds", "bytes", "rounds"):
             usage.add_column(col, justify="left" if col in ("step", "who") else "right")
-        usage.add_row("keygen", f"{len(he.key_holders)} key holder processes", f"{demo.keygen_seconds:.2f}", "")
-        usage.add_row("encrypt", "per holder (mean / max)", f"{sum(enc) / len(enc):.3f} / {max(enc):.3f}", f"{sum(size) // len(size):,}")
-        usage.add_row("aggregate", f"aggregator, {holders:,} submissions", f"{demo.aggregate_seconds:.3f}", "")
+        usage.add_row("keygen", f"{len(he.key_holders)} key holder processes", f"{demo.keygen_seconds:.2f}", "", "2")
+        usage.add_row("encrypt", "per holder (mean / max)", f"{sum(enc) / len(enc):.3f} / {max(enc):.3f}", f"{sum(size) // len(size):,}", "1 (its file)")
+        usage.add_row("aggregate", f"aggregator, {holders:,} submissions", f"{demo.aggregate_seconds:.3f}", "", "1 (its file)")
         sent = sum(demo.key_holder_bytes.values())
-        usage.add_row("decrypt", f"{he.threshold} key holder processes (protocol only)", f"{demo.decrypt_seconds:.2f} ({demo.decrypt_secure_seconds:.3f})", f"{sent:,}")
+        usage.add_row("decrypt", f"{he.threshold} key holder processes (protocol only)", f"{demo.decrypt_seconds:.2f} ({demo.decrypt_secure_seconds:.3f})", f"{sent:,}", str(demo.key_holder_rounds))
         out.print(usage)
         out.print(f"Wall time in all: {time.perf_counter() - started:.2f} s (process starts included).")
         if not demo.equal:

@@ -137,6 +137,7 @@ class HEDemo:
     decrypt_seconds: float
     decrypt_secure_seconds: float
     key_holder_bytes: dict[str, int] = field(default_factory=dict)
+    key_holder_rounds: int = 0
 
     @property
     def equal(self) -> bool:
@@ -208,4 +209,5 @@ def run_he_demo(
         max(p.seconds for p in procs),
         report["seconds_secure"],
         report["bytes_sent"],
+        report["rounds"],
     )

@@ -72,6 +72,7 @@ class DecryptReport:
     seconds_secure: float  # from all connected to the table released
     seconds_total: float
     bytes_sent: dict[str, int] = field(default_factory=dict)
+    rounds: int = 0  # the longest chain of dependent messages among the key holders
 
     def to_dict(self) -> dict:
         return {
@@ -82,6 +83,7 @@ class DecryptReport:
             "seconds_secure": self.seconds_secure,
             "seconds_total": self.seconds_total,
             "bytes_sent": self.bytes_sent,
+            "rounds": self.rounds,
         }
 
 
@@ -247,6 +249,7 @@ def run_decrypt(
         seconds,
         time.perf_counter() - started,
         {n: c.bytes_sent for n, c in links.counts.items()},
+        links.rounds,
     )
     if output is not None:  # written only now: a failed run leaves no result file
         write_json(Path(output), report.to_dict(), overwrite=True)
