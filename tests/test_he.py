@@ -354,3 +354,17 @@ def test_a_holders_bad_value_is_refused_by_column_without_showing_it(keyed, cps_
     message = str(info.value)
     assert "wage" in message and "987654" not in message and "1 row(s)" in message
     assert not (tmp_path / "s.json").exists()
+
+
+def test_a_public_key_file_of_another_study_or_malformed_is_refused(keyed, tmp_path):
+    folder, he, _ = keyed
+    data = json.loads(he.public_key_path.read_text())
+    for change, words in (
+        ({"study": "0" * 64}, "another study"),
+        ({"packing": None}, "packing plan"),
+        ({"key_holders": "x"}, "malformed"),
+    ):
+        path = tmp_path / "pk.json"
+        path.write_text(json.dumps({**data, **change}))
+        with pytest.raises(ConfidataError, match=words):
+            load_public_key(he, path)

@@ -213,7 +213,7 @@ def load_public_key(he: HEStudy, path: Path | None = None) -> PublicKey:
             "one); run keygen again with this study file."
         )
     key = public_key_bundle(he, dict(zip(names, moduli, strict=True)))
-    if key.to_dict() != {k: data[k] for k in key.to_dict()}:
+    if key.to_dict() != {k: data.get(k) for k in key.to_dict()}:
         raise ConfidataError(
             f"The public key file '{path}' does not match this study's packing plan; run keygen again."
         )
