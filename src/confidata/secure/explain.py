@@ -189,9 +189,9 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
             ),
             (
                 "the t or more key holders that decrypt together",
-                "every cell's record count (noised when epsilon is set), small cells included; the "
-                "totals of the released cells only; a single holder's table only if the aggregator hands "
-                "them its submission",
+                "every cell's record count when the statistic, a small-cell rule or a mean needs it "
+                "(noised when epsilon is set), small cells included; the totals of the released cells "
+                "only; a single holder's table only if the aggregator hands them its submission",
             ),
             ("whoever gets the result file", "the table after small-cell suppression and DP noise"),
         ),
