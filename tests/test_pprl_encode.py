@@ -175,3 +175,21 @@ def test_hardening_syntax():
         parse_hardening("bloom")
     with pytest.raises(LinkageError, match="needs the field"):
         parse_hardening("salt")
+
+
+def test_bits_per_value_gives_long_and_short_values_alike_weight():
+    """`/B` spreads B bits over a value's tokens: a 21-bigram address and a 4-bigram name set
+    about as many bits; with `*K` the address sets five times more."""
+    frame = _people(text=["ann", "12 washington boulevard"])
+    per_value = encode(frame, id_column="rid", fields=parse_fields("text/60"), key=KEY).encoding
+    per_token = encode(frame, id_column="rid", fields=parse_fields("text*15"), key=KEY).encoding
+    short, long = popcounts(per_value.words)
+    assert 0.6 < short / long < 1.4
+    short, long = popcounts(per_token.words)
+    assert long > 3 * short
+    assert parse_fields("a/40")[0].per_value == 40 and parse_fields("a/40")[0].weight == 0
+    # a typo that adds a bigram keeps most bits: the first k positions are shared for every k
+    typo = encode(_people(text=["annn", "ann"]), id_column="rid", fields=parse_fields("text/60"),
+                  key=KEY).encoding
+    both = np.bitwise_count(typo.words[0] & typo.words[1]).sum()
+    assert 2 * both / popcounts(typo.words).sum() > 0.6

@@ -81,13 +81,13 @@ def check_compatible(a: Encoding, b: Encoding) -> None:
             "the same fields, in the same order, in --fields."
         )
     for position, (x, y) in enumerate(zip(fa, fb, strict=True), start=1):
-        for key in ("kind", "weight", "q"):
+        for key in ("kind", "weight", "per_value", "q"):
             if key == "q" and x["kind"] != "text":
                 continue
-            if x[key] != y[key]:
+            if x.get(key) != y.get(key):
                 raise EncodingMismatchError(
                     f"Field {position} ('{x['column']}' and '{y['column']}') has {key} "
-                    f"{x[key]} in one file and {y[key]} in the other; both holders must use "
+                    f"{x.get(key)} in one file and {y.get(key)} in the other; both holders must use "
                     "the same --fields."
                 )
 

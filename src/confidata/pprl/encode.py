@@ -2,10 +2,11 @@
 
 A cryptographic long-term key (CLK, Schnell, Bachteler, Reiher 2011) puts the tokens of every
 field (q-grams of names, whole codes, the parts of a date) into one bit vector: each token sets
-``weight`` bits chosen by double hashing, position_i = (h1 + i * h2) mod bits, where (h1, h2) are
-the first 16 bytes of HMAC-SHA256 under that field's key (the field-level salt, derived from the
-shared secret). Similar records share most tokens, so their filters share most bits, and the
-linkage unit compares filters by Dice similarity without ever seeing a name.
+``weight`` bits (or its share of the field's bits per value) chosen by double hashing,
+position_i = (h1 + i * h2) mod bits, where (h1, h2) are the first 16 bytes of HMAC-SHA256 under
+that field's key (the field-level salt, derived from the shared secret). Similar records share
+most tokens, so their filters share most bits, and the linkage unit compares filters by Dice
+similarity without ever seeing a name.
 
 Speed: the HMAC runs once per distinct token per field (a few thousand bigrams), not per row,
 and each distinct field value's bits are set once (names repeat); rows then OR their fields'
@@ -180,8 +181,10 @@ def _add_field(words, spec, field, field_key, bits, salt_codes, salt_values) -> 
         salts = [""] + salt_values
         messages = [(salts[d % n_salts] + "\x1f" + tokens[d // n_salts]).encode("utf-8")
                     for d in distinct.tolist()]
-    positions = _positions(messages, field_key, spec.weight, bits)
-    unit_bits = _fill(unit_ptr, unit_items.astype(np.int64), positions, bits // 64)
+    most = spec.per_value if spec.per_value else spec.weight
+    positions = _positions(messages, field_key, most, bits)
+    unit_bits = _fill(unit_ptr, unit_items.astype(np.int64), positions, bits // 64,
+                      int(spec.per_value or 0))
     words[rows] |= unit_bits[unit_of_row]
 
 
@@ -237,10 +240,18 @@ def _positions(messages: list[bytes], field_key: bytes, weight: int, bits: int) 
 
 
 @njit(cache=True)
-def _fill(ptr, items, positions, width):  # pragma: no cover - compiled
+def _fill(ptr, items, positions, width, per_value):  # pragma: no cover - compiled
+    """Set each unit's bits: every token's first k positions, k the weight, or with a budget of
+    bits per value, round(per_value / tokens) (at least 1)."""
     out = np.zeros((len(ptr) - 1, width), dtype=np.uint64)
+    most = positions.shape[1]
     for unit in range(len(ptr) - 1):
+        count = ptr[unit + 1] - ptr[unit]
+        k = most
+        if per_value > 0 and count > 0:
+            k = min(most, max(1, (per_value + count // 2) // count))
         for j in range(ptr[unit], ptr[unit + 1]):
-            for p in positions[items[j]]:
+            for t in range(k):
+                p = positions[items[j], t]
                 out[unit, p >> 6] |= np.uint64(1) << np.uint64(p & 63)
     return out
