@@ -55,6 +55,7 @@ from statistics import NormalDist
 import numpy as np
 
 FACTOR = 3.0
+CART_RATIO = 3.0  # CART: every column's TV within 3x a bootstrap's
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 MISSING_LEVEL = "<missing>"
 OTHER_LEVEL = "(other)"
@@ -123,6 +124,15 @@ def noise_tv(facts: ModelFacts, name: str, n: int) -> float | None:
         clipped = d * cells * b / (2 * n)
         return min(1.0, spread + clipped)
     return None
+
+
+def within(t: dict, eps: float | None) -> bool:
+    """CART: within 3x the bootstrap's TV. DP: within the bound from its model, where the
+    model states one (else the CART rule)."""
+    if eps is not None and t.get("bound") is not None:
+        return t["tv"] <= t["bound"] + 1e-9
+    ratio = t["ratio"] if t["ratio"] is not None else float("inf")
+    return ratio <= CART_RATIO
 
 
 def bound(domain_tv: float, noise: float | None, boot: float) -> float | None:
