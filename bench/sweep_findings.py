@@ -35,8 +35,9 @@ and `yearsmarried` (0.125 ... 15), DoctorVisits `age` and `income`, HMDA `unemp`
 a DP method cut them into bins and drew uniformly inside (ages of 24.6 where every real age is 22
 or 27). Now they are categorical codes. At epsilon 10 their TV fell from 0.20 to 0.02
 (DoctorVisits age), 0.55 to 0.12 (Affairs yearsmarried), 0.20 to 0.03 (HMDA unemp), 0.14 to 0.02
-(Chile income). At epsilon 1 their levels must be bought: DoctorVisits `income` keeps the levels
-over about 300 records and puts 48% in '(other)' (TV 0.49, was 0.24 as a smeared number), and
+(Chile income). At epsilon 1 their levels must be bought: under MST, DoctorVisits `income` keeps the
+levels whose noisy count clears about 360 records (sigma 56) and puts 48% in '(other)' (TV 0.49,
+was 0.24 as a smeared number), and
 HMDA, whose `unemp` levels would mostly fall in '(other)', is refused with the fix (declare the
 levels) instead of released with TV 0.46.
 
