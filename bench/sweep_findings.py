@@ -55,9 +55,9 @@ records, so Norway's 900 and Sweden's 818 went to '(other)', D = 0.40; Salaries 
 `education`, MASS/survey); and DP quantile bins at small n x epsilon (HMDA `lvrat`, SwissLabor
 `income`, Salaries `salary`: on a fine grid the noisy CDF of a few hundred rows crosses its
 quantiles where noise takes it, and a 32-bin number drawn uniformly inside those bins loses up to
-half its mass, D up to 0.47). These are listed below with their D. The last is a cost the methods
-could lower by cutting fewer bins when n x epsilon is small (as PrivBayes's theta rule does for
-its tables); not changed in this session.
+half its mass, D up to 0.47). Those still in the table are listed below with their D. The last
+is a cost the methods could lower by cutting fewer bins when n x epsilon is small (as
+PrivBayes's theta rule does for its tables); not changed in this session.
 
 **Refusals.** Each names its fix. Two causes: (1) a level purchase that would put over half of a
 column in '(other)' (39 runs on 14 files, mostly at epsilon 1; fix: declare the levels, or more
