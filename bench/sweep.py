@@ -10,9 +10,10 @@ error's traceback is kept in the step's stderr file. It then checks each synthet
 - out of domain: per column, synthetic category levels absent from the training file, numbers
   (and dates) below the training minimum or above its maximum, text in a number column;
 - 1-way fidelity: per column, the total variation distance (TV) between the training file and the
-  synthetic file, numbers binned at the training deciles plus a missing bin, against the TV of a
-  bootstrap resample of the training file of the same size as the synthetic one (mean of 20), the
-  noise any honest copy shows. CART passes when every column is within 3x. A DP method passes
+  synthetic file, numbers binned at the training deciles plus a missing bin, as the mean over 5
+  synthetic copies (`synth --m 5`: one fit), against the TV of a bootstrap resample of the training
+  file of the same size as a copy (mean of 20), the noise any honest copy shows. CART passes
+  when every column is within 3x. A DP method passes
   when every column is within the bound derived from its saved model and the real column,
   D + 3 x (N + B): D the TV that its released domain (levels bought or merged into '(other)',
   numbers drawn uniformly inside bought bins) forces on the real column, N the expected TV of the
@@ -22,11 +23,14 @@ error's traceback is kept in the step's stderr file. It then checks each synthet
 
 One JSON object per file x method x step goes to WORK/results.jsonl as it runs, stamped with the
 commit, so a long sweep survives being stopped (`--resume` skips what is recorded). `--report`
-writes bench/RESULTS_SWEEP.md from the JSONL.
+writes bench/RESULTS_SWEEP.md from the JSONL (`bench/sweep_report.py`); with `--merge A,B,...` a
+later run's records of a file x method replace an earlier run's, so a rerun of a few files
+updates the table. `bench/sweep_recheck.py WORK` checks a finished run's DP files again.
 
     .venv/bin/python bench/sweep.py --quick                      # the CI subset (tests/test_sweep.py)
     .venv/bin/python bench/sweep.py --methods cart,mst:1,aim:1,privbayes:1 --max-rows 20000 --resume
     .venv/bin/python bench/sweep.py --report                     # the table from what is recorded
+    .venv/bin/python bench/sweep.py --report --work build/m --merge build/a/results.jsonl,build/b/r.jsonl
 """
 
 from __future__ import annotations
