@@ -53,7 +53,7 @@ were, by cause: numbers that were codes (fixed above); level purchases (WVS `cou
 PrivBayes at epsilon 1: with Laplace noise b = 50 per column the threshold is about 1,100
 records, so Norway's 900 and Sweden's 818 went to '(other)', D = 0.40; HMDA `deny` and `selfemp`
 at epsilon 1 in the first sweep: their 'yes' (12% and 11%, about 230 rows) stays under a threshold
-of about 360, so it is released as '(other)' and TV = D = 0.12, the model's own error nil;
+of about 340, so it is released as '(other)' and TV = D = 0.12, the model's own error nil;
 PSID1982 `ethnicity` at epsilon 10 likewise ('other', 7%: D 0.071 of TV 0.073); Salaries `rank`,
 PSID1982 `education`, MASS/survey); and DP quantile bins at small n x epsilon (HMDA `lvrat`, SwissLabor
 `income`, Salaries `salary`: on a fine grid the noisy CDF of a few hundred rows crosses its
