@@ -11,9 +11,12 @@ O(pairs log pairs)). Ties are broken by record order, so the result is reproduci
 The threshold is given (``--threshold``) or chosen from the scores (``--auto``): the one-to-one
 pairs scoring at least a floor (`FLOOR`, 0.4, or the 99th percentile of 100,000 random pairs'
 scores when higher: hardened filters score higher by chance) are histogrammed in bins of 0.01
-(log counts, 5-bin moving average); the threshold is the lowest point between its highest mode
-and the next highest mode at least 0.1 away whose valley lies at least 2.7 times below both (the
-non-matches' best partners below, the true matches above). With one mode only (every record has
+(log counts, 5-bin moving average); between its highest mode and the next highest at least 0.1
+away (the non-matches' best partners below, the true matches above, or the other way round), the
+threshold is the first local minimum, from below, lying at least 2.7 times below the highest
+point on each side of it (true matches may form a smaller mode of their own below the main one:
+a move or a new surname lowers a pair's score; the first dip parts them all from the
+non-matches). With one mode only (every record has
 its match), the threshold is the floor. Greedy pairs above a threshold are the same whichever
 lower floor they were assigned from, so choosing the threshold after assignment is sound.
 """
@@ -146,7 +149,7 @@ def _greedy(left, right, n_a, n_b):  # pragma: no cover - compiled
 
 
 def valley_threshold(histogram: np.ndarray, floor: float) -> tuple[float, str]:
-    """The lowest point between the two highest modes of a score histogram (bins of 0.01)."""
+    """The first clear dip between the two highest modes of a score histogram (bins of 0.01)."""
     bins = len(histogram)
     start = int(round(floor * bins))
     counts = np.log1p(histogram.astype(np.float64))
@@ -163,8 +166,15 @@ def valley_threshold(histogram: np.ndarray, floor: float) -> tuple[float, str]:
         return floor, "floor: the scores have one mode (every record seems to have its match)"
     for other in sorted(peaks, key=lambda i: -smooth[i]):
         low, high = sorted((top, other))
-        valley = low + int(np.argmin(smooth[low:high + 1]))
-        if min(smooth[low], smooth[high]) - smooth[valley] >= PROMINENCE:
-            return (round(valley / bins, 2),
-                    f"valley between the modes at {low / bins:.2f} and {high / bins:.2f}")
+        # the first dip (from the low side) that lies clearly below the highest point on each
+        # side of it: true matches may form a second, smaller mode below the main one (a move or
+        # a new surname lowers a pair's score), and the dip that parts them from the non-matches
+        # is the first, not the deepest
+        for valley in range(low + 1, high):
+            if smooth[valley] > min(smooth[valley - 1], smooth[valley + 1]):
+                continue
+            left, right = smooth[low:valley + 1].max(), smooth[valley:high + 1].max()
+            if min(left, right) - smooth[valley] >= PROMINENCE:
+                return (round(valley / bins, 2),
+                        f"first valley between the modes at {low / bins:.2f} and {high / bins:.2f}")
     return floor, "floor: the scores have one clear mode (every record seems to have its match)"
