@@ -15,7 +15,9 @@ value shared by very many filters, whose true pairs the other bands catch.
 
 Candidates are scored inside the join (Dice on the packed words) and only pairs scoring at least
 `floor` are kept, so memory follows the pairs kept, not the pairs compared; the histogram of
-every score computed (duplicates across bands included) is returned for the automatic threshold.
+every score computed is returned. A pair found by several bands of one group of `BAND_GROUP`
+bands is scored once (a true match shares many bands); across groups it is scored again, and
+the kept pairs are made distinct at the end.
 """
 
 from __future__ import annotations
@@ -71,8 +73,11 @@ def _band_keys(words, orders, rows):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _join_score(key_a, order_a, key_b, order_b, a, b, count_a, count_b, floor, max_block,
+def _join_score(keys_a, order_a, keys_b, order_b, band, a, b, count_a, count_b, floor, max_block,
                 histogram):  # pragma: no cover - compiled
+    """Score the pairs that share band `band`'s key, skipping those an earlier band of the same
+    group already found (a true match shares many bands: scored once, not once per band)."""
+    key_a, key_b = keys_a[band], keys_b[band]
     capacity = 1024
     left = np.empty(capacity, dtype=np.int64)
     right = np.empty(capacity, dtype=np.int64)
@@ -102,6 +107,13 @@ def _join_score(key_a, order_a, key_b, order_b, a, b, count_a, count_b, floor, m
                 ra = order_a[x]
                 for y in range(j, j_end):
                     rb = order_b[y]
+                    seen = False
+                    for earlier in range(band):
+                        if keys_a[earlier, ra] == keys_b[earlier, rb]:
+                            seen = True
+                            break
+                    if seen:
+                        continue
                     both = np.uint64(0)
                     for w in range(width):
                         both += _popcount64(a[ra, w] & b[rb, w])
@@ -145,7 +157,7 @@ def lsh_scores(a: np.ndarray, b: np.ndarray, *, floor: float, bands: int = 150, 
             order_a = np.argsort(keys_a[k])
             order_b = np.argsort(keys_b[k])
             left, right, score, c, sb, sp = _join_score(
-                keys_a[k], order_a, keys_b[k], order_b, a, b, count_a, count_b, float(floor),
+                keys_a, order_a, keys_b, order_b, k, a, b, count_a, count_b, float(floor),
                 int(max_block), histogram)
             lefts.append(left)
             rights.append(right)
