@@ -30,7 +30,7 @@ OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace output 
 def encode_command(
     file: Annotated[Path, typer.Argument(help="The holder's data file (CSV, Parquet, Excel, SAS, SPSS, Stata, ...).")],
     id_column: Annotated[str, typer.Option("--id", help="Record id column: sent beside the encoding, never encoded.")],
-    fields: Annotated[str, typer.Option("--fields", help="Fields to encode, in an order both holders share: COLUMN[:KIND][*WEIGHT], e.g. 'first_name,last_name,dob:date,zip:exact'. KIND: text (q-grams, default), exact, date or date(%d/%m/%Y).")],
+    fields: Annotated[str, typer.Option("--fields", help="Fields to encode, in an order both holders share: COLUMN[:KIND][*WEIGHT] (bits per token) or COLUMN[:KIND][/BITS] (bits per value), e.g. 'first_name*10,last_name*10,dob:date*14,address*3,zip:exact'. KIND: text (q-grams, default), exact, date or date(%d/%m/%Y).")],
     secret_file: Annotated[Path, typer.Option("--secret-file", help="The key the holders share (at least 16 random bytes); never given to the linkage unit.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the .clk file.")],
     hardening: Annotated[Optional[str], typer.Option("--hardening", help="Comma-separated hardening steps, applied in order: salt(FIELD), rule90, diffusion[(TAPS)], xor, balance. Both holders must use the same.")] = None,
