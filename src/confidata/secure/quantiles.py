@@ -28,8 +28,9 @@ bounds and the [quantiles] step). The quantile's grid index is found digit by di
 Why this and not a secure sort: sorting 3 million shared values takes O(n log^2 n) secure
 comparisons; here the secure work is about ``R`` shared numbers per group and
 ``L * (B - 1)`` comparisons per quantile, in about ``L * (c + 2)`` rounds, ``c`` the rounds of
-one comparison (about 7 in MPyC): for ``R = 200,000`` (``B = 59``, ``L = 3``) some 30 rounds,
-1.5 s of latency at 50 ms. What the parties learn: nothing but their own data; the result
+one comparison (about 7 in MPyC): for ``R = 100,000`` (``B = 47``, ``L = 3``) 40 rounds
+measured, 2 s of latency at 50 ms (bench/RESULTS_SECURE.md: the median of 3 x 1M values).
+What the parties learn: nothing but their own data; the result
 parties the quantiles (and which groups were too small). Each party's counts stay secret.
 """
 
