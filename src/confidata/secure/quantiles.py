@@ -23,7 +23,8 @@ bounds and the [quantiles] step). The quantile's grid index is found digit by di
 3. The index is the sum of the digits times their place values (linear); only it is opened,
    to the result parties, for groups with at least ``max(1, min_cell_size)`` records (a
    secure comparison, its bit multiplied into a random mask: a small group's quantile is lost,
-   and only the result parties learn that it was small).
+   and only the result parties learn that it was small). With ``small_cells = "flag"`` a small
+   group is opened and its bit goes to the result parties as a flag; empty groups stay hidden.
 
 Why this and not a secure sort: sorting 3 million shared values takes O(n log^2 n) secure
 comparisons; here the secure work is about ``R`` shared numbers per group and
