@@ -33,6 +33,7 @@ from confidata.pprl.similarity import HIST_BINS, _popcount64, popcounts
 __all__ = ["BlockedScores", "lsh_scores"]
 
 BAND_GROUP = 20
+KEEP_PER_RECORD = 5  # pairs kept per record between groups of bands (`_best_per_record`)
 
 
 @dataclass
@@ -146,13 +147,14 @@ def lsh_scores(a: np.ndarray, b: np.ndarray, *, floor: float, bands: int = 150, 
     rng = np.random.default_rng(seed)
     count_a, count_b = popcounts(a), popcounts(b)
     histogram = np.zeros(HIST_BINS, dtype=np.int64)
-    lefts, rights, scores = [], [], []
+    kept = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
     compared = skipped_blocks = skipped_pairs = 0
     # bands in groups, so the keys in memory stay at BAND_GROUP x records x 8 bytes per file
     for first in range(0, bands, BAND_GROUP):
         group = min(BAND_GROUP, bands - first)
         orders = np.stack([rng.permutation(length) for _ in range(group * rows)]).astype(np.int32)
         keys_a, keys_b = _band_keys(a, orders, rows), _band_keys(b, orders, rows)
+        lefts, rights, scores = [kept[0]], [kept[1]], [kept[2]]
         for k in range(group):
             order_a = np.argsort(keys_a[k])
             order_b = np.argsort(keys_b[k])
@@ -165,7 +167,27 @@ def lsh_scores(a: np.ndarray, b: np.ndarray, *, floor: float, bands: int = 150, 
             compared += c
             skipped_blocks += sb
             skipped_pairs += sp
-    left, right, score = np.concatenate(lefts), np.concatenate(rights), np.concatenate(scores)
-    _, first = np.unique(left * max(1, len(b)) + right, return_index=True)
-    return BlockedScores(left[first], right[first], score[first], histogram, compared,
-                         skipped_blocks, skipped_pairs)
+        kept = _best_per_record(np.concatenate(lefts), np.concatenate(rights),
+                                np.concatenate(scores), len(b), KEEP_PER_RECORD)
+    left, right, score = kept
+    return BlockedScores(left, right, score, histogram, compared, skipped_blocks, skipped_pairs)
+
+
+def _best_per_record(left, right, score, n_b: int, keep: int):
+    """Distinct pairs that are among the `keep` best of both their records.
+
+    The greedy assignment takes a pair only once each record's better pairs are gone, so a pair
+    behind five better ones on either side is all but never taken; dropping such pairs after
+    each group of bands keeps memory at a few pairs per record (at a million records a side,
+    LSH proposes hundreds of millions of pairs above the floor, mostly unrelated look-alikes).
+    """
+    _, first = np.unique(left * max(1, n_b) + right, return_index=True)
+    left, right, score = left[first], right[first], score[first]
+    good = np.ones(len(left), dtype=bool)
+    for side in (left, right):
+        order = np.lexsort((-score, side))
+        grouped = side[order]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        good[order[rank >= keep]] = False
+    return left[good], right[good], score[good]
