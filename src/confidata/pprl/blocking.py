@@ -22,8 +22,10 @@ the kept pairs are made distinct at the end.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -73,7 +75,7 @@ def _band_keys(words, orders, rows):  # pragma: no cover - compiled
     return keys
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _join_score(keys_a, order_a, keys_b, order_b, band, a, b, count_a, count_b, floor, max_block,
                 histogram):  # pragma: no cover - compiled
     """Score the pairs that share band `band`'s key, skipping those an earlier band of the same
@@ -155,22 +157,33 @@ def lsh_scores(a: np.ndarray, b: np.ndarray, *, floor: float, bands: int = 150, 
         orders = np.stack([rng.permutation(length) for _ in range(group * rows)]).astype(np.int32)
         keys_a, keys_b = _band_keys(a, orders, rows), _band_keys(b, orders, rows)
         lefts, rights, scores = [kept[0]], [kept[1]], [kept[2]]
-        for k in range(group):
-            order_a = np.argsort(keys_a[k])
-            order_b = np.argsort(keys_b[k])
-            left, right, score, c, sb, sp = _join_score(
-                keys_a, order_a, keys_b, order_b, k, a, b, count_a, count_b, float(floor),
-                int(max_block), histogram)
-            lefts.append(left)
-            rights.append(right)
-            scores.append(score)
-            compared += c
-            skipped_blocks += sb
-            skipped_pairs += sp
+
+        def one_band(k, keys_a=keys_a, keys_b=keys_b):
+            # argsort and the compiled join release the GIL: bands run on all cores at once
+            band_histogram = np.zeros(HIST_BINS, dtype=np.int64)
+            found = _join_score(keys_a, np.argsort(keys_a[k]), keys_b, np.argsort(keys_b[k]), k,
+                                a, b, count_a, count_b, float(floor), int(max_block),
+                                band_histogram)
+            return found, band_histogram
+
+        with ThreadPoolExecutor(max_workers=_threads()) as pool:
+            for (left, right, score, c, sb, sp), band_histogram in pool.map(one_band, range(group)):
+                lefts.append(left)
+                rights.append(right)
+                scores.append(score)
+                histogram += band_histogram
+                compared += c
+                skipped_blocks += sb
+                skipped_pairs += sp
         kept = _best_per_record(np.concatenate(lefts), np.concatenate(rights),
                                 np.concatenate(scores), len(b), KEEP_PER_RECORD)
     left, right, score = kept
     return BlockedScores(left, right, score, histogram, compared, skipped_blocks, skipped_pairs)
+
+
+def _threads() -> int:
+    """As many threads as numba uses for its parallel loops (the machine's cores by default)."""
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
 
 def _best_per_record(left, right, score, n_b: int, keep: int):
