@@ -170,17 +170,27 @@ class Engine:
         receive = self.rt._receive_message
         loop = self.rt._loop
 
-        def consumed(payload: bytes, peer_pid: int) -> _Tagged:
-            # the sender's Lamport clock: whatever this party sends from now on depends on it
-            clock = int.from_bytes(payload[:_CLOCK], "little")
+        def seen(clock: int) -> None:
             self._seen = max(self._seen, clock)
             self.rounds = max(self.rounds, clock)
+
+        def consumed(payload: bytes, peer_pid: int, waited: bool) -> _Tagged:
+            # the sender's Lamport clock: what this party sends from now on depends on it. A
+            # payload that was already here when asked for counts from the next turn of the
+            # loop: MPyC asks for a step's incoming shares in the same turn as it sends its own
+            # (an input step sends and receives in party order), and those sends do not depend
+            # on them; what does depend on them runs after the step's future resolves, later.
+            clock = int.from_bytes(payload[:_CLOCK], "little")
+            if waited:
+                seen(clock)
+            else:
+                loop.call_soon(seen, clock)
             return _tag(payload[_CLOCK:], peer_pid)
 
         def tagged_receive(peer_pid: int):  # strip the clock, tag the payload with its sender
             got = receive(peer_pid)
             if not isinstance(got, asyncio.Future):
-                return consumed(got, peer_pid)
+                return consumed(got, peer_pid, waited=False)
             tagged = loop.create_future()
 
             def done(f: asyncio.Future) -> None:
@@ -191,7 +201,7 @@ class Engine:
                 elif f.exception() is not None:
                     tagged.set_exception(f.exception())
                 else:
-                    tagged.set_result(consumed(f.result(), peer_pid))
+                    tagged.set_result(consumed(f.result(), peer_pid, waited=True))
 
             got.add_done_callback(done)
             return tagged
