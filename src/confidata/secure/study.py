@@ -601,7 +601,6 @@ def _check_plain_links(parties: list[Party], tls: bool, where: str) -> None:
         )
 
 
-
 def _with_digest(study: Study) -> Study:
     """The canonical content (everything but the local folder) hashed; equal studies, equal digest."""
     content = asdict(study)
