@@ -94,7 +94,7 @@ def paillier(n: int, seed: int = 1) -> dict:
     }
 
 
-def end_to_end(sizes: list[int]) -> None:
+def end_to_end(sizes: list[int], statistics: tuple[str, ...]) -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import psi_bench  # noqa: PLC0415 - the whole-run harness beside this file
 
@@ -104,7 +104,7 @@ def end_to_end(sizes: list[int]) -> None:
     )
     print("|---:|:---|---:|---:|---:|---:|---:|---:|---:|:---:|:---|")
     for n in sizes:
-        for statistic in ("intersection_size", "intersection_sum"):
+        for statistic in statistics:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             r = psi_bench.one(n, "ecdh", statistic)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -124,9 +124,11 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--paillier", type=int, default=300, help="values to time Paillier on")
     ap.add_argument("--e2e", nargs="+", type=int, help="whole runs at these sizes instead")
+    ap.add_argument("--sum-only", action="store_true", help="with --e2e: no size-only baseline")
     args = ap.parse_args()
     if args.e2e:
-        end_to_end(args.e2e)
+        baseline = () if args.sum_only else ("intersection_size",)
+        end_to_end(args.e2e, (*baseline, "intersection_sum"))
         return
     pai = paillier(args.paillier) if args.paillier else None
     print(
