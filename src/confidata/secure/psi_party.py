@@ -107,7 +107,7 @@ async def _guarded(links: Links, *args) -> PsiReport:
 async def _main(
     links: Links, study: Study, role: str, inp: PsiInput | None, problem: ConfidataError | None
 ) -> PsiReport:
-    from confidata.secure.psi_ecdh import ecdh_psi  # noqa: PLC0415 - Paillier loads only when used
+    from confidata.secure.psi_ecdh import ecdh_psi  # noqa: PLC0415 - loaded only when used
     from confidata.secure.psi_helper import helper_psi, holder_psi  # noqa: PLC0415
 
     await links.connect()
