@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,6 +16,7 @@ from rich.table import Table
 
 from confidata._cli_common import err, guarded, out
 from confidata.errors import ConfidataError
+from confidata.secure.psi_demo import SCENARIOS as PSI_DEMO_SCENARIOS
 
 secure_app = typer.Typer(
     help="Input privacy: secure tables across parties (MPyC over TLS) and private set intersection.",
@@ -160,6 +164,59 @@ def party(
     print_report(report)
 
 
+@dataclass(frozen=True)
+class DemoOptions:
+    """What `confidata secure demo` was asked for; each scenario reads the options it uses."""
+
+    parties: int
+    rows: int
+    seed: int
+    statistic: str
+    tls: bool
+    records: Optional[int]
+    technique: str
+    overlap: float
+    family: str
+    holders: int
+
+
+def _models_demo(o: DemoOptions, scenario: str) -> None:
+    from confidata.cli_secure_models import model_demo
+
+    model_demo(scenario, o.parties, o.rows, o.seed, o.tls, o.family)
+
+
+def _he_demo(o: DemoOptions) -> None:
+    from confidata.cli_he import he_demo
+
+    he_demo(o.holders, o.rows, o.seed, o.tls, o.statistic)
+
+
+def _vertical_demo(o: DemoOptions) -> None:
+    from confidata.cli_secure_vertical import vertical_demo
+
+    vertical_demo(o.records or o.rows, o.overlap, o.seed, o.tls, o.statistic, o.parties)
+
+
+def _intersection_demo(o: DemoOptions, scenario: str) -> None:
+    _psi_demo(scenario, o.records or o.rows, o.technique, o.overlap, o.seed, o.tls)
+
+
+# every scenario the demo runs: its name, what it shows, and the function that runs it (the
+# option help and the unknown-scenario error are written from this, so a new one is one line)
+DEMOS: dict[str, tuple[str, Callable[[DemoOptions], None]]] = {
+    "table": ("a table across 3+ parties on MPyC", lambda o: _table_demo(o)),
+    **{
+        name: (f"two holders' {name} (--technique ecdh or helper)", partial(_intersection_demo, scenario=name))
+        for name in PSI_DEMO_SCENARIOS
+    },
+    "vertical": ("a table over two holders' joined units, with a helper", _vertical_demo),
+    "he-aggregate": ("many holders under a threshold HE key (--holders)", _he_demo),
+    "regression": ("a regression across 3 parties on MPyC (--family)", partial(_models_demo, scenario="regression")),
+    "quantile": ("exact quantiles across 3 parties on MPyC", partial(_models_demo, scenario="quantile")),
+}
+
+
 @secure_app.command("demo")
 @guarded
 def demo(
@@ -168,32 +225,25 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 1,
     statistic: Annotated[str, typer.Option("--statistic", help="count, total, mean or variance.")] = "mean",
     tls: Annotated[bool, typer.Option("--tls/--no-tls", help="Encrypt the links.")] = True,
-    scenario: Annotated[str, typer.Option("--scenario", help="table (MPyC), or intersection, intersection-size, intersection-sum (two holders), or vertical (two holders and a helper), or he-aggregate (many holders, threshold HE).")] = "table",
+    scenario: Annotated[
+        str, typer.Option("--scenario", help="; ".join(f"{k}: {v[0]}" for k, v in DEMOS.items()) + ".")
+    ] = "table",
     records: Annotated[Optional[int], typer.Option("--records", help="Records per holder (intersection scenarios; default 1000).")] = None,
     technique: Annotated[str, typer.Option("--technique", help="Intersection technique: ecdh (two holders) or helper (plus a helper).")] = "ecdh",
     overlap: Annotated[float, typer.Option("--overlap", help="Share of the first holder's units also in the second's.")] = 0.5,
     family: Annotated[str, typer.Option("--family", help="Regression scenario: ols, ridge or logistic.")] = "ols",
     holders: Annotated[int, typer.Option("--holders", help="Data holders of the he-aggregate scenario (threshold HE: 3 key holders, 2 decrypt).")] = 20,
 ) -> None:
-    """Synthetic data for N parties, certificates, a study; run every party as a process on 127.0.0.1."""
-    if scenario in ("regression", "quantile"):
-        from confidata.cli_secure_models import model_demo
+    """Synthetic data for the parties, certificates, a study; run every party as a process on 127.0.0.1."""
+    if scenario not in DEMOS:
+        raise ConfidataError(f"--scenario must be one of {', '.join(DEMOS)}; got another value.")
+    options = DemoOptions(parties, rows, seed, statistic, tls, records, technique, overlap, family, holders)
+    DEMOS[scenario][1](options)
 
-        model_demo(scenario, parties, rows, seed, tls, family)
-        return
-    if scenario == "he-aggregate":
-        from confidata.cli_he import he_demo
 
-        he_demo(holders, rows, seed, tls, statistic)
-        return
-    if scenario == "vertical":
-        from confidata.cli_secure_vertical import vertical_demo
-
-        vertical_demo(records or rows, overlap, seed, tls, statistic, parties)
-        return
-    if scenario != "table":
-        _psi_demo(scenario, records or rows, technique, overlap, seed, tls)
-        return
+def _table_demo(o: DemoOptions) -> None:
+    """The MPyC table demo: N parties' generated records, the secure table beside pandas'."""
+    parties, rows, seed, statistic, tls = o.parties, o.rows, o.seed, o.statistic, o.tls
     from confidata.secure import aggregate, plain_result, plan_for
     from confidata.secure.runner import demo_data, demo_study, start_parties, wait_parties
 
@@ -314,16 +364,14 @@ def print_psi_report(report, *, echo=out) -> None:
 
 def _psi_demo(scenario: str, records: int, technique: str, overlap: float, seed: int, tls: bool) -> None:
     from confidata.secure.psi import plain_psi, psi_input
-    from confidata.secure.psi_demo import SCENARIOS, demo_psi_data, demo_psi_study
+    from confidata.secure.psi_demo import demo_psi_data, demo_psi_study
     from confidata.secure.runner import start_parties, wait_parties
 
-    if scenario not in SCENARIOS:
-        raise ConfidataError(f"--scenario must be table or one of {', '.join(SCENARIOS)}; got another value.")
     if technique not in ("ecdh", "helper"):
         raise ConfidataError("--technique must be ecdh or helper.")
     if records < 1 or not 0 <= overlap <= 1:
         raise ConfidataError("--records must be 1 or more and --overlap between 0 and 1.")
-    statistic = SCENARIOS[scenario]
+    statistic = PSI_DEMO_SCENARIOS[scenario]
     with tempfile.TemporaryDirectory(prefix="confidata-psi-demo-") as tmp:
         folder = Path(tmp)
         timeout = 60.0 + records * 0.0005 + (records * 0.05 if statistic == "intersection_sum" and technique == "ecdh" else 0)

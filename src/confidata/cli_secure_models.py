@@ -85,6 +85,7 @@ def model_demo(scenario: str, parties: int, rows: int, seed: int, tls: bool, fam
     from confidata.secure.quantiles import plain_quantiles
     from confidata.secure.regression import plain_regression
     from confidata.secure.runner import start_parties, wait_parties
+    from confidata.table import infer_schema
 
     if parties < 3:
         raise ConfidataError("--parties must be 3 or more (Shamir sharing with an honest majority).")
@@ -99,13 +100,17 @@ def model_demo(scenario: str, parties: int, rows: int, seed: int, tls: bool, fam
             frames.append(demo_model_data(rows, seed, i))
             paths[n] = folder / f"{n}.csv"
             frames[-1].to_csv(paths[n], index=False)
+        # one schema for all, as a real study agrees on one: inferred per party, a 13-level
+        # schooling column can read as a code at one party and a number at another
+        schema = infer_schema(pd.concat(frames, ignore_index=True)).save(folder / "schema.json")
+        extra = {n: ["--schema", str(schema)] for n in names}
         out.print(
             f"{scenario} ({st.spec.get('formula', st.value)}): {parties} parties, {rows:,} records each, "
             f"TLS {'on' if tls else 'off'}; study digest {st.digest[:12]}"
         )
         started = time.perf_counter()
         procs = wait_parties(
-            start_parties(folder / "study.toml", st, paths, folder), st.connect_timeout + 300
+            start_parties(folder / "study.toml", st, paths, folder, extra=extra), st.connect_timeout + 300
         )
         failed = [p for p in procs if p.code != 0]
         for p in failed:
