@@ -15,9 +15,9 @@ value shared by very many filters, whose true pairs the other bands catch.
 
 Candidates are scored inside the join (Dice on the packed words) and only pairs scoring at least
 `floor` are kept, so memory follows the pairs kept, not the pairs compared; the histogram of
-every score computed is returned. A pair found by several bands of one group of `BAND_GROUP`
-bands is scored once (a true match shares many bands); across groups it is scored again, and
-the kept pairs are made distinct at the end.
+every score computed (a pair found by several bands counted each time) is returned. A pair kept
+by several bands of one group of `BAND_GROUP` bands is kept once, and between groups only the
+distinct pairs among the 5 best of both their records stay (`_best_per_record`).
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ def _band_keys(words, orders, rows):  # pragma: no cover - compiled
 @njit(cache=True, nogil=True)
 def _join_score(keys_a, order_a, keys_b, order_b, band, a, b, count_a, count_b, floor, max_block,
                 histogram):  # pragma: no cover - compiled
-    """Score the pairs that share band `band`'s key, skipping those an earlier band of the same
-    group already found (a true match shares many bands: scored once, not once per band)."""
+    """Score the pairs that share band `band`'s key; keep those at or above the floor that no
+    earlier band of the same group found (a true match shares many bands: kept once)."""
     key_a, key_b = keys_a[band], keys_b[band]
     capacity = 1024
     left = np.empty(capacity, dtype=np.int64)
@@ -110,13 +110,6 @@ def _join_score(keys_a, order_a, keys_b, order_b, band, a, b, count_a, count_b, 
                 ra = order_a[x]
                 for y in range(j, j_end):
                     rb = order_b[y]
-                    seen = False
-                    for earlier in range(band):
-                        if keys_a[earlier, ra] == keys_b[earlier, rb]:
-                            seen = True
-                            break
-                    if seen:
-                        continue
                     both = np.uint64(0)
                     for w in range(width):
                         both += _popcount64(a[ra, w] & b[rb, w])
@@ -125,6 +118,16 @@ def _join_score(keys_a, order_a, keys_b, order_b, band, a, b, count_a, count_b, 
                     compared += 1
                     histogram[min(bins - 1, int(d * bins))] += 1
                     if d >= floor:
+                        # kept once per group: skip a pair an earlier band of the group found
+                        # (checked only here: for the many pairs below the floor the look-ups
+                        # into the other bands' keys cost more than their Dice score)
+                        seen = False
+                        for earlier in range(band):
+                            if keys_a[earlier, ra] == keys_b[earlier, rb]:
+                                seen = True
+                                break
+                        if seen:
+                            continue
                         if kept == capacity:
                             capacity *= 2
                             left = np.concatenate((left, np.empty(capacity - kept, dtype=np.int64)))
