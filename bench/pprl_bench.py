@@ -22,7 +22,7 @@ after each row. Usage:
 
     bash bench/setup_pprl_peers.sh
     .venv/bin/python bench/pprl_bench.py --sizes 100000 --peers anonlink,splink
-    .venv/bin/python bench/pprl_bench.py --sizes 1000000
+    .venv/bin/python bench/pprl_bench.py --sizes 1000000 --threshold 0.7
     .venv/bin/python bench/pprl_bench.py --attack 10000
 """
 
@@ -58,6 +58,12 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def _peak_gib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
 def _files(n: int) -> dict[str, Path]:
     folder = WORK / f"n{n}"
     paths = {k: folder / f"{k}.csv" for k in ("a", "b", "truth")}
@@ -89,7 +95,10 @@ def _best_f1(links: list, truth: pd.DataFrame, thresholds) -> dict:
     return best
 
 
-def run_ours(n: int, fields: str = FIELDS, hardening: str = "none") -> tuple[dict, tuple]:
+def run_ours(n: int, fields: str = FIELDS, hardening: str = "none",
+             given: float | None = None) -> tuple[dict, tuple]:
+    """Our run; ``given``: link at that Dice threshold instead of the automatic one (the floor
+    of the candidate search is then the threshold, so far fewer pairs are kept)."""
     paths = _files(n)
     a, b, truth = _read(paths["a"]), _read(paths["b"]), pd.read_csv(paths["truth"], dtype=str)
     specs, steps = parse_fields(fields), parse_hardening(hardening)
@@ -99,10 +108,11 @@ def run_ours(n: int, fields: str = FIELDS, hardening: str = "none") -> tuple[dic
     t1 = time.perf_counter()
     enc_b = encode(b, id_column="id_b", fields=specs, key=KEY, hardening=steps).encoding
     t2 = time.perf_counter()
+    print(f"n={n:,}: encoded both in {t2 - t0:.1f} s, peak memory {_peak_gib():.1f} GiB", flush=True)
     # every greedy pair from the floor up, then the automatic threshold as `link --auto` picks
     # it from the same histogram (greedy pairs above a threshold do not depend on the floor)
-    result = link(enc_a, enc_b, threshold=FLOOR)
-    auto, _ = valley_threshold(result.histogram, FLOOR)
+    result = link(enc_a, enc_b, threshold=given or FLOOR)
+    auto = given or valley_threshold(result.histogram, FLOOR)[0]
     t3 = time.perf_counter()
     matches = result.matches
     best = _best_f1(matches.values.tolist(), truth, np.round(np.arange(0.50, 1.0, 0.01), 2))
@@ -110,7 +120,8 @@ def run_ours(n: int, fields: str = FIELDS, hardening: str = "none") -> tuple[dic
                         "link": round(t3 - t2, 1), "total": round(t3 - t0, 1)},
                compared=int(result.compared), blocking=result.blocking,
                threshold=round(float(auto), 3), **_f1(matches[matches["score"] >= auto], truth),
-               best_threshold=best["threshold"], best_f1=best["f1"], load_after=_load())
+               best_threshold=best["threshold"], best_f1=best["f1"], load_after=_load(),
+               peak_gib=round(_peak_gib(), 1))
     return row, (enc_a, a)
 
 
@@ -175,13 +186,15 @@ def main() -> None:
     ap.add_argument("--sizes", default="", help="comma-separated n (n x n records)")
     ap.add_argument("--peers", default="", help="anonlink,splink")
     ap.add_argument("--attack", type=int, default=0, help="attack rows on n x n files")
+    ap.add_argument("--threshold", type=float, default=None,
+                    help="link ours at this Dice threshold instead of the automatic one")
     ap.add_argument("--out", default=str(BENCH / "results" / "pprl.jsonl"))
     args = ap.parse_args()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in [int(s) for s in args.sizes.split(",") if s]:
-        row, _ = run_ours(n)
+        row, _ = run_ours(n, given=args.threshold)
         print(json.dumps(row), flush=True)
         rows.append(row)
         for peer in [p for p in args.peers.split(",") if p]:
