@@ -31,7 +31,7 @@ from confidata.secure.study import study_toml
 from confidata.secure.vertical import plain_vertical, ring_bits, vertical_input
 from confidata.secure.vertical_demo import start_vertical_parties
 from confidata.secure.vertical_join import helper_join, holder_join, reconstruct_carry, ring_matmul
-from test_secure_parties import Tap, _needles
+from test_secure_parties import Tap, _needles, by_chance
 
 REGIONS = ["northeast", "midwest", "south", "west"]
 ETHNICITY = ["cauc", "afam"]
@@ -284,7 +284,7 @@ def test_the_wire_carries_no_identifier_value_or_cell(tmp_path, cps):
     own_file = (tmp_path / "tax.csv").read_bytes() + (tmp_path / "nso.csv").read_bytes()
     assert sum(n in own_file for n in needles) > 1000  # positive control: the needles find the data
     found = [n for n in needles if n in wire]
-    assert not found, f"{len(found)} identifiers, values or cells found on the wire"
+    assert by_chance(found), f"{len(found)} identifiers, values or cells found on the wire"
     # between the two holders: a key share, the study check and one share of the table only,
     # whatever the data's size, so no pseudonym or row of one holder reaches the other
     assert len(between_holders) < 12_000 < 16 * 1000 < len(to_helper)

@@ -80,10 +80,10 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         (
             (
                 "helper",
-                "both set sizes and the equality pattern of the pseudonyms, hence |A n B|; "
-                "never an identifier",
+                "every set size and the equality pattern of the pseudonyms, hence |A n B|; "
+                "with more than two holders, the size of every sub-intersection; never an identifier",
             ),
-            ("a result holder", "|A n B| and both set sizes"),
+            ("a result holder", "|A n B| (all holders' common units) and every set size"),
             (
                 "a holder that is not a result party",
                 "the other's set size only (from the byte counts shared at the end)",
@@ -97,8 +97,12 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         "confidata.secure.psi_helper",
         _SEMI + "; the helper does not collude with a holder.",
         (
-            ("helper", "both set sizes and the equality pattern of the pseudonyms; never an identifier"),
-            ("a result holder", "which of its own units are in the other's set, and both set sizes"),
+            (
+                "helper",
+                "every set size and the equality pattern of the pseudonyms (with more than two holders, "
+                "every sub-intersection's size); never an identifier",
+            ),
+            ("a result holder", "which of its own units are in every other holder's set, and every set size"),
             (
                 "a holder that is not a result party",
                 "the other's set size only (from the byte counts shared at the end)",

@@ -154,8 +154,9 @@ def plain_psi(study: Study, inputs: dict[str, PsiInput], party: str | None = Non
     ``party`` picks whose view of an 'intersection' to give (its own matched keys and rows).
     """
     names = [p.name for p in study.holders]
-    a, b = (inputs[n] for n in names)
-    common = np.intersect1d(a.ids.keys.astype(str), b.ids.keys.astype(str))
+    common = inputs[names[0]].ids.keys.astype(str)
+    for n in names[1:]:
+        common = np.intersect1d(common, inputs[n].ids.keys.astype(str))
     res = PsiResult(
         study.name,
         study.statistic,

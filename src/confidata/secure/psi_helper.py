@@ -1,12 +1,15 @@
-"""Helper-assisted private set intersection: two holders send keyed pseudonyms to a helper that
-holds no data and matches them (the "trusted third party" linkage model of many NSOs, with the
-third party blinded by a key it never sees). Semi-honest, and the helper must not collude with a
-holder (a colluding helper and holder could test guesses of the other holder's identifiers).
+"""Helper-assisted private set intersection: two (or, for the intersection and its size, more)
+holders send keyed pseudonyms to a helper that holds no data and matches them (the "trusted
+third party" linkage model of many NSOs, with the third party blinded by a key it never sees).
+Semi-honest, and the helper must not collude with a holder (a colluding helper and holder could
+test guesses of another holder's identifiers).
 
 Round 1. The holders agree on a key: each sends the other an ephemeral X25519 public key over
          their TLS link; K = SHA-256 of the shared secret, both public keys and the study digest.
-         The helper never sees K. (Intersection-sum: the value holder V also sends the other
-         holder O a 32-byte seed; SHAKE-256(seed) expands to one 64-bit mask s_j per record.)
+         The helper never sees K. With more than two holders, each agrees such a key k_i with
+         the first holder, who draws a random group key K and sends holder i K XOR HMAC(k_i).
+         (Intersection-sum, two holders only: the value holder V also sends the other holder O
+         a 32-byte seed; SHAKE-256(seed) expands to one 64-bit mask s_j per record.)
 Round 2. Each holder sends the helper HMAC-SHA256(K, identifier) truncated to 16 bytes, for its
          distinct identifiers, shuffled with a secret permutation. V also sends, per record in
          the same order, c_j = v_j - s_j mod 2**64 (uniform to the helper, who lacks the seed).
@@ -21,7 +24,9 @@ Round 4. (sum only) O adds the masks of those positions, D = sum s_j, and sends 
 What each party learns:
 * Helper: both set sizes and the equality pattern of the pseudonyms (which of A's shuffled
   entries equal which of B's): hence |A n B|; never an identifier, never a value (the c_j are
-  masked), never the sum (C is masked by D).
+  masked), never the sum (C is masked by D). With more than two holders the equality pattern
+  spans all of them: the helper learns the size of every sub-intersection (which pseudonyms two
+  or three holders share, not only the one all share).
 * Holders: the other's set size (from the helper's flags or the count) and their output:
   'intersection_size': the count; 'intersection': which of their own units matched;
   'intersection_sum': sum and count. O also receives positions in V's secretly shuffled list,
@@ -61,32 +66,65 @@ def _agree(study: Study, mine_sk: bytes, mine_pk: bytes, theirs_pk: bytes) -> by
     return hashlib.sha256(material).digest()
 
 
-async def holder_psi(links: Any, study: Study, inp: PsiInput) -> PsiResult | None:
-    """A data holder's side of the helper technique."""
-    from nacl.bindings import crypto_scalarmult_base  # noqa: PLC0415
+def _wrap(key: bytes, pairwise: bytes) -> bytes:
+    """The group key XOR a pad only the two holders of `pairwise` can derive (one-time: each
+    pairwise key comes from fresh ephemeral keys and wraps one group key)."""
+    if len(key) != 32:
+        raise ValueError
+    pad = hmac.digest(pairwise, b"group key", "sha256")
+    return bytes(x ^ y for x, y in zip(key, pad, strict=True))
 
-    me = links.me
-    other = next(p.name for p in study.holders if p.name != me)
-    helper = study.helper.name
-    results = set(study.results)
-    sk = secrets.token_bytes(32)
-    pk = crypto_scalarmult_base(sk)
-    await links.send(other, "keyshare", {"pk": pk.hex()})
-    sum_study = study.statistic == "intersection_sum"
-    is_v = sum_study and me == study.value_holder
-    seed = secrets.token_bytes(32) if is_v else None
-    if is_v:
-        await links.send(other, "seed", {"seed": seed.hex()})
+
+async def _pairwise_key(links: Any, study: Study, other: str, sk: bytes, pk: bytes) -> bytes:
     got = await links.recv(other, "keyshare")
     try:
         their_pk = bytes.fromhex(got["pk"])
         if len(their_pk) != 32:
             raise ValueError
-        key = _agree(study, sk, pk, their_pk)
+        return _agree(study, sk, pk, their_pk)
     except Exception:  # any malformed share, including a small-order point nacl refuses
         raise PartyFailure(
-            f"Party '{me}' stopped: malformed key share from party '{other}'.", [other]
+            f"Party '{links.me}' stopped: malformed key share from party '{other}'.", [other]
         ) from None
+
+
+async def holder_psi(links: Any, study: Study, inp: PsiInput) -> PsiResult | None:
+    """A data holder's side of the helper technique."""
+    from nacl.bindings import crypto_scalarmult_base  # noqa: PLC0415
+
+    me = links.me
+    holders = [p.name for p in study.holders]
+    leader = holders[0]
+    # two holders agree on the key directly; with more, each agrees a key with the first holder,
+    # who sends every other holder one group key under their pairwise key
+    other = leader if me != leader else holders[1]
+    helper = study.helper.name
+    results = set(study.results)
+    sk = secrets.token_bytes(32)
+    pk = crypto_scalarmult_base(sk)
+    partners = [h for h in holders if h != me] if me == leader else [leader]
+    for h in partners:
+        await links.send(h, "keyshare", {"pk": pk.hex()})
+    sum_study = study.statistic == "intersection_sum"
+    is_v = sum_study and me == study.value_holder
+    seed = secrets.token_bytes(32) if is_v else None
+    if is_v:
+        await links.send(other, "seed", {"seed": seed.hex()})
+    pairwise = {h: await _pairwise_key(links, study, h, sk, pk) for h in partners}
+    if len(holders) == 2:
+        key = pairwise[other]
+    elif me == leader:
+        key = secrets.token_bytes(32)
+        for h, k in pairwise.items():
+            await links.send(h, "groupkey", {"wrapped": _wrap(key, k).hex()})
+    else:
+        wrapped = (await links.recv(leader, "groupkey"))["wrapped"]
+        try:
+            key = _wrap(bytes.fromhex(wrapped), pairwise[leader])
+        except (TypeError, ValueError):
+            raise PartyFailure(
+                f"Party '{me}' stopped: malformed group key from party '{leader}'.", [leader]
+            ) from None
     if sum_study and not is_v:
         seed = bytes.fromhex((await links.recv(other, "seed"))["seed"])
     pseudo_key = hmac.digest(key, b"pseudonyms", "sha256")
@@ -140,11 +178,24 @@ async def holder_psi(links: Any, study: Study, inp: PsiInput) -> PsiResult | Non
     return PsiResult(study.name, study.statistic, "helper", info["sizes"], int(info["count"]), total=total)
 
 
+def match_all(sets: list[np.ndarray]) -> list[np.ndarray]:
+    """Positions, in each of several (n, 16) pseudonym arrays, of the rows all of them hold,
+    aligned (the k-th position of every array is the same pseudonym)."""
+    common = sets[0]
+    positions = [np.arange(len(common))]
+    for other in sets[1:]:
+        ia, ib = match(common, other)
+        positions = [p[ia] for p in positions] + [ib]
+        common = common[ia]
+    return positions
+
+
 async def helper_psi(links: Any, study: Study) -> None:
     """The helper's side: match the pseudonyms, send each result party its output."""
-    a, b = (p.name for p in study.holders)
+    names = [p.name for p in study.holders]
+    a, b = names[:2]
     got = {}
-    for name in (a, b):
+    for name in names:
         got[name] = await links.recv(name, "pseudo", dtype=np.uint8, cols=PSEUDONYM)
     sizes = {n: len(v) for n, v in got.items()}
     masked = None
@@ -156,9 +207,9 @@ async def helper_psi(links: Any, study: Study) -> None:
                 f"Party '{links.me}' stopped: party '{v}' sent masked values of the wrong length.", [v]
             )
 
-    ia, ib = await links.compute(match, got[a], got[b])
-    count = len(ia)
-    positions = {a: ia, b: ib}
+    positions = await links.compute(match_all, [got[n] for n in names])
+    positions = dict(zip(names, positions, strict=True))
+    count = len(positions[a])
     for name in study.results:
         if study.statistic == "intersection":
             flags = np.zeros(sizes[name], dtype=np.uint8)

@@ -481,7 +481,9 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
     if not results or any(r not in names for r in results):
         raise SchemaError(f"{where} [study]: key 'results' must list party names from [[party]].")
     if psi or vertical:
-        _check_psi_parties(parties, technique, results, value_holder, tls, where)
+        # the helper matches any number of holders' pseudonyms; the other protocols are two-party
+        many = psi and technique == "helper" and statistic != "intersection_sum"
+        _check_psi_parties(parties, technique, results, value_holder, tls, where, many_holders=many)
     if vertical and sorted(by_holders) != sorted(p.name for p in parties if p.role == "holder"):
         raise SchemaError(f"{where} [study]: key 'holders' must name the study's two data holders.")
     _check_plain_links(parties, tls, where)
@@ -557,14 +559,27 @@ def _identifier(data: Mapping[str, Any], where: str, psi: bool) -> tuple[list[st
 
 
 def _check_psi_parties(
-    parties: list[Party], technique: str, results: list[str], value_holder: str, tls: bool, where: str
+    parties: list[Party],
+    technique: str,
+    results: list[str],
+    value_holder: str,
+    tls: bool,
+    where: str,
+    *,
+    many_holders: bool = False,
 ) -> None:
     holders = [p.name for p in parties if p.role == "holder"]
     helpers = [p.name for p in parties if p.role == "helper"]
-    if len(holders) != 2:
+    if many_holders and len(holders) < 2:
         raise SchemaError(
-            f"{where}: an intersection or vertical study takes exactly 2 data holders ([[party]] without "
+            f"{where}: an intersection study takes 2 or more data holders ([[party]] without "
             f"role = \"helper\"); it has {len(holders)}."
+        )
+    if not many_holders and len(holders) != 2:
+        raise SchemaError(
+            f"{where}: this study takes exactly 2 data holders ([[party]] without role = \"helper\"); "
+            f"it has {len(holders)}. Only the helper technique's intersection and intersection_size "
+            "take more."
         )
     want = 1 if technique == "helper" else 0
     if len(helpers) != want:
