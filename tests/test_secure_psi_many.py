@@ -110,3 +110,19 @@ def test_more_than_two_holders_are_refused_where_the_protocol_is_two_party(tmp_p
         data["value"] = {"column": "wage", "min": 0, "max": 10**6, "holder": "tax"}
     with pytest.raises(SchemaError, match="exactly 2 data holders.*helper technique"):
         parse_study(data, folder=tmp_path)
+
+
+def test_the_demo_runs_three_holders_and_a_helper_and_refuses_them_for_diffie_hellman():
+    import subprocess
+    import sys
+
+    def demo(*args):
+        command = [sys.executable, "-m", "confidata.cli", "secure", "demo", "--scenario", "intersection-size"]
+        return subprocess.run([*command, *args], capture_output=True, text=True, timeout=300)
+
+    ok = demo("--technique", "helper", "--parties", "4", "--records", "600")
+    assert ok.returncode == 0, ok.stderr[-800:]
+    assert "holders nso, register, register2" in ok.stdout and "Equal to the plain computation" in ok.stdout
+    refused = demo("--technique", "ecdh", "--parties", "4")
+    assert refused.returncode != 0 and "use --technique helper" in refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stdout + refused.stderr

@@ -199,7 +199,11 @@ def _vertical_demo(o: DemoOptions) -> None:
 
 
 def _intersection_demo(o: DemoOptions, scenario: str) -> None:
-    _psi_demo(scenario, o.records or o.rows, o.technique, o.overlap, o.seed, o.tls)
+    # --parties counts the helper too; Diffie-Hellman is two holders whatever the (table) default
+    holders = o.parties - 1 if o.technique == "helper" else 2
+    if o.technique == "ecdh" and o.parties > 3:
+        raise ConfidataError("Diffie-Hellman PSI is two-party; for more holders use --technique helper.")
+    _psi_demo(scenario, o.records or o.rows, o.technique, o.overlap, o.seed, o.tls, holders)
 
 
 # every scenario the demo runs: its name, what it shows, and the function that runs it (the
@@ -207,7 +211,7 @@ def _intersection_demo(o: DemoOptions, scenario: str) -> None:
 DEMOS: dict[str, tuple[str, Callable[[DemoOptions], None]]] = {
     "table": ("a table across 3+ parties on MPyC", lambda o: _table_demo(o)),
     **{
-        name: (f"two holders' {name} (--technique ecdh or helper)", partial(_intersection_demo, scenario=name))
+        name: (f"{name} over two holders (ecdh) or more (--technique helper --parties N+1)", partial(_intersection_demo, scenario=name))
         for name in PSI_DEMO_SCENARIOS
     },
     "vertical": ("a table over two holders' joined units, with a helper", _vertical_demo),
@@ -362,7 +366,9 @@ def print_psi_report(report, *, echo=out) -> None:
     )
 
 
-def _psi_demo(scenario: str, records: int, technique: str, overlap: float, seed: int, tls: bool) -> None:
+def _psi_demo(
+    scenario: str, records: int, technique: str, overlap: float, seed: int, tls: bool, holders: int = 2
+) -> None:
     from confidata.secure.psi import plain_psi, psi_input
     from confidata.secure.psi_demo import demo_psi_data, demo_psi_study
     from confidata.secure.runner import start_parties, wait_parties
@@ -375,15 +381,15 @@ def _psi_demo(scenario: str, records: int, technique: str, overlap: float, seed:
     with tempfile.TemporaryDirectory(prefix="confidata-psi-demo-") as tmp:
         folder = Path(tmp)
         timeout = 60.0 + records * 0.0005 + (records * 0.05 if statistic == "intersection_sum" and technique == "ecdh" else 0)
-        st = demo_psi_study(folder, statistic, technique, tls=tls, timeout=timeout)
-        frames = demo_psi_data(records, seed, overlap)
+        st = demo_psi_study(folder, statistic, technique, tls=tls, timeout=timeout, holders=holders)
+        frames = demo_psi_data(records, seed, overlap, holders)
         paths = {}
         for n, frame in frames.items():
             paths[n] = folder / f"{n}.csv"
             frame.to_csv(paths[n], index=False)
         out.print(
-            f"{scenario} by {technique}: holders nso and register, {records:,} records each, "
-            f"{round(records * overlap):,} in common; TLS {'on' if tls else 'off'}; study digest {st.digest[:12]}"
+            f"{scenario} by {technique}: holders {', '.join(frames)}, {records:,} records each, "
+            f"{round(records * overlap):,} common to all; TLS {'on' if tls else 'off'}; study digest {st.digest[:12]}"
         )
         started = time.perf_counter()
         procs = wait_parties(start_parties(folder / "study.toml", st, paths, folder), st.connect_timeout + 6 * timeout)

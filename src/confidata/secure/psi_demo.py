@@ -20,14 +20,13 @@ from confidata.secure.certs import make_certificates
 from confidata.secure.runner import free_ports
 from confidata.secure.study import Study, parse_study, study_toml
 
-__all__ = ["SCENARIOS", "demo_psi_data", "demo_psi_study"]
+__all__ = ["SCENARIOS", "demo_psi_data", "demo_psi_study", "holder_names"]
 
 SCENARIOS = {
     "intersection-size": "intersection_size",
     "intersection": "intersection",
     "intersection-sum": "intersection_sum",
 }
-HOLDERS = ("nso", "register")
 
 
 def demo_psi_study(
@@ -39,9 +38,10 @@ def demo_psi_study(
     timeout: float = 60.0,
     max_records: int = 10_000_000,
     results: tuple[str, ...] = ("nso",),
+    holders: int = 2,
 ) -> Study:
     """An intersection study over parties on 127.0.0.1, written to folder/study.toml."""
-    names = list(HOLDERS) + (["helper"] if technique == "helper" else [])
+    names = holder_names(holders) + (["helper"] if technique == "helper" else [])
     ports = free_ports(len(names))
     data = {
         "study": {
@@ -74,17 +74,26 @@ def demo_psi_study(
     return study
 
 
-def demo_psi_data(records: int, seed: int, overlap: float = 0.5) -> dict[str, pd.DataFrame]:
-    """Two holders' files with exactly round(records * overlap) persons in common."""
+def holder_names(holders: int) -> list[str]:
+    """The demo's holders: the NSO, then 'register', 'register2', ..."""
+    return ["nso", "register", *(f"register{i}" for i in range(2, holders))]
+
+
+def demo_psi_data(records: int, seed: int, overlap: float = 0.5, holders: int = 2) -> dict[str, pd.DataFrame]:
+    """The holders' files: each register holds exactly round(records * overlap) of the NSO's
+    persons (the same ones in every register, so all holders share exactly that many) and new
+    codes of its own for the rest."""
     rng = np.random.default_rng(seed)
     common = int(round(records * overlap))
-    codes = rng.permutation(np.arange(1, 2 * records - common + 1))
+    fresh = records - common
+    codes = rng.permutation(np.arange(1, records + (holders - 1) * fresh + 1))
     nso = codes[:records]
-    register = np.concatenate([nso[:common], codes[records:]])
-    register = register[rng.permutation(len(register))]
-    reg_text = np.char.add(np.char.add(" p", np.char.zfill(register.astype(str), 9)), " ")
-    income = np.clip(np.round(rng.lognormal(10, 0.7, size=records)), 0, 500000).astype(np.int64)
-    return {
-        "nso": pd.DataFrame({"person": np.char.add("P", np.char.zfill(nso.astype(str), 9))}),
-        "register": pd.DataFrame({"person": reg_text, "income": income}),
-    }
+    frames = {"nso": pd.DataFrame({"person": np.char.add("P", np.char.zfill(nso.astype(str), 9))})}
+    for i, name in enumerate(holder_names(holders)[1:]):
+        own = codes[records + i * fresh : records + (i + 1) * fresh]
+        register = np.concatenate([nso[:common], own])
+        register = register[rng.permutation(len(register))]
+        reg_text = np.char.add(np.char.add(" p", np.char.zfill(register.astype(str), 9)), " ")
+        income = np.clip(np.round(rng.lognormal(10, 0.7, size=records)), 0, 500000).astype(np.int64)
+        frames[name] = pd.DataFrame({"person": reg_text, "income": income})
+    return frames
