@@ -17,8 +17,9 @@ local step and protocol), `regression` (OLS, ridge, logistic solved on shares), 
 (exact quantiles by a secret search over a public grid), `model_demo` (their demo data).
 Intersections: `identifiers` (normalisation), `psi_crypto` (hash to the curve, X25519, HMAC),
 `psi_ecdh` and `psi_helper` (the two techniques), `psi` (result type, plain computation),
-`channel` (framed TLS messages, never pickle), `psi_party` (one holder's or the helper's
-process), `psi_demo` (the demo's study and data).
+`channel` (framed TLS messages, never pickle), `peer_check` (the study check before anything is
+computed, shared with the vertical table), `psi_party` (one holder's or the helper's process),
+`psi_demo` (the demo's study and data).
 Vertical tables: `vertical` (a holder's keys, codes and values; the plain table),
 `vertical_join` (the join at the helper and the product on replicated shares), `vertical_party`
 (one party's process: the join on `channel`, then exact cells and protection on MPyC),

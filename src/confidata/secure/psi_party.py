@@ -27,6 +27,7 @@ from confidata.secure.channel import FINAL, Links
 from confidata.secure.engine import PartyFailure
 from confidata.secure.identifiers import normaliser_fingerprint
 from confidata.secure.outcome import RunReport, refuse_existing_output, write_output
+from confidata.secure.peer_check import check_peers
 from confidata.secure.psi import PsiInput, psi_input
 from confidata.secure.study import Study, load_study
 from confidata.table import read_table
@@ -122,7 +123,7 @@ async def _main(
     theirs = {peer: await links.recv(peer, "check") for peer in others}
     if problem is not None:
         raise problem
-    _compare(links.me, study, mine, theirs)
+    check_peers(links.me, study, mine, theirs)
     if role == "helper":
         result = await helper_psi(links, study)
     elif study.technique == "ecdh":
@@ -153,35 +154,3 @@ async def _main(
         study_digest=study.digest,
         result_parties=list(study.results),
     )
-
-
-def _compare(me: str, study: Study, mine: dict, theirs: dict[str, dict]) -> None:
-    for peer, got in theirs.items():
-        if not isinstance(got, dict) or not all(isinstance(got.get(k), str) for k in mine):
-            raise PartyFailure(f"Party '{me}' stopped: malformed study check from party '{peer}'.", [peer])
-    odd = [p for p, got in theirs.items() if got["digest"] != mine["digest"]]
-    if odd:
-        raise PartyFailure(
-            f"Party '{me}' stopped: the study file of party(ies) {', '.join(repr(n) for n in odd)} "
-            "differs from this party's (digest mismatch: another identifier normalisation, technique, "
-            "statistic or party list); every party must use the same study file.",
-            odd,
-        )
-    bad = [p for p, got in theirs.items() if got["status"] != "ok"]
-    if bad:
-        raise PartyFailure(
-            f"Party '{me}' stopped: the data of party(ies) {', '.join(repr(n) for n in bad)} do not match "
-            "the study (missing identifier or value column, or values it refuses); that party's own "
-            "error says which column.",
-            bad,
-        )
-    holders = {p.name for p in study.holders}
-    if mine["normaliser"]:
-        odd = [p for p, got in theirs.items() if p in holders and got["normaliser"] != mine["normaliser"]]
-        if odd:
-            raise PartyFailure(
-                f"Party '{me}' stopped: party(ies) {', '.join(repr(n) for n in odd)} normalise identifiers "
-                "differently from this party (normaliser fingerprint mismatch: another confidata or "
-                "Python Unicode version); run the same versions at every holder.",
-                odd,
-            )

@@ -44,6 +44,7 @@ from confidata.secure.channel import FINAL, Links
 from confidata.secure.engine import Engine, PartyFailure
 from confidata.secure.identifiers import normaliser_fingerprint
 from confidata.secure.local import LocalAggregates
+from confidata.secure.peer_check import check_peers
 from confidata.secure.plain import TableResult
 from confidata.secure.protection import discrete_laplace, noise_plan
 from confidata.secure.protocol import secure_table
@@ -180,7 +181,7 @@ async def _main(
     theirs = {peer: await links.recv(peer, "check") for peer in others}
     if problem is not None:
         raise problem
-    _compare(links.me, study, mine, theirs)
+    check_peers(links.me, study, mine, theirs)
     if role == "helper":
         share, join_size = await helper_join(links, study)
     else:
@@ -279,38 +280,6 @@ async def _exact_shares(engine: Engine, study: Study, share: np.ndarray | None) 
     n = ints[: study.n_cells]
     s1 = ints[study.n_cells :] if study.value else np.zeros(study.n_cells, dtype=object)
     return LocalAggregates(n=n, W=n.copy(), S1=s1, S2=np.zeros(study.n_cells, dtype=object))
-
-
-def _compare(me: str, study: Study, mine: dict, theirs: dict[str, dict]) -> None:
-    for peer, got in theirs.items():
-        if not isinstance(got, dict) or not all(isinstance(got.get(k), str) for k in mine):
-            raise PartyFailure(f"Party '{me}' stopped: malformed study check from party '{peer}'.", [peer])
-    odd = [p for p, got in theirs.items() if got["digest"] != mine["digest"]]
-    if odd:
-        raise PartyFailure(
-            f"Party '{me}' stopped: the study file of party(ies) {', '.join(repr(n) for n in odd)} differs "
-            "from this party's (digest mismatch: another identifier normalisation, other levels, holders "
-            "or parties); every party must use the same study file.",
-            odd,
-        )
-    bad = [p for p, got in theirs.items() if got["status"] != "ok"]
-    if bad:
-        raise PartyFailure(
-            f"Party '{me}' stopped: the data of party(ies) {', '.join(repr(n) for n in bad)} do not match "
-            "the study (a missing column, an unlisted level, a repeated identifier or a value out of bounds);"
-            " that party's own error says which column.",
-            bad,
-        )
-    holders = {p.name for p in study.holders}
-    if mine["normaliser"]:
-        odd = [p for p, got in theirs.items() if p in holders and got["normaliser"] != mine["normaliser"]]
-        if odd:
-            raise PartyFailure(
-                f"Party '{me}' stopped: party(ies) {', '.join(repr(n) for n in odd)} normalise identifiers "
-                "differently from this party (normaliser fingerprint mismatch: another confidata or Python "
-                "Unicode version); run the same versions at every holder.",
-                odd,
-            )
 
 
 def _write_atomically(path: Path, text: str) -> None:
