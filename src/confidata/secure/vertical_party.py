@@ -29,21 +29,19 @@ Order of events, and what stops everyone:
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from confidata.errors import ConfidataError, InputFileError, OutputExistsError
+from confidata.errors import ConfidataError, InputFileError
 from confidata.secure.channel import FINAL, Links
 from confidata.secure.engine import Engine, PartyFailure
 from confidata.secure.identifiers import normaliser_fingerprint
 from confidata.secure.local import LocalAggregates
+from confidata.secure.outcome import refuse_existing_output, write_output
 from confidata.secure.peer_check import check_peers
 from confidata.secure.plain import TableResult
 from confidata.secure.protection import discrete_laplace, noise_plan
@@ -121,8 +119,7 @@ def run_vertical_party(
     started = time.perf_counter()
     study = study_path if isinstance(study_path, Study) else load_study(study_path)
     party = study.party(name)
-    if output is not None and Path(output).exists() and not overwrite:
-        raise OutputExistsError(f"'{output}' already exists; pass --overwrite to replace it.")
+    refuse_existing_output(output, overwrite)
     plan = plan_for(study)
     inp, problem = None, None
     if party.role == "holder":
@@ -151,8 +148,7 @@ def run_vertical_party(
         report.local_notes = [
             f"{len(inp):,} units with a complete identifier; {inp.ids.missing:,} row(s) without one left out."
         ]
-    if output is not None and report.result is not None:
-        _write_atomically(Path(output), json.dumps(report.to_dict(), indent=2) + "\n")
+    write_output(output, report)
     return report
 
 
@@ -280,11 +276,3 @@ async def _exact_shares(engine: Engine, study: Study, share: np.ndarray | None) 
     n = ints[: study.n_cells]
     s1 = ints[study.n_cells :] if study.value else np.zeros(study.n_cells, dtype=object)
     return LocalAggregates(n=n, W=n.copy(), S1=s1, S2=np.zeros(study.n_cells, dtype=object))
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
