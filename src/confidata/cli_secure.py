@@ -19,7 +19,8 @@ from confidata.errors import ConfidataError
 from confidata.secure.psi_demo import SCENARIOS as PSI_DEMO_SCENARIOS
 
 secure_app = typer.Typer(
-    help="Input privacy: secure tables across parties (MPyC over TLS) and private set intersection.",
+    help="Input privacy across parties over TLS: tables, regression and quantiles (MPyC), private set "
+    "intersection and its sums, and tables over two holders' joined units.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
