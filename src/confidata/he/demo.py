@@ -26,7 +26,7 @@ from confidata.he.submission import encrypt_frame
 from confidata.secure.certs import make_certificates
 from confidata.secure.local import aggregate
 from confidata.secure.plain import TableResult, plain_result
-from confidata.secure.runner import free_ports
+from confidata.secure.runner import free_ports, local_sections
 from confidata.secure.scaling import plan_for
 from confidata.secure.study import study_toml
 
@@ -58,17 +58,7 @@ def demo_he_study(
         "study": {"name": "he-demo", "statistic": statistic, "by": list(by), "results": [names[0]]},
         "levels": by,
         "protection": {"min_cell_size": min_cell_size, "small_cells": "suppress"},
-        "limits": {"connect_timeout": timeout, "step_timeout": timeout, "max_records": max_records},
-        "tls": {"enabled": tls, **({"ca": "certs/mpyc_ca.crt"} if tls else {})},
-        "party": [
-            {
-                "name": n,
-                "host": "127.0.0.1",
-                "port": p,
-                **({"certificate": f"certs/party_{i}.crt"} if tls else {}),
-            }
-            for i, (n, p) in enumerate(zip(names, ports, strict=True))
-        ],
+        **local_sections(names, ports, tls=tls, timeout=timeout, max_records=max_records),
         "he": {"threshold": threshold, "max_holders": max_holders, "key_bits": key_bits},
     }
     if statistic == "table":

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from confidata.secure.certs import make_certificates
-from confidata.secure.runner import free_ports
-from confidata.secure.study import Study, parse_study, study_toml
+from confidata.secure.runner import free_ports, local_sections, write_local_study
+from confidata.secure.study import Study
 
 __all__ = ["REGIONS", "demo_model_data", "demo_model_study"]
 
@@ -57,17 +56,7 @@ def demo_model_study(
     """A regression or quantile study over the demo data, written to folder/study.toml."""
     ports = free_ports(len(names))
     data: dict = {
-        "limits": {"connect_timeout": timeout, "step_timeout": timeout, "max_records": max_records},
-        "tls": {"enabled": tls, **({"ca": "certs/mpyc_ca.crt"} if tls else {})},
-        "party": [
-            {
-                "name": n,
-                "host": "127.0.0.1",
-                "port": p,
-                **({"certificate": f"certs/party_{i}.crt"} if tls else {}),
-            }
-            for i, (n, p) in enumerate(zip(names, ports, strict=True))
-        ],
+        **local_sections(names, ports, tls=tls, timeout=timeout, max_records=max_records),
     }
     levels = {"sex": ["F", "M"], "region": REGIONS}
     if scenario == "regression":
@@ -91,9 +80,4 @@ def demo_model_study(
         data["value"] = {"column": "wage", "min": 0, "max": 5000}
         data["quantiles"] = {"probabilities": "deciles", "step": 1}
         data["protection"] = {"min_cell_size": 5}
-    study = parse_study(data, folder=folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "study.toml").write_text(study_toml(study))
-    if tls:
-        make_certificates(study, folder / "certs", overwrite=True)
-    return study
+    return write_local_study(data, folder, tls=tls)

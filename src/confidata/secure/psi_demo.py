@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from confidata.secure.certs import make_certificates
-from confidata.secure.runner import free_ports
-from confidata.secure.study import Study, parse_study, study_toml
+from confidata.secure.runner import free_ports, local_sections, write_local_study
+from confidata.secure.study import Study
 
 __all__ = ["SCENARIOS", "demo_psi_data", "demo_psi_study", "holder_names"]
 
@@ -51,27 +50,11 @@ def demo_psi_study(
             "results": list(results),
         },
         "identifier": {"columns": ["person"], "forms": {"person": "text"}},
-        "limits": {"connect_timeout": timeout, "step_timeout": timeout, "max_records": max_records},
-        "tls": {"enabled": tls, **({"ca": "certs/mpyc_ca.crt"} if tls else {})},
-        "party": [
-            {
-                "name": n,
-                "host": "127.0.0.1",
-                "port": p,
-                **({"certificate": f"certs/party_{i}.crt"} if tls else {}),
-                **({"role": "helper"} if n == "helper" else {}),
-            }
-            for i, (n, p) in enumerate(zip(names, ports, strict=True))
-        ],
+        **local_sections(names, ports, tls=tls, timeout=timeout, max_records=max_records, helper="helper"),
     }
     if statistic == "intersection_sum":
         data["value"] = {"column": "income", "min": 0, "max": 500000, "holder": "register"}
-    study = parse_study(data, folder=folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "study.toml").write_text(study_toml(study))
-    if tls:
-        make_certificates(study, folder / "certs", overwrite=True)
-    return study
+    return write_local_study(data, folder, tls=tls)
 
 
 def holder_names(holders: int) -> list[str]:

@@ -61,6 +61,44 @@ def free_ports(k: int) -> list[int]:
     return ports
 
 
+def local_sections(
+    names: list[str],
+    ports: list[int],
+    *,
+    tls: bool,
+    timeout: float,
+    max_records: int,
+    helper: str | None = None,
+) -> dict:
+    """The [limits], [tls] and [[party]] sections of a study whose parties all run on 127.0.0.1
+    (every demo and benchmark builds its study from these); `helper` names the party that holds
+    no data, if any."""
+    return {
+        "limits": {"connect_timeout": timeout, "step_timeout": timeout, "max_records": max_records},
+        "tls": {"enabled": tls, **({"ca": "certs/mpyc_ca.crt"} if tls else {})},
+        "party": [
+            {
+                "name": n,
+                "host": "127.0.0.1",
+                "port": p,
+                **({"certificate": f"certs/party_{i}.crt"} if tls else {}),
+                **({"role": "helper"} if n == helper else {}),
+            }
+            for i, (n, p) in enumerate(zip(names, ports, strict=True))
+        ],
+    }
+
+
+def write_local_study(data: dict, folder: Path, *, tls: bool) -> Study:
+    """Parse a local study, write it to folder/study.toml and, with TLS, its certificates."""
+    study = parse_study(data, folder=folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "study.toml").write_text(study_toml(study))
+    if tls:
+        make_certificates(study, folder / "certs", overwrite=True)
+    return study
+
+
 def demo_study(
     folder: Path,
     names: list[str],
@@ -83,26 +121,11 @@ def demo_study(
         },
         "levels": {"region": ["North", "East", "South", "West"], "sex": ["F", "M"]},
         "protection": {"min_cell_size": min_cell_size, "small_cells": "suppress"},
-        "limits": {"connect_timeout": timeout, "step_timeout": timeout, "max_records": max_records},
-        "tls": {"enabled": tls, **({"ca": "certs/mpyc_ca.crt"} if tls else {})},
-        "party": [
-            {
-                "name": n,
-                "host": "127.0.0.1",
-                "port": p,
-                **({"certificate": f"certs/party_{i}.crt"} if tls else {}),
-            }
-            for i, (n, p) in enumerate(zip(names, ports, strict=True))
-        ],
+        **local_sections(names, ports, tls=tls, timeout=timeout, max_records=max_records),
     }
     if statistic != "count":
         data["value"] = {"column": "income", "min": 0, "max": 500000}
-    study = parse_study(data, folder=folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "study.toml").write_text(study_toml(study))
-    if tls:
-        make_certificates(study, folder / "certs", overwrite=True)
-    return study
+    return write_local_study(data, folder, tls=tls)
 
 
 def demo_data(rows: int, seed: int, party_index: int) -> pd.DataFrame:

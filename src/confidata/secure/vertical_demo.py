@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from confidata.secure.certs import make_certificates
-from confidata.secure.runner import PartyProcess, free_ports
-from confidata.secure.study import Study, parse_study, study_toml
+from confidata.secure.runner import PartyProcess, free_ports, local_sections, write_local_study
+from confidata.secure.study import Study
 
 __all__ = ["REGIONS", "BANDS", "demo_vertical_data", "demo_vertical_study", "start_vertical_parties"]
 
@@ -55,27 +54,11 @@ def demo_vertical_study(
         "identifier": {"columns": ["person"], "forms": {"person": "text"}},
         "levels": {"region": list(REGIONS), "band": list(BANDS)},
         "protection": {"min_cell_size": min_cell_size, **({"epsilon": epsilon} if epsilon else {})},
-        "limits": {"connect_timeout": timeout, "step_timeout": timeout, "max_records": max_records},
-        "tls": {"enabled": tls, **({"ca": "certs/mpyc_ca.crt"} if tls else {})},
-        "party": [
-            {
-                "name": n,
-                "host": "127.0.0.1",
-                "port": p,
-                **({"certificate": f"certs/party_{i}.crt"} if tls else {}),
-                **({"role": "helper"} if n == "helper" else {}),
-            }
-            for i, (n, p) in enumerate(zip(NAMES, ports, strict=True))
-        ],
+        **local_sections(NAMES, ports, tls=tls, timeout=timeout, max_records=max_records, helper="helper"),
     }
     if cell != "count":
         data["value"] = {"column": "income", "min": 0, "max": 500000, "holder": "register"}
-    study = parse_study(data, folder=folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "study.toml").write_text(study_toml(study))
-    if tls:
-        make_certificates(study, folder / "certs", overwrite=True)
-    return study
+    return write_local_study(data, folder, tls=tls)
 
 
 def demo_vertical_data(records: int, seed: int, overlap: float = 1.0) -> dict[str, pd.DataFrame]:
