@@ -306,7 +306,9 @@ def synth(
     seeds = np.random.SeedSequence(seed).generate_state(m) if m > 1 else [seed]
     t0 = time.perf_counter()
     for path, copy_seed in zip(paths, seeds, strict=True):
-        with _Steps(1 if private else len(model.models_[0].steps) * len(model.models_), "Generating") as steps:
+        steps_total = 1 if private else (len(model.models_[0].steps) * len(model.models_)
+                                         if hasattr(model, "models_") else None)
+        with _Steps(steps_total, "Generating") as steps:
             synthetic = model.sample(n, seed=int(copy_seed), progress=steps)
         write_table(synthetic, path, used.select(synthetic.columns), overwrite=overwrite)
     generated = time.perf_counter() - t0

@@ -15,7 +15,9 @@ from confidata.synth._modelfile import read_model_file
 from confidata.synth._params import check_options as _check_options
 from confidata.synth._params import method_options
 from confidata.synth.cart import CART
+from confidata.synth.copula import GaussianCopula
 from confidata.synth.dp import AIM, MST, PrivBayes
+from confidata.synth.independent import Independent
 from confidata.synth.rules import RuleError, parse_rules
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
 
 METHODS = {
     "cart": CART,
+    "copula": GaussianCopula,
+    "sample": Independent,
     "mst": MST,
     "aim": AIM,
     "privbayes": PrivBayes,
