@@ -19,16 +19,18 @@ from confidata.synth.rules import hold_column
 from confidata.table.relations import Relation
 from confidata.table.schema import Column, Schema
 
-__all__ = ["hold_drawn"]
+__all__ = ["hold_drawn", "real_spans"]
 
 Draw = Callable[[Step, list[np.ndarray], np.ndarray, np.random.Generator], np.ndarray]
 
 
 def hold_drawn(column: Column, steps: Sequence[Step], arrays: list[np.ndarray],
                decoded: dict[str, pd.Series], bins: list[np.ndarray], relations: list[Relation],
-               schema: Schema, draw: Draw, rng: np.random.Generator
+               schema: Schema, draw: Draw, rng: np.random.Generator,
+               spans: Callable[[str], tuple[float, float] | None] | None = None
                ) -> tuple[list[np.ndarray], pd.Series]:
-    """The column's part arrays and decoded values after its relations are held."""
+    """The column's part arrays and decoded values after its relations are held (`spans`:
+    the real range of a numeric column, from the values the fitted model holds)."""
     parts = [s.part for s in steps]
     values = decoded[column.name]
     if any(s.derived for s in steps):
@@ -51,7 +53,7 @@ def hold_drawn(column: Column, steps: Sequence[Step], arrays: list[np.ndarray],
         return decode_column([last.part], [real], column).dropna()
 
     held = hold_column(column.name, values, decoded, relations, schema, redraw=redraw, pool=pool,
-                       rng=rng)
+                       rng=rng, spans=spans)
     if held is values:
         return arrays, values
     return _encode_changed(parts, arrays, values, held, column), held
@@ -94,3 +96,23 @@ def _encode_changed(parts: list, arrays: list[np.ndarray], before: pd.Series, af
         out[0][changed[missing]] = blank
         out[1][changed[missing]] = np.nan
     return out
+
+
+def real_spans(steps: Sequence[Step], schema: Schema) -> Callable[[str], tuple[float, float] | None]:
+    """A look-up of a numeric column's real range (smallest and largest value the fitted model
+    holds in its leaves), for a sum's target to stay within; None for other columns."""
+    known: dict[str, tuple[float, float] | None] = {}
+
+    def span(name: str) -> tuple[float, float] | None:
+        if name not in known:
+            own = [s for s in steps if s.part.column == name]
+            column = schema[name]
+            known[name] = None
+            if own and column.kind.is_numeric and own[-1].leaf_values is not None:
+                values = pd.to_numeric(decode_column([own[-1].part], [own[-1].leaf_values], column),
+                                       errors="coerce").dropna()
+                if len(values):
+                    known[name] = (float(values.min()), float(values.max()))
+        return known[name]
+
+    return span

@@ -44,7 +44,7 @@ import pandas as pd
 from confidata._tree import apply_tree, grow_tree
 from confidata.errors import ConfidataWarning, SchemaError, SynthesisError, quote_names
 from confidata.synth._cart_file import load_cart, save_cart
-from confidata.synth._cart_hold import hold_drawn
+from confidata.synth._cart_hold import hold_drawn, real_spans
 from confidata.synth._cart_onehot import NONE_LEVEL, OFF, ON, find_onehot_groups, group_codes, member_codes
 from confidata.synth._encode import (
     MISSING_LEVEL,
@@ -56,7 +56,7 @@ from confidata.synth._encode import (
 )
 from confidata.synth._fitted import CONFIDENTIAL_NOTE, FittedModel, Step
 from confidata.synth._params import check_parameters
-from confidata.synth.rules import Rule, parse_rules
+from confidata.synth.rules import Rule, arithmetic_last, parse_rules
 from confidata.table.conform import conform, value_text
 from confidata.table.infer import infer_schema
 from confidata.table.relations import Relation, relations_in
@@ -220,7 +220,7 @@ class CART:
         for item in self.derived_:
             held |= {item.column, *item.columns}
         for relation in relations_in(schema):
-            held |= {relation.source, relation.target}
+            held |= {*relation.sources, relation.target}
         return {n for n in held if n is not None}
 
     def _plan(self, schema: Schema, data: pd.DataFrame) -> None:
@@ -292,6 +292,14 @@ class CART:
                 )
         if not sequence:
             raise SynthesisError("No column is left to synthesise; check the visit sequence.")
+        ordered = arithmetic_last(sequence, relations_in(schema))  # a sum after its terms
+        if self.visit_sequence is not None and ordered != sequence:
+            early = [n for n, m in zip(sequence, ordered, strict=True) if n != m][:1]
+            raise SynthesisError(
+                f"The visit sequence visits {quote_names(early)} before a column that the "
+                "schema's sum or difference relation computes it from; move it after both terms."
+            )
+        sequence = ordered
         position = {n: i for i, n in enumerate(sequence)}
         for item in self.derived_:
             if item.column not in position:
@@ -503,6 +511,7 @@ class CART:
         schema = self.schema_
         derived = {d.column: d for d in self.derived_}
         relations = self.relations_
+        spans = real_spans(model.steps, schema)  # a sum's target stays within its real range
         leaders = {g[0]: g for g in self.onehot_groups_}
         follows = {m: (g[0], k) for g in self.onehot_groups_ for k, m in enumerate(g) if k}
         group_drawn: dict[str, np.ndarray] = {}
@@ -557,7 +566,8 @@ class CART:
                 decoded[name] = decode_column([s.part for s in column_steps], column_arrays, column)
             if relations:
                 column_arrays, decoded[name] = hold_drawn(column, column_steps, column_arrays, decoded,
-                                                          bins, relations, schema, self._draw, rng)
+                                                          bins, relations, schema, self._draw, rng,
+                                                          spans)
             for step, array in zip(column_steps, column_arrays, strict=True):
                 arrays.append(array)
                 bins.append(to_bins(step.part, array))
@@ -594,7 +604,8 @@ class CART:
         writes (see `confidata.table.relations`; the schema saved with the model carries them)."""
         self._check_fitted()
         visited = set(self.visit_sequence_)
-        return [r for r in relations_in(self.schema_) if r.source in visited and r.target in visited]
+        return [r for r in relations_in(self.schema_)
+                if visited.issuperset(r.sources) and r.target in visited]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "models_"):

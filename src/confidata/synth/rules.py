@@ -18,15 +18,19 @@ rules file can never execute code.
 
 A third form comes from the schema rather than a rules file: **relations** between two
 columns (a code and its group, an amount and its band, two codings of one thing; see
-`confidata.table.relations`, where `inspect` finds them). They are data (maps and cut points),
-applied here by look-ups only, and every synthesizer holds them in every row where both
+`confidata.table.relations`, where `inspect` finds them), or three (a sum or difference, such
+as a delay and its two clock times). They are data (maps, cut points, column names), applied
+here by look-ups and arithmetic only, and every synthesizer holds them in every row where the
 columns have a value:
 
 * `hold_column`, for a synthesizer that draws columns one after another (CART): a column
   whose source was drawn before it is *derived* from it (the group from the code, the band
   from the amount); a column drawn before its target is redrawn, on the rows that break the
   relation, from the same model until it fits, and the few rows that still do not take a real
-  value consistent with the target (the amount within its band);
+  value consistent with the target (the amount within its band). A sum or difference is always
+  derived: CART visits its target after both terms (`arithmetic_last`), and the term drawn
+  second is redrawn on rows where the target it implies would fall outside the target
+  column's range, so the derived value stays within the real domain;
 * `hold_relations`, for a synthesizer that draws all columns at once (MST, AIM, PrivBayes):
   after sampling, each target is derived from its source. This is post-processing of a
   differentially private sample with a relation the schema declares public, so it costs no
@@ -46,11 +50,13 @@ import numpy as np
 import pandas as pd
 
 from confidata.errors import RuleError
+from confidata.table.arithmetic import ARITHMETIC_KINDS
 from confidata.table.conform import code_text, is_number
 from confidata.table.relations import Relation, derivation_order, has_value, relations_in
 from confidata.table.schema import Kind, Schema
 
-__all__ = ["Derived", "Rule", "RuleError", "derive", "hold_column", "hold_relations", "parse_rules"]
+__all__ = ["Derived", "Rule", "RuleError", "arithmetic_last", "derive", "hold_column",
+           "hold_relations", "parse_rules"]
 
 MISSING = "missing"
 
@@ -291,13 +297,16 @@ class _Evaluator(ast.NodeVisitor):
 REDRAW_TRIES = 20
 
 
-def derive(relation: Relation, source: pd.Series, target: pd.Series, schema: Schema) -> pd.Series:
-    """`target` with every row where both columns have a value set from `source`.
+def derive(relation: Relation, sources: Mapping[str, pd.Series], target: pd.Series,
+           schema: Schema, *, span: tuple[float, float] | None = None) -> pd.Series:
+    """`target` with every row where it and its sources have a value set from `sources` (a
+    mapping that holds the relation's source columns).
 
     A missing target stays missing (which cells are missing is the model's to draw); a level
-    the target's column does not have is left as drawn.
+    the target's column does not have is left as drawn. `span`: the target's real range where
+    the caller knows it (see `Relation.expected`).
     """
-    rows, wanted = relation.expected(source, schema)
+    rows, wanted = relation.expected(sources, schema, span=span)
     column = schema[relation.target]
     rows = rows & has_value(target, column)
     if not rows.any():
@@ -319,32 +328,58 @@ def hold_relations(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """A sample with every relation of `schema` held: each target derived from its source, a
     column derived from a derived one after it. Relations naming a column the sample lacks
     are skipped. Post-processing: it looks at the sample and the schema only."""
-    relations = [r for r in relations_in(schema) if r.source in frame and r.target in frame]
+    relations = [r for r in relations_in(schema)
+                 if all(n in frame for n in r.sources) and r.target in frame]
     if not relations:
         return frame
     out = frame.copy()
     for relation in derivation_order(relations):
-        out[relation.target] = derive(relation, out[relation.source], out[relation.target], schema)
+        out[relation.target] = derive(relation, out, out[relation.target], schema)
     return out
+
+
+def arithmetic_last(sequence: list[str], relations: Iterable[Relation]) -> list[str]:
+    """`sequence` with each sum's or difference's target moved to just after its later term,
+    so that a synthesizer drawing columns in turn derives it; other columns keep their order."""
+    order = list(sequence)
+    for relation in relations:
+        if relation.kind not in ARITHMETIC_KINDS or not all(
+                n in order for n in (*relation.sources, relation.target)):
+            continue
+        last = max(order.index(n) for n in relation.sources)
+        if order.index(relation.target) < last:
+            later = order[last]
+            order.remove(relation.target)
+            order.insert(order.index(later) + 1, relation.target)
+    return order
 
 
 def hold_column(name: str, values: pd.Series, drawn: Mapping[str, pd.Series],
                 relations: Iterable[Relation], schema: Schema, *,
                 redraw: Callable[[np.ndarray], pd.Series], pool: Callable[[], pd.Series],
-                rng: np.random.Generator) -> pd.Series:
+                rng: np.random.Generator,
+                spans: Callable[[str], tuple[float, float] | None] | None = None) -> pd.Series:
     """Column `name`, just drawn as `values`, made to agree with the columns `drawn` before it.
 
     ``redraw(rows)`` draws those rows again from the synthesizer's model (their values as a
-    Series); ``pool()`` gives real values of the column to fall back on. Returns `values`
-    itself when nothing changes.
+    Series); ``pool()`` gives real values of the column to fall back on; ``spans(column)`` the
+    real range of a numeric column where the synthesizer knows it (a sum's target stays in
+    it). Returns `values` itself when nothing changes.
     """
+    spans = spans or (lambda _: None)
     both_ways = [x for r in relations for x in ((r, r.reversed()) if r.kind == "recoding" else (r,))]
-    sources = [r for r in both_ways if r.target == name and r.source in drawn]
+    sources = [r for r in both_ways if r.target == name and all(n in drawn for n in r.sources)]
     if sources:
         for relation in sources:
-            values = derive(relation, drawn[relation.source], values, schema)
+            values = derive(relation, drawn, values, schema, span=spans(relation.target))
         return values
-    checks = [r for r in both_ways if r.source == name and r.target in drawn]
+    terms = [r for r in both_ways if r.kind in ARITHMETIC_KINDS and name in r.sources
+             and r.target not in drawn and all(n in drawn for n in r.sources if n != name)]
+    if terms:
+        return _term_in_range(name, values, drawn, terms, schema, redraw=redraw, pool=pool, rng=rng,
+                              spans=spans)
+    checks = [r for r in both_ways if r.source == name and r.target in drawn
+              and r.kind not in ARITHMETIC_KINDS]
     if not checks:
         return values
 
@@ -365,6 +400,49 @@ def hold_column(name: str, values: pd.Series, drawn: Mapping[str, pd.Series],
         wrong = wrong[broken(values.iloc[wrong], wrong)]
     if len(wrong):
         values = _from_pool(values, wrong, checks, drawn, pool(), schema, rng)
+    return values
+
+
+def _term_in_range(name: str, values: pd.Series, drawn: Mapping[str, pd.Series],
+                   relations: list[Relation], schema: Schema, *,
+                   redraw: Callable[[np.ndarray], pd.Series], pool: Callable[[], pd.Series],
+                   rng: np.random.Generator,
+                   spans: Callable[[str], tuple[float, float] | None]) -> pd.Series:
+    """The later term of a sum or difference, redrawn on rows where the target it implies lies
+    outside the target column's range (its real range, or the schema's minimum and maximum);
+    rows still outside after `REDRAW_TRIES` take real values of the term drawn at random until
+    they fit, and those that never do are left as drawn (the target leaves the range there)."""
+
+    def outside(current: pd.Series, rows: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(rows), dtype=bool)
+        for r in relations:
+            column = schema[r.target]
+            span = spans(r.target) or (column.minimum, column.maximum)
+            if span[0] is None and span[1] is None:
+                continue
+            frame = {n: (current if n == name else drawn[n].iloc[rows]).reset_index(drop=True)
+                     for n in r.sources}
+            _, wanted = r.expected(frame, schema, span=spans(r.target))
+            low = -np.inf if span[0] is None else span[0]
+            high = np.inf if span[1] is None else span[1]
+            with np.errstate(invalid="ignore"):
+                out |= (wanted < low) | (wanted > high)
+        return out
+
+    everything = np.arange(len(values))
+    wrong = everything[outside(values, everything)]
+    for _ in range(REDRAW_TRIES):
+        if not len(wrong):
+            return values
+        values = _put(values, wrong, redraw(wrong))
+        wrong = wrong[outside(values.iloc[wrong], wrong)]
+    real = pool()
+    real = real[has_value(real, schema[name])].reset_index(drop=True)
+    for _ in range(REDRAW_TRIES):
+        if not len(wrong) or not len(real):
+            break
+        values = _put(values, wrong, real.iloc[rng.integers(0, len(real), size=len(wrong))])
+        wrong = wrong[outside(values.iloc[wrong], wrong)]
     return values
 
 

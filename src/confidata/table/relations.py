@@ -19,9 +19,15 @@ Three kinds, one JSON object each in the schema's ``"relations"`` list:
   file never holds the smallest or largest value of a column.
 * ``recoding``: a one-to-one map, two codings of one thing (``"map"`` as for ``grouping``,
   each value used once).
+* ``sum`` and ``difference``: ``to`` is computed from two numeric columns, ``"from": [a, b]``:
+  ``to = a + b`` or ``to = a - b`` (a departure delay is the departure time minus the scheduled
+  one; an age is the year minus the year of birth). ``"clock": [...]`` lists those of the three
+  that are clock times written as hhmm integers; the arithmetic is then on minutes since
+  midnight, modulo a day (`confidata.table.arithmetic`). No values are stored: the identity is
+  the whole relation.
 
-A relation constrains the rows where both columns have a value and the map lists the
-``from`` value: a missing cell contradicts nothing (SD2011 has four people with an age and
+A relation constrains the rows where both (for arithmetic, all three) columns have a value and
+the map lists the ``from`` value: a missing cell contradicts nothing (SD2011 has four people with an age and
 no age group), so which cells are missing stays the synthesizer's to model.
 
 A relation is data, never code: it is read as JSON and applied by table look-ups and
@@ -55,6 +61,7 @@ import pandas as pd
 from scipy.special import logsumexp
 
 from confidata.errors import SchemaError, quote_names
+from confidata.table.arithmetic import ARITHMETIC_KINDS, compute, find_identities, matches
 from confidata.table.conform import code_text, missing_mask, value_text
 from confidata.table.schema import FROM_DATA, Column, Role, Schema
 
@@ -68,7 +75,7 @@ __all__ = [
     "with_relations",
 ]
 
-RELATION_KINDS = ("grouping", "band", "recoding")
+RELATION_KINDS = ("grouping", "band", "recoding", *ARITHMETIC_KINDS)
 SCHEMA_KEY = "relations"
 MAX_CHANCE = 1e-9
 MAX_MAP_LEVELS = 2000  # a map larger than this is not a coding a person would review
@@ -86,16 +93,28 @@ class Relation:
     cuts: tuple[float, ...] = ()
     inferred_because: str = ""
     public: bool = True  # False: read from the data by inspect, not usable for free under DP
+    second: str = ""  # sum and difference: the second term (``to = source +/- second``)
+    clock: tuple[str, ...] = ()  # sum and difference: the columns that are hhmm clock times
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mapping", MappingProxyType(dict(self.mapping)))
         object.__setattr__(self, "levels", tuple(self.levels))
         object.__setattr__(self, "cuts", tuple(float(c) for c in self.cuts))
+        object.__setattr__(self, "clock", tuple(self.clock))
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The columns the target is derived from: one, or two for a sum or difference."""
+        return (self.source, self.second) if self.kind in ARITHMETIC_KINDS else (self.source,)
 
     # -- JSON -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "from": self.source, "to": self.target}
-        if self.kind == "band":
+        if self.kind in ARITHMETIC_KINDS:
+            out["from"] = [self.source, self.second]
+            if self.clock:
+                out["clock"] = list(self.clock)
+        elif self.kind == "band":
             out["levels"] = list(self.levels)
             out["cuts"] = [int(c) if float(c).is_integer() else c for c in self.cuts]
         else:
@@ -114,6 +133,8 @@ class Relation:
             raise SchemaError(f"{where} is not a JSON object; write it as "
                               '{"kind": ..., "from": ..., "to": ...}.')
         kind, source, target = data.get("kind"), data.get("from"), data.get("to")
+        if kind in ARITHMETIC_KINDS:
+            return cls._arithmetic_from_dict(data, schema, number)
         if not isinstance(source, str) or not isinstance(target, str) or source == target:
             raise SchemaError(f"{where} needs 'from' and 'to': the names of two different columns.")
         where = f"Relation {number} ('{source}' -> '{target}')"
@@ -149,6 +170,43 @@ class Relation:
                    public=data.get("domain") != FROM_DATA)
 
     @classmethod
+    def _arithmetic_from_dict(cls, data: Mapping[str, Any], schema: Schema, number: int) -> Relation:
+        kind, terms, target = data["kind"], data.get("from"), data.get("to")
+        sign = "+" if kind == "sum" else "-"
+        where = f"Relation {number} in the schema"
+        if not (isinstance(terms, list) and len(terms) == 2 and all(isinstance(t, str) for t in terms)
+                and isinstance(target, str) and len({*terms, target}) == 3):
+            raise SchemaError(f"{where} is a {kind}: it needs 'from', a list of two column names "
+                              f"[a, b], and 'to', a third column, for to = a {sign} b.")
+        a, b = terms
+        where = f"Relation {number} ('{target}' = '{a}' {sign} '{b}')"
+        lacking = [n for n in (a, b, target) if n not in schema]
+        if lacking:
+            raise SchemaError(f"{where} names column(s) {quote_names(lacking)}, which the schema "
+                              "lacks; check the spelling or remove the relation.")
+        for name in (a, b, target):
+            column = schema[name]
+            if not column.kind.is_numeric or Role.DIRECT_IDENTIFIER in column.roles:
+                raise SchemaError(f"{where} uses column '{name}' of type '{column.kind}'; a {kind} "
+                                  "joins numeric (integer or continuous) columns only.")
+        clock = data.get("clock", [])
+        if not isinstance(clock, list) or any(c not in (a, b, target) for c in clock):
+            raise SchemaError(f"{where} has a 'clock' that is not a list of its own columns; list "
+                              "those of the three that are hhmm clock times, or leave it out.")
+        on = {a: a in clock, b: b in clock, target: target in clock}
+        if kind == "sum":
+            fine = (on[target] and on[a] + on[b] == 1) or not any(on.values())
+        else:
+            fine = (on[target] and on[a] and not on[b]) or (not on[target] and on[a] == on[b])
+        if not fine:
+            raise SchemaError(f"{where} mixes clock times in a way that has no meaning: a clock "
+                              "plus or minus minutes is a clock, a clock minus a clock is minutes, "
+                              "and two clocks are never added; fix its 'clock' list.")
+        return cls(kind, a, target, inferred_because=str(data.get("inferred_because", "")),
+                   public=data.get("domain") != FROM_DATA, second=b,
+                   clock=tuple(c for c in (a, b, target) if on[c]))
+
+    @classmethod
     def _band_from_dict(cls, data: Mapping[str, Any], a: Column, b: Column, where: str,
                         because: str) -> Relation:
         if not a.kind.is_numeric or not b.kind.is_categorical:
@@ -175,6 +233,10 @@ class Relation:
     # -- meaning ------------------------------------------------------------------------------
     def describe(self) -> str:
         """One line for people: which columns and the shape of the map, never a value."""
+        if self.kind in ARITHMETIC_KINDS:
+            sign = "+" if self.kind == "sum" else "-"
+            clocks = " (clock times hhmm, on minutes)" if self.clock else ""
+            return f"'{self.target}' = '{self.source}' {sign} '{self.second}'{clocks}"
         if self.kind == "band":
             return f"'{self.source}' lies in the band given by '{self.target}' ({len(self.levels)} bands)"
         groups = len(set(self.mapping.values()))
@@ -190,12 +252,25 @@ class Relation:
         return Relation("recoding", self.target, self.source, inverse,
                         inferred_because=self.inferred_because, public=self.public)
 
-    def expected(self, source: pd.Series, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
+    def expected(self, frame: Mapping[str, pd.Series], schema: Schema, *,
+                 span: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Where the relation fixes the target, and to what: (rows, values).
 
         Values are as the map holds them (text, or numbers for a numeric target); rows whose
-        source is missing, or a value the map does not list, are not fixed.
+        source (for arithmetic, either term) is missing, or a value the map does not list, are
+        not fixed. `frame` needs the source columns only. `span`, the target's real range where
+        the caller knows it (CART holds the real values), replaces the schema's minimum and
+        maximum: it places a wrapped number of minutes and tells whether midnight is 2400.
         """
+        if self.kind in ARITHMETIC_KINDS:
+            a, b = (_numbers(frame[n], schema[n]) for n in self.sources)
+            low, high = span if span is not None else (schema[self.target].minimum,
+                                                        schema[self.target].maximum)
+            wanted = compute(self.kind, a, b, a_clock=self.source in self.clock,
+                             b_clock=self.second in self.clock, to_clock=self.target in self.clock,
+                             window_start=low, midnight_2400=_midnight_2400(low, high))
+            return ~np.isnan(wanted), wanted
+        source = frame[self.source]
         present = has_value(source, schema[self.source])
         if self.kind == "band":
             numbers = pd.to_numeric(source, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -212,6 +287,12 @@ class Relation:
         """True on every row that breaks the relation: both columns have a value and the target
         is not the one the source calls for (for a recoding, either way round; `reverse` marks
         the inner, second check)."""
+        if self.kind in ARITHMETIC_KINDS:
+            a, b, to = (_numbers(frame[n], schema[n]) for n in (*self.sources, self.target))
+            rows = ~np.isnan(a) & ~np.isnan(b) & ~np.isnan(to)
+            return rows & ~matches(self.kind, a, b, to, a_clock=self.source in self.clock,
+                                   b_clock=self.second in self.clock,
+                                   to_clock=self.target in self.clock)
         source, target = frame[self.source], frame[self.target]
         target_present = has_value(target, schema[self.target])
         if self.kind == "band":
@@ -225,7 +306,7 @@ class Relation:
             high = np.concatenate([self.cuts, [np.inf]])[band]
             outside = (numbers < low) | (numbers > high)
             return rows & target_present & (~placed | outside)
-        rows, wanted = self.expected(source, schema)
+        rows, wanted = self.expected(frame, schema)
         bad = np.zeros(len(rows), dtype=bool)
         check = rows & target_present
         if schema[self.target].kind.is_numeric:
@@ -238,6 +319,17 @@ class Relation:
         if self.kind == "recoding" and not reverse:
             bad |= self.reversed().violations(frame, schema, reverse=True)
         return bad
+
+
+def _numbers(values: pd.Series, column: Column) -> np.ndarray:
+    """A numeric column as floats, nan where a cell is missing or holds a missing code."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(has_value(values, column), numbers, np.nan)
+
+
+def _midnight_2400(low: float | None, high: float | None) -> bool:
+    """True where a clock column writes midnight as 2400 (its range holds 2400 and not 0)."""
+    return high is not None and high >= 2400 and low is not None and low > 0
 
 
 def _shown(value: Any) -> str:
@@ -299,10 +391,10 @@ def relations_in(schema: Schema) -> list[Relation]:
     relations = [Relation.from_dict(item, schema, number=i) for i, item in enumerate(raw, start=1)]
     seen: dict[frozenset[str], int] = {}
     for i, rel in enumerate(relations, start=1):
-        pair = frozenset((rel.source, rel.target))
+        pair = frozenset((*rel.sources, rel.target))
         if pair in seen:
-            raise SchemaError(f"Relations {seen[pair]} and {i} both join '{rel.source}' and "
-                              f"'{rel.target}'; keep one of them.")
+            raise SchemaError(f"Relations {seen[pair]} and {i} both join {quote_names(sorted(pair))}; "
+                              "keep one of them.")
         seen[pair] = i
     derivation_order(relations)  # refuses cycles
     return relations
@@ -326,9 +418,9 @@ def derivation_order(relations: Sequence[Relation]) -> list[Relation]:
     done: list[Relation] = []
     while pending:
         targets = {r.target for r in pending}
-        ready = [r for r in pending if r.source not in targets]
+        ready = [r for r in pending if not targets.intersection(r.sources)]
         if not ready:
-            names = sorted({n for r in pending for n in (r.source, r.target)})
+            names = sorted({n for r in pending for n in (*r.sources, r.target)})
             raise SchemaError(f"The relations between {quote_names(names)} form a cycle (a column "
                               "derived, through others, from itself); a two-way relation is one "
                               "'recoding', so remove the others.")
@@ -403,7 +495,32 @@ def find_relations(frame: pd.DataFrame, schema: Schema, *, max_chance: float = M
                    f"non-overlapping bands, one per level of '{target}'; {_chance_text(chance)}")
         found.append(Relation("band", source, target, levels=levels, cuts=cuts,
                               inferred_because=because, public=False))
+    found += _arithmetic(coded, {r.target for r in found}, max_chance)
     found.sort(key=lambda r: (order[r.source], order[r.target]))
+    return found
+
+
+def _arithmetic(coded: list[_Coded], taken: set[str], max_chance: float) -> list[Relation]:
+    """Sums and differences of three numeric columns (`confidata.table.arithmetic`); a column
+    another relation already derives is never their target."""
+    numeric = [c for c in coded if c.numbers is not None]
+    names = [c.column.name for c in numeric]
+    identities = find_identities([c.numbers for c in numeric], [c.n_levels for c in numeric],
+                                 {i for i, n in enumerate(names) if n in taken},
+                                 max_chance=max_chance)
+    found = []
+    for item in identities:
+        a, b, to = names[item.first], names[item.second], names[item.to]
+        sign = "+" if item.kind == "sum" else "-"
+        clocks = ("; " + quote_names([names[i] for i in item.clocks]) + " are clock times (hhmm), "
+                  "taken as minutes modulo a day") if item.clocks else ""
+        broken = (f", and breaks it in {item.broken:,} (synthesis holds it in every row)"
+                  if item.broken else "")
+        because = (f"found by inspect: '{to}' = '{a}' {sign} '{b}' in {item.rows - item.broken:,} "
+                   f"of the {item.rows:,} rows where all three have a value{broken}{clocks}; "
+                   f"{_chance_text(item.log_chance)}")
+        found.append(Relation(item.kind, a, to, inferred_because=because, public=False, second=b,
+                              clock=tuple(names[i] for i in item.clocks)))
     return found
 
 
@@ -501,5 +618,5 @@ def _mapped(kind: str, a: _Coded, b: _Coded, chance: float) -> Relation:
 
 
 def _chance_text(log_chance: float) -> str:
-    exponent = max(int(math.floor(log_chance / math.log(10))), -101)
+    exponent = max(int(math.floor(max(log_chance, -1e6) / math.log(10))), -101)
     return f"the chance of this by accident is below 1e{exponent + 1}"
