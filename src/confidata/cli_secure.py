@@ -122,6 +122,17 @@ def party(
     """Run one party of STUDY: check its data locally, then compute the secure table or intersection."""
     from confidata.secure import load_study, run_party
 
+    if load_study(study).is_vertical_model:
+        from confidata.cli_secure_models import print_vertical_model_report
+        from confidata.secure.vertical_regression import run_vertical_model_party
+
+        print_vertical_model_report(
+            run_vertical_model_party(
+                study, name, data, schema=schema, key=key, output=output, overwrite=overwrite,
+                added_delay=added_delay_ms / 1000.0,
+            )
+        )
+        return
     if load_study(study).is_vertical:
         from confidata.cli_secure_vertical import print_vertical_report
         from confidata.secure.vertical_party import run_vertical_party
@@ -187,6 +198,12 @@ def _models_demo(o: DemoOptions, scenario: str) -> None:
     model_demo(scenario, o.parties, o.rows, o.seed, o.tls, o.family)
 
 
+def _vertical_model_demo(o: DemoOptions) -> None:
+    from confidata.cli_secure_models import vertical_model_demo
+
+    vertical_model_demo(o.rows, o.overlap, o.seed, o.tls, o.family)
+
+
 def _he_demo(o: DemoOptions) -> None:
     from confidata.cli_he import he_demo
 
@@ -219,6 +236,7 @@ DEMOS: dict[str, tuple[str, Callable[[DemoOptions], None]]] = {
     "he-aggregate": ("many holders under a threshold HE key (--holders)", _he_demo),
     "regression": ("a regression across 3 parties on MPyC (--family)", partial(_models_demo, scenario="regression")),
     "quantile": ("exact quantiles across 3 parties on MPyC", partial(_models_demo, scenario="quantile")),
+    "vertical-regression": ("a regression over two holders' columns of joined units, with a helper (--family ols or ridge, --rows, --overlap)", _vertical_model_demo),
 }
 
 

@@ -231,6 +231,37 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         "one input round; about 2 x 40 matrix products of p x p (p = coefficients), 2 rounds each; "
         "a logistic model repeats this per Newton step (5-10 steps).",
     ),
+    ("vertical-regression", "helper"): Explanation(
+        "vertical-regression",
+        "helper",
+        "confidata.secure.vertical_regression (join: confidata.secure.vertical_join)",
+        _SEMI + "; honest majority of the three parties: the helper does not collude with a holder; "
+        "HMAC and SHAKE-256 are pseudorandom. Two holders; OLS and ridge (no logistic).",
+        (
+            (
+                "helper",
+                "both set sizes and the equality pattern of the pseudonyms, hence the join size n; "
+                "never an identifier or a value (every feature it receives is masked)",
+            ),
+            (
+                "each holder",
+                "the other's set size and n; not which units joined, its own or the other's; no sum, "
+                "square or cross product of the joined units",
+            ),
+            (
+                "every party",
+                "one bit: whether the joined design could be solved; with a min_cell_size, one more: "
+                "whether n reaches it",
+            ),
+            (
+                "a result holder",
+                "the coefficients, their standard errors, n, R2, F and the log-likelihood; never X'X",
+            ),
+            ("a holder that is not a result party", "nothing of the model"),
+        ),
+        "the join of the vertical table with 1 + m + m(m+1)/2 features for a holder of m columns "
+        "(its columns and their products), then about 100 matrix products of p x p on MPyC.",
+    ),
     ("quantile", "mpc"): Explanation(
         "quantile",
         "mpc",

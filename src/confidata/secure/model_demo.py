@@ -15,7 +15,14 @@ import pandas as pd
 from confidata.secure.runner import free_ports, local_sections, write_local_study
 from confidata.secure.study import Study
 
-__all__ = ["REGIONS", "demo_model_data", "demo_model_study"]
+__all__ = [
+    "REGIONS",
+    "VERTICAL_COLUMNS",
+    "demo_model_data",
+    "demo_model_study",
+    "demo_vertical_model_data",
+    "demo_vertical_model_study",
+]
 
 REGIONS = ["North", "East", "South", "West"]
 
@@ -81,3 +88,51 @@ def demo_model_study(
         data["quantiles"] = {"probabilities": "deciles", "step": 1}
         data["protection"] = {"min_cell_size": 5}
     return write_local_study(data, folder, tls=tls)
+
+
+# the vertical model's two holders and the columns each holds (the NSO's survey holds the wage)
+VERTICAL_COLUMNS = {"nso": ["wage", "school", "sex"], "register": ["age", "region"]}
+
+
+def demo_vertical_model_study(
+    folder: Path,
+    *,
+    family: str = "ols",
+    tls: bool = True,
+    timeout: float = 60.0,
+    max_records: int = 1_000_000,
+) -> Study:
+    """A wage regression whose columns two holders share out (`VERTICAL_COLUMNS`), joined on a
+    person number with a helper, written to folder/study.toml."""
+    names = [*VERTICAL_COLUMNS, "helper"]
+    ports = free_ports(len(names))
+    data: dict = {
+        "study": {"name": f"demo-vertical-{family}", "statistic": "regression", "results": [names[0]]},
+        "identifier": {"columns": ["person"], "forms": {"person": "text"}},
+        "regression": {
+            "formula": "wage ~ age + school + sex + region",
+            "family": family,
+            "bounds": {"age": [0, 120], "school": [0, 25], "wage": [0, 5000]},
+            "levels": {"sex": ["F", "M"], "region": REGIONS},
+            "holders": VERTICAL_COLUMNS,
+            **({"lambda": 100.0} if family == "ridge" else {}),
+        },
+        **local_sections(names, ports, tls=tls, timeout=timeout, max_records=max_records, helper="helper"),
+    }
+    return write_local_study(data, folder, tls=tls)
+
+
+def demo_vertical_model_data(rows: int, seed: int, overlap: float) -> dict[str, pd.DataFrame]:
+    """The demo workers of `demo_model_data`, their columns split between the two holders: the NSO
+    holds `rows` persons, the register as many, round(rows * overlap) of them the same persons."""
+    people = demo_model_data(rows, seed, 0)
+    extra = demo_model_data(rows, seed, 1)
+    common = int(round(rows * overlap))
+    rng = np.random.default_rng([seed, 11])
+    ids = np.char.add("P", np.char.zfill(rng.permutation(2 * rows)[: 2 * rows - common].astype(str), 8))
+    nso = people[VERTICAL_COLUMNS["nso"]].assign(person=ids[:rows])
+    # the register: the common persons' own columns, then other persons
+    reg_ids = np.concatenate([ids[:common], ids[rows:]])
+    reg = pd.concat([people.iloc[:common], extra.iloc[: rows - common]], ignore_index=True)
+    reg = reg[VERTICAL_COLUMNS["register"]].assign(person=reg_ids)
+    return {"nso": nso, "register": reg.iloc[rng.permutation(len(reg))].reset_index(drop=True)}

@@ -69,7 +69,9 @@ __all__ = [
     "local_design",
     "local_sums",
     "plain_regression",
+    "fixed_point",
     "secure_regression",
+    "solve_linear",
 ]
 
 NEWTON_SCHULZ_STEPS = 48
@@ -386,22 +388,39 @@ _SINGULAR = (
 )
 
 
+def fixed_point(engine) -> _Shares:
+    """The fixed-point arithmetic on shares every regression solve uses (128 bits, 64 fractional)."""
+    return _Shares(engine, engine.rt.SecFxp(2 * FRAC_BITS, FRAC_BITS))
+
+
 async def secure_regression(engine, study: Study, design: Design) -> RegressionResult | None:
     """Fit the study's model; the result parties get a `RegressionResult`, the others None."""
-    sh = _Shares(engine, engine.rt.SecFxp(2 * FRAC_BITS, FRAC_BITS))
+    sh = fixed_point(engine)
     receivers = [study.index(r) for r in study.results]
     if study.spec["family"] == "logistic":
         return await _logistic(engine, study, design, sh, receivers)
-    spec = study.spec
-    p = len(design.names)
     A_loc, c_loc, yy_loc = local_sums(design)
     total = await sh.input_sum([A_loc, c_loc, [yy_loc]])
+    return await solve_linear(sh, study, design, total, len(study.parties) * study.max_records)
+
+
+async def solve_linear(
+    sh: _Shares, study: Study, design: Design, total, max_rows: int
+) -> RegressionResult | None:
+    """OLS or ridge from shares of the pooled scaled sums ``total = [X'X (p x p, row-major), X'y,
+    y'y]`` (field array at scale 2**f), solved and opened as the module notes say; `max_rows`, the
+    most rows the pooled data can hold (public), sets where Newton-Schulz starts. Shared by the
+    horizontal case (sums of the parties' local sums) and the vertical one (`vertical_regression`:
+    the sums over the joined units)."""
+    spec = study.spec
+    receivers = [study.index(r) for r in study.results]
+    p = len(design.names)
     A = total[: p * p].reshape(p, p)
     c = total[p * p : p * p + p]
     yy = total[p * p + p]
     n = A[0, 0]
     penalty = _penalty(spec, design)
-    bound = p * len(study.parties) * study.max_records + (0.0 if penalty is None else float(penalty.max()))
+    bound = p * max_rows + (0.0 if penalty is None else float(penalty.max()))
     Ainv, residual = await sh.inverse(A if penalty is None else A + sh.const(penalty), p, bound)
     await sh.check(study, residual, n)
     beta = (await sh.matmul(Ainv, c.reshape(p, 1))).reshape(p)

@@ -12,6 +12,11 @@ Regression::
     lambda = 0.0                    # ridge only: penalty on every coefficient but the intercept
     bounds = { wage = [50, 20000], education = [0, 18], experience = [-4, 63] }
     levels = { ethnicity = ["cauc", "afam"], region = ["northeast", "midwest", "south", "west"] }
+    holders = { nso = ["wage", "education"], tax = ["experience", "ethnicity", "region"] }
+
+``holders`` (optional) makes the model vertical: two data holders hold the columns named, for
+the same units, joined on the study's [identifier] with a helper party
+(`confidata.secure.vertical_regression`); without it every party holds whole rows.
 
 Every numeric term and the outcome need public bounds (the parties rescale them to [-1, 1]
 before anything is shared, which keeps the fixed-point solve well scaled); every categorical
@@ -58,10 +63,12 @@ def _bad(where: str, message: str) -> SchemaError:
 def parse_regression(section: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Validate a [regression] section into plain data (kept in `Study.spec`)."""
     w = f"{where} [regression]"
-    unknown = sorted(set(section) - {"formula", "family", "lambda", "bounds", "levels"})
+    unknown = sorted(set(section) - {"formula", "family", "lambda", "bounds", "levels", "holders"})
     if unknown:
         raise _bad(
-            w, f"unknown key(s) {', '.join(unknown)}; the keys are formula, family, lambda, bounds, levels."
+            w,
+            f"unknown key(s) {', '.join(unknown)}; the keys are formula, family, lambda, bounds, levels, "
+            "holders.",
         )
     formula = section.get("formula")
     if not isinstance(formula, str) or formula.count("~") != 1:
@@ -133,7 +140,9 @@ def parse_regression(section: Mapping[str, Any], where: str) -> dict[str, Any]:
         raise _bad(
             w, f"the design has {width} columns (dummies included), more than {MAX_TERMS}; drop terms."
         )
+    holders = _holders(section, w, [left, *terms], family)
     return {
+        **({"holders": holders} if holders else {}),
         "kind": "regression",
         "formula": f"{left} ~ {' + '.join(terms)}",
         "outcome": left,
@@ -143,6 +152,43 @@ def parse_regression(section: Mapping[str, Any], where: str) -> dict[str, Any]:
         "bounds": bounds,
         "levels": levels,
     }
+
+
+def _holders(section: Mapping[str, Any], w: str, columns: list[str], family: str) -> dict[str, list[str]]:
+    """The optional 'holders' key: which of two holders holds each column (vertical partition)."""
+    if "holders" not in section:
+        return {}
+    given = section["holders"]
+    fix = 'e.g. holders = { nso = ["wage", "educ"], tax = ["exper", "female"] }, every column once.'
+    if (
+        not isinstance(given, Mapping)
+        or len(given) != 2
+        or not all(isinstance(v, list) and v and all(isinstance(c, str) for c in v) for v in given.values())
+    ):
+        raise _bad(w, f"key 'holders' must give each of the 2 data holders the columns it holds, {fix}")
+    named = [c for cols in given.values() for c in cols]
+    unknown = sorted(set(named) - set(columns))
+    twice = sorted({c for c in named if named.count(c) > 1})
+    missing = [c for c in columns if c not in named]
+    if unknown or twice or missing:
+        what = "; ".join(
+            part
+            for part in (
+                f"not in the formula: {', '.join(unknown)}" if unknown else "",
+                f"given to both holders: {', '.join(twice)}" if twice else "",
+                f"held by no holder: {', '.join(missing)}" if missing else "",
+            )
+            if part
+        )
+        raise _bad(w, f"key 'holders' must name every formula column once ({what}); {fix}")
+    if family == "logistic":
+        raise _bad(
+            w,
+            "a logistic model on vertically partitioned data is not supported: every Newton step needs "
+            "each joined unit's linear predictor, which spans both holders' columns. Fit a linear "
+            "probability model (family = \"ols\" on the 0/1 outcome), or pool the rows horizontally.",
+        )
+    return {str(h): list(cols) for h, cols in given.items()}
 
 
 def parse_quantiles(
@@ -217,4 +263,7 @@ def spec_toml(spec: Mapping[str, Any]) -> list[str]:
     if spec["levels"]:
         inner = ", ".join(f"{json.dumps(c)} = {json.dumps(lv)}" for c, lv in spec["levels"].items())
         lines.append(f"levels = {{ {inner} }}")
+    if spec.get("holders"):
+        inner = ", ".join(f"{json.dumps(h)} = {json.dumps(cols)}" for h, cols in spec["holders"].items())
+        lines.append(f"holders = {{ {inner} }}")
     return lines

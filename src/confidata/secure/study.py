@@ -145,6 +145,11 @@ class Study:
         return self.statistic == VERTICAL
 
     @property
+    def is_vertical_model(self) -> bool:
+        """A regression over two holders' columns of the same units ([regression] holders)."""
+        return self.statistic == "regression" and bool(self.by_holders)
+
+    @property
     def holders(self) -> tuple[Party, ...]:
         """The parties that hold data (every party but a PSI helper)."""
         return tuple(p for p in self.parties if p.role == "holder")
@@ -259,6 +264,8 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
             "and the second by the other (see key 'holders')."
         )
     psi = statistic in PSI_STATISTICS
+    reg = data.get("regression")
+    vreg = statistic == "regression" and isinstance(reg, Mapping) and "holders" in reg  # vertical model
     if psi and by:
         raise SchemaError(f"{w}: statistic '{statistic}' takes no 'by' columns; remove key 'by'.")
     technique = ""
@@ -267,7 +274,7 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
         technique = _opt(st, "technique", str, "ecdh", w, hint)
         if technique not in PSI_TECHNIQUES:
             raise SchemaError(f"{w}: key 'technique' has an unknown value; {hint}")
-    elif vertical:
+    elif vertical or vreg:
         hint = f"set technique to one of {', '.join(VERTICAL_TECHNIQUES)}."
         technique = _opt(st, "technique", str, "helper", w, hint)
         if technique not in VERTICAL_TECHNIQUES:
@@ -283,7 +290,7 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
             raise SchemaError(f"{w}: key 'holders' must name 2 different holders, one per 'by' column.")
     elif "holders" in st:
         raise SchemaError(f"{w}: key 'holders' applies to '{VERTICAL}' only; remove it.")
-    identifier, id_forms, separator = _identifier(data, where, psi or vertical)
+    identifier, id_forms, separator = _identifier(data, where, psi or vertical or vreg)
 
     lv = _section(data, "levels", where)
     levels: dict[str, tuple[str, ...]] = {}
@@ -367,6 +374,7 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
                 f"{where}: a regression takes no 'by' and no [value]; its columns are in [regression]."
             )
         spec = parse_regression(_section(data, "regression", where), where)
+        by_holders = list(spec.get("holders", {}))
     elif statistic == "quantiles":
         spec = parse_quantiles(_section(data, "quantiles", where), where, vmin, vmax, bool(value))
 
@@ -461,7 +469,7 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
                 "'confidata secure certs STUDY -o DIR' or set [tls] enabled = false."
             )
         role = _opt(entry, "role", str, "holder", w, 'write role = "holder" or role = "helper".')
-        if role not in ("holder", "helper") or (role == "helper" and not (psi or vertical)):
+        if role not in ("holder", "helper") or (role == "helper" and not (psi or vertical or vreg)):
             raise SchemaError(
                 f"{w}: key 'role' must be \"holder\" or \"helper\" (a helper only in an intersection "
                 "study with technique = \"helper\")."
@@ -480,12 +488,13 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
     )
     if not results or any(r not in names for r in results):
         raise SchemaError(f"{where} [study]: key 'results' must list party names from [[party]].")
-    if psi or vertical:
+    if psi or vertical or vreg:
         # the helper matches any number of holders' pseudonyms; the other protocols are two-party
         many = psi and technique == "helper" and statistic != "intersection_sum"
         _check_psi_parties(parties, technique, results, value_holder, tls, where, many_holders=many)
-    if vertical and sorted(by_holders) != sorted(p.name for p in parties if p.role == "holder"):
-        raise SchemaError(f"{where} [study]: key 'holders' must name the study's two data holders.")
+    if (vertical or vreg) and sorted(by_holders) != sorted(p.name for p in parties if p.role == "holder"):
+        key = "[regression] holders" if vreg else "[study] holders"
+        raise SchemaError(f"{where}: key '{key}' must name the study's two data holders.")
     _check_plain_links(parties, tls, where)
 
     study = Study(
@@ -629,7 +638,7 @@ def _with_digest(study: Study) -> Study:
     if not study.is_vertical:  # studies of the other statistics keep the digest they had
         content.pop("by_holders")
     # the digest of a study written before the intersection statistics is kept
-    if not study.is_psi and not study.is_vertical:
+    if not study.is_psi and not study.is_vertical and not study.is_vertical_model:
         for key in ("technique", "identifier", "id_forms", "separator", "value_holder"):
             content.pop(key)
         for party in content["parties"]:
@@ -653,7 +662,7 @@ def study_toml(study: Study) -> str:
         lines.append(f"cell = {json.dumps(study.cell)}")
     if study.is_vertical:
         lines.append(f"holders = {json.dumps(list(study.by_holders))}")
-    if study.is_psi or study.is_vertical:
+    if study.is_psi or study.is_vertical or study.is_vertical_model:
         lines.append(f"technique = {json.dumps(study.technique)}")
         lines += [
             "",

@@ -170,8 +170,14 @@ async def _recv_ring(links: Any, peer: str, label: str, rows: int | None, cols: 
     return got.view(dt).reshape(-1, cols)
 
 
-async def holder_join(links: Any, study: Study, inp: VerticalInput) -> tuple[np.ndarray | None, int]:
-    """A holder's side: A's share of the cells (offset added), or None at B; and the join size."""
+async def holder_join(
+    links: Any, study: Study, inp: VerticalInput, *, feats: np.ndarray | None = None, dims=None
+) -> tuple[np.ndarray | None, int]:
+    """A holder's side: A's share of the cells (offset added), or None at B; and the join size.
+
+    With `feats` (this holder's ring matrix) and `dims` (ring bits, A's and B's widths) the same
+    protocol multiplies other features and A gets its share of the whole product F_A^T F_B
+    (`vertical_regression`)."""
     from nacl.bindings import crypto_scalarmult_base  # noqa: PLC0415
 
     me = links.me
@@ -179,8 +185,7 @@ async def holder_join(links: Any, study: Study, inp: VerticalInput) -> tuple[np.
     is_a = me == a_name
     other = b_name if is_a else a_name
     helper = study.helper.name
-    bits = ring_bits(study)
-    pa, pb = widths(study)
+    bits, pa, pb = dims or (ring_bits(study), *widths(study))
     mine_w, other_w = (pa, pb) if is_a else (pb, pa)
 
     sk = secrets.token_bytes(32)
@@ -210,7 +215,8 @@ async def holder_join(links: Any, study: Study, inp: VerticalInput) -> tuple[np.
     def prepare():
         perm = secret_permutation(len(inp))
         sent = pseudonyms(inp.ids.encoded(), pseudo_key)[perm]
-        masked = features(study, me, inp)[perm] - stream(kab, f"mask-{me}", (len(inp), mine_w), bits)
+        mine = features(study, me, inp) if feats is None else feats
+        masked = mine[perm] - stream(kab, f"mask-{me}", (len(inp), mine_w), bits)
         return sent, masked
 
     sent, masked = await links.compute(prepare)
@@ -248,7 +254,7 @@ async def holder_join(links: Any, study: Study, inp: VerticalInput) -> tuple[np.
 
         z = await links.compute(product_a)
         z_b = await _recv_ring(links, other, "z", pa, pb, bits)
-        share = cells(study, z + z_b)
+        share = cells(study, z + z_b) if dims is None else z + z_b
         return share + _dtype(bits).type(1 << (bits - 2)), n
 
     # B: x (A's features): x1 is exchanged with H; x3 from K
@@ -268,11 +274,11 @@ async def holder_join(links: Any, study: Study, inp: VerticalInput) -> tuple[np.
     return None, n
 
 
-async def helper_join(links: Any, study: Study) -> tuple[np.ndarray, int]:
-    """The helper's side: match, hand out positions, re-share, multiply; its share h, the join size."""
+async def helper_join(links: Any, study: Study, *, dims=None) -> tuple[np.ndarray, int]:
+    """The helper's side: match, hand out positions, re-share, multiply; its share h, the join size
+    (with `dims`, of the whole product, as `holder_join`)."""
     a_name, b_name = study.by_holders
-    bits = ring_bits(study)
-    pa, pb = widths(study)
+    bits, pa, pb = dims or (ring_bits(study), *widths(study))
     seeds = {a_name: secrets.token_bytes(32), b_name: secrets.token_bytes(32)}
     for name in (a_name, b_name):
         await links.send(name, "seed", {"seed": seeds[name].hex()})
@@ -310,4 +316,5 @@ async def helper_join(links: Any, study: Study) -> tuple[np.ndarray, int]:
         z = ring_matmul(x1, y1 + y2, bits) + ring_matmul(x2, y1, bits)
         return z + stream(s_ha, "zero", (pa, pb), bits) - stream(s_hb, "zero", (pa, pb), bits)
 
-    return cells(study, await links.compute(product_h)), n
+    product = await links.compute(product_h)
+    return (cells(study, product) if dims is None else product), n
