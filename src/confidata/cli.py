@@ -27,6 +27,7 @@ from confidata.cli_he import he_app
 from confidata.cli_ipp import ipp_app
 from confidata.cli_pprl import pprl_app
 from confidata.cli_secure import secure_app
+from confidata.cli_serve import serve_command
 from confidata.errors import (
     ConfidataWarning,
     InputFileError,
@@ -406,6 +407,7 @@ measures_app = typer.Typer(help="The inventory of utility and disclosure-risk me
 app.add_typer(measures_app, name="measures")
 app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)
+app.command("serve")(serve_command)
 measures_app.command("run")(measures_run_command)
 app.add_typer(ipp_app, name="ipp")
 app.add_typer(secure_app, name="secure")
