@@ -12,6 +12,7 @@ from confidata._numba_cache import configure_numba_cache
 
 configure_numba_cache()  # before anything imports numba: compiled kernels need a writable cache
 
+from confidata.compare import compare  # noqa: E402  (light: the work is imported when called)
 from confidata.errors import (  # noqa: E402
     ConfidataError,
     ConfidataWarning,
@@ -39,6 +40,7 @@ __all__ = [
     "SchemaError",
     "SynthesisError",
     "__version__",
+    "compare",
     "infer_schema",
     "read_table",
     "write_table",

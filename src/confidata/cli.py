@@ -22,6 +22,7 @@ from rich.table import Table
 
 from confidata import __version__
 from confidata._cli_common import VERBOSE, err, guarded, out
+from confidata.cli_compare import compare_command
 from confidata.cli_evaluate import evaluate_command, measures_run_command, recommend_command
 from confidata.cli_he import he_app
 from confidata.cli_ipp import ipp_app
@@ -407,6 +408,7 @@ measures_app = typer.Typer(help="The inventory of utility and disclosure-risk me
 app.add_typer(measures_app, name="measures")
 app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)
+app.command("compare")(compare_command)
 app.command("serve")(serve_command)
 measures_app.command("run")(measures_run_command)
 app.add_typer(ipp_app, name="ipp")
