@@ -48,7 +48,7 @@ from confidata.pprl.quality import evaluate_links
 BENCH = Path(__file__).resolve().parent
 WORK = BENCH / "work" / "pprl"
 FIELDS = "first_name,last_name,dob:date,sex:exact,zip:exact,address,city"
-NAME_FIELDS = "first_name,last_name"
+NAME_FIELDS = "first_name*8,last_name*8"  # Schnell's CLK, the setting the literature attacks
 KEY = SecretKey(b"pprl-bench-secret-shared-by-the-holders")
 HARDENINGS = ("none", "balance", "xor", "rule90", "diffusion", "salt(dob)")
 SEED = 14
@@ -125,16 +125,25 @@ def run_ours(n: int, fields: str = FIELDS, hardening: str = "none",
     return row, (enc_a, a)
 
 
-def run_peer(name: str, n: int) -> dict:
+def _explicit(fields: str) -> str:
+    """The field list with every weight written out (our defaults included), for clkhash."""
+    return ",".join(f"{f.column}:{f.kind}" + (f"/{f.per_value}" if f.per_value else f"*{f.weight}")
+                    for f in parse_fields(fields))
+
+
+def run_peer(name: str, n: int, fields: str = FIELDS) -> dict:
     paths = _files(n)
     python = BENCH / f".venv-{name}" / "bin" / "python"
     if not python.exists():
         return {"tool": name, "n": n, "error": "venv missing: run bash bench/setup_pprl_peers.sh"}
     out = WORK / f"n{n}" / f"{name}.json"
     row = {"tool": name, "n": n, "load_before": _load()}
+    extra = ["--fields", _explicit(fields)] if name == "anonlink" else []
+    if name == "anonlink":
+        row["fields"] = extra[1]
     started = time.perf_counter()
     proc = subprocess.run([str(python), str(BENCH / "peers" / f"{name}_run.py"), str(paths["a"]),
-                           str(paths["b"]), str(out)], capture_output=True, text=True)
+                           str(paths["b"]), str(out), *extra], capture_output=True, text=True)
     wall = time.perf_counter() - started
     row["load_after"] = _load()
     if proc.returncode:
@@ -156,7 +165,7 @@ def run_attack(n: int, reference_size: int = 50_000) -> list[dict]:
     rows = []
     for hardening in HARDENINGS:
         fields_link = FIELDS
-        names = NAME_FIELDS + (",dob:date" if hardening.startswith("salt") else "")
+        names = NAME_FIELDS + (",dob:date*10" if hardening.startswith("salt") else "")
         row_link, (enc_full, clear) = run_ours(n, fields_link, hardening)
         row = {"hardening": hardening, "n": n, "f1": row_link["f1"],
                "precision": row_link["precision"], "recall": row_link["recall"],
@@ -188,17 +197,19 @@ def main() -> None:
     ap.add_argument("--attack", type=int, default=0, help="attack rows on n x n files")
     ap.add_argument("--threshold", type=float, default=None,
                     help="link ours at this Dice threshold instead of the automatic one")
+    ap.add_argument("--fields", default=FIELDS,
+                    help="the field list with weights, given to ours and to clkhash alike")
     ap.add_argument("--out", default=str(BENCH / "results" / "pprl.jsonl"))
     args = ap.parse_args()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in [int(s) for s in args.sizes.split(",") if s]:
-        row, _ = run_ours(n, given=args.threshold)
+        row, _ = run_ours(n, args.fields, given=args.threshold)
         print(json.dumps(row), flush=True)
         rows.append(row)
         for peer in [p for p in args.peers.split(",") if p]:
-            prow = run_peer(peer, n)
+            prow = run_peer(peer, n, args.fields)
             print(json.dumps(prow), flush=True)
             rows.append(prow)
     if args.attack:

@@ -33,8 +33,11 @@ def _people(**columns) -> pd.DataFrame:
 
 def test_field_list_syntax_and_its_errors():
     specs = parse_fields("first,last*12,dob:date(%d/%m/%Y),zip:exact")
-    assert [(s.column, s.kind, s.weight) for s in specs] == [
-        ("first", "text", 8), ("last", "text", 12), ("dob", "date", 10), ("zip", "exact", 12)]
+    # defaults: a text field 80 bits per value, a date 14 bits per token, a code 12
+    assert [(s.column, s.kind, s.weight, s.per_value) for s in specs] == [
+        ("first", "text", 0, 80), ("last", "text", 12, None), ("dob", "date", 14, None),
+        ("zip", "exact", 12, None)]
+    assert parse_fields("a/40,b:date*5")[1].weight == 5
     assert specs[2].date_format == "%d/%m/%Y"
     with pytest.raises(LinkageError, match="kind 'name'"):
         parse_fields("first:name")

@@ -81,15 +81,24 @@ def check_compatible(a: Encoding, b: Encoding) -> None:
             "the same fields, in the same order, in --fields."
         )
     for position, (x, y) in enumerate(zip(fa, fb, strict=True), start=1):
-        for key in ("kind", "weight", "per_value", "q"):
+        for key in ("kind", "weight", "q"):
             if key == "q" and x["kind"] != "text":
                 continue
-            if x.get(key) != y.get(key):
+            if _setting(x, key) != _setting(y, key):
                 raise EncodingMismatchError(
                     f"Field {position} ('{x['column']}' and '{y['column']}') has {key} "
-                    f"{x.get(key)} in one file and {y.get(key)} in the other; both holders must use "
-                    "the same --fields."
+                    f"{_setting(x, key)} in one file and {_setting(y, key)} in the other; both "
+                    "holders must use the same --fields."
                 )
+
+
+def _setting(field: dict, key: str):
+    """A field's setting as a person wrote it: the weight is K bits per token or B per value."""
+    if key != "weight":
+        return field.get(key)
+    if field.get("per_value"):
+        return f"{field['per_value']} bits per value"
+    return f"{field.get('weight')} bits per token"
 
 
 def write_clk(path: str | Path, encoding: Encoding) -> None:

@@ -8,17 +8,21 @@ greedy solver does; it is not the optimal assignment, but on linkage scores, whe
 usually outscores every rival of both its records, the two rarely differ, and it runs in
 O(pairs log pairs)). Ties are broken by record order, so the result is reproducible.
 
-The threshold is given (``--threshold``) or chosen from the scores (``--auto``): the one-to-one
-pairs scoring at least a floor (`FLOOR`, 0.4, or the 99th percentile of 100,000 random pairs'
-scores when higher: hardened filters score higher by chance) are histogrammed in bins of 0.01
-(log counts, 5-bin moving average); between its highest mode and the next highest at least 0.1
-away (the non-matches' best partners below, the true matches above, or the other way round), the
-threshold is the first local minimum, from below, lying at least 2.7 times below the highest
-point on each side of it (true matches may form a smaller mode of their own below the main one:
-a move or a new surname lowers a pair's score; the first dip parts them all from the
-non-matches). With one mode only (every record has
-its match), the threshold is the floor. Greedy pairs above a threshold are the same whichever
-lower floor they were assigned from, so choosing the threshold after assignment is sound.
+The threshold is given (``--threshold``) or chosen from the scores (``--auto``). The one-to-one
+pairs mix true matches with each unmatched record's best look-alike; at a million a side the
+look-alikes' scores climb (the best of a million rivals) into the matches' lower tail, and no dip
+of the histogram parts them. So `--auto` estimates how the look-alikes score, from the data:
+a record whose best candidate is surely its match (Dice >= `SURE`, 0.9) has as its runner-up
+the best of the other records, which is exactly what an unmatched record's best partner is (the
+best of all but one record either way). Those runner-ups' histogram, scaled to the assigned
+pairs where only look-alikes lie (from the floor to the runner-ups' mode), says how many
+non-matches score at least t for every t; the rest above t are matches. The threshold is the t
+of the highest F1 so estimated (`null_threshold`). Where the scores have one mode (every
+record has its match: FEBRL4) or too few records are sure of their match, the first valley
+between the two modes is used instead (`valley_threshold`). Pairs scoring below a floor (`FLOOR`,
+0.4, or the 99th percentile of 100,000 random pairs' scores when higher: hardened filters score
+higher by chance) are never linked. Greedy pairs above a threshold are the same whichever lower
+floor they were assigned from, so choosing the threshold after assignment is sound.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from confidata.pprl.clkfile import Encoding, check_compatible
 from confidata.pprl.errors import LinkageError
 from confidata.pprl.similarity import HIST_BINS, dice_all, dice_pairs
 
-__all__ = ["FLOOR", "FULL_LIMIT", "LinkResult", "link", "valley_threshold"]
+__all__ = ["FLOOR", "FULL_LIMIT", "LinkResult", "link", "null_threshold", "runner_up_scores",
+           "valley_threshold"]
 
 FULL_LIMIT = 100_000_000  # all pairs below this many (10,000 x 10,000): under ~2 s on 2 cores
 # A second mode counts when the valley lies this far below both modes in log counts (e^1: 2.7x
@@ -44,6 +49,9 @@ PROMINENCE = 1.0
 RANDOM_PAIRS = 100_000  # random pairs scored to see where chance lies (`unrelated_floor`)
 CHANCE_QUANTILE = 0.99  # ... and the share of them the floor lies above
 FLOOR = 0.4  # pairs below this Dice are never linked (unrelated 1024-bit CLKs score ~0.3)
+SURE = 0.9  # a record whose best candidate scores this much is taken as matched (`runner_up_scores`)
+MIN_RUNNER_UPS = 200  # fewer sure records than this: the runner-ups are too few to estimate from
+ONE_MODE = "floor: the scores have one mode (every record seems to have its match)"
 
 
 @dataclass
@@ -81,12 +89,15 @@ def link(a: Encoding, b: Encoding, *, threshold: float | None = None, blocking: 
         left, right, score = blocked.left, blocked.right, blocked.score
         compared, skipped = blocked.compared, blocked.skipped_blocks
     scored = time.perf_counter()
+    runner_ups = runner_up_scores(left, right, score) if threshold is None else None
     left, right, score = greedy_one_to_one(left, right, score, len(a), len(b))
     seconds = {"score": round(scored - started, 2), "assign": round(time.perf_counter() - scored, 2)}
     histogram = np.bincount(np.minimum(HIST_BINS - 1, (score * HIST_BINS).astype(np.int64)),
                             minlength=HIST_BINS)
     if threshold is None:
         threshold, method = valley_threshold(histogram, floor)
+        if method != ONE_MODE:  # a second mode, or modes without a clear dip between them
+            threshold, method = null_threshold(score, runner_ups, floor) or (threshold, method)
     else:
         method = "given"
     keep = score >= threshold
@@ -148,6 +159,56 @@ def _greedy(left, right, n_a, n_b):  # pragma: no cover - compiled
     return kept[:count]
 
 
+def runner_up_scores(left: np.ndarray, right: np.ndarray, score: np.ndarray,
+                     sure: float = SURE) -> np.ndarray:
+    """The second-best candidate score of every record (on either side) whose best scores >= sure.
+
+    Such a record's best candidate is its match, so its runner-up is the best of the records
+    that are not: the score an unmatched record's best partner has, and the look-alikes'
+    distribution `null_threshold` needs.
+    """
+    found = []
+    for side in (left, right):
+        order = np.lexsort((-score, side))
+        grouped, ranked = side[order], score[order]
+        first = np.r_[True, grouped[1:] != grouped[:-1]] if len(grouped) else np.zeros(0, bool)
+        second = np.flatnonzero(~first & np.r_[False, first[:-1]])
+        found.append(ranked[second][ranked[second - 1] >= sure])
+    return np.concatenate(found)
+
+
+def null_threshold(assigned: np.ndarray, runner_ups: np.ndarray,
+                   floor: float) -> tuple[float, str] | None:
+    """The threshold of the highest estimated F1, non-matches estimated from the runner-ups.
+
+    `assigned`: the one-to-one pairs' scores; `runner_ups`: `runner_up_scores`. The runner-ups'
+    histogram is scaled to the assigned pairs' on [floor, the runner-ups' mode], where the
+    assigned pairs are look-alikes; above t it then counts the expected false links FP(t), the
+    assigned pairs above t less FP(t) are the true links TP(t), and the matches are the most TP
+    reaches. None when fewer than `MIN_RUNNER_UPS` runner-ups lie above the floor.
+    """
+    start = int(round(floor * HIST_BINS))
+    def counts(values):
+        h = np.bincount(np.minimum(HIST_BINS - 1, (values * HIST_BINS).astype(np.int64)),
+                        minlength=HIST_BINS).astype(np.float64)
+        h[:start] = 0.0
+        return h
+    pairs, null = counts(assigned), counts(runner_ups)
+    if null.sum() < MIN_RUNNER_UPS:
+        return None
+    mode = start + int(np.argmax(np.convolve(null, np.ones(3) / 3, mode="same")[start:]))
+    scale = pairs[start:mode + 1].sum() / null[start:mode + 1].sum()
+    false_links = scale * np.cumsum(null[::-1])[::-1]  # expected non-matches scoring >= t
+    true_links = np.maximum(np.cumsum(pairs[::-1])[::-1] - false_links, 0.0)
+    matches = max(true_links.max(), 1.0)
+    f1 = 2 * true_links / np.maximum(2 * true_links + false_links + (matches - true_links), 1e-12)
+    f1[:start] = -1.0
+    best = int(np.argmax(f1))
+    return (round(best / HIST_BINS, 2),
+            f"highest estimated F1 ({f1[best]:.3f}), look-alikes estimated from "
+            f"{int(null.sum()):,} runner-up scores")
+
+
 def valley_threshold(histogram: np.ndarray, floor: float) -> tuple[float, str]:
     """The first clear dip between the two highest modes of a score histogram (bins of 0.01)."""
     bins = len(histogram)
@@ -163,7 +224,7 @@ def valley_threshold(histogram: np.ndarray, floor: float) -> tuple[float, str]:
              if smooth[i] > 0 and smooth[i] >= smooth[max(start, i - 1)]
              and smooth[i] >= smooth[min(bins - 1, i + 1)] and abs(i - top) >= 10]
     if not peaks:
-        return floor, "floor: the scores have one mode (every record seems to have its match)"
+        return floor, ONE_MODE
     for other in sorted(peaks, key=lambda i: -smooth[i]):
         low, high = sorted((top, other))
         # the first dip (from the low side) that lies clearly below the highest point on each
