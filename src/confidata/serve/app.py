@@ -100,7 +100,8 @@ def create_app(config: ServeConfig) -> FastAPI:
                                     "is not this server).")
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on our forms
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -127,7 +127,8 @@ def _method_fields(method: str) -> list[dict[str, Any]]:
     for name in sorted(method_options(cls) - {"seed"}):
         default = params[name].default
         fields.append({"name": name, "default": "" if default in (None, inspect.Parameter.empty)
-                       else default, "bool": isinstance(default, bool)})
+                       else default, "bool": isinstance(default, bool),
+                       "allowed": getattr(cls, "_constraint_text", {}).get(name, "")})
     return fields
 
 
@@ -162,7 +163,8 @@ def dataset_page(dataset_id: str, request: Request, method: str = "cart",
             overview = {c["name"]: c for c in json.loads(path.read_text())["columns"]}
     if method not in METHODS:
         method = "cart"
-    return render(request, "dataset.html", step="Schema" if schema is None else "Synthesise",
+    step = "Synthesise" if any(j["kind"] == "synth" for j in jobs) else "Schema"
+    return render(request, "dataset.html", step=step,
                   dataset=row, jobs=jobs, inspect_job=inspect_job, schema=schema,
                   overview=overview, kinds=[k.value for k in Kind], roles=[r.value for r in Role],
                   methods=sorted(METHODS), method=method, fields=_method_fields(method),
