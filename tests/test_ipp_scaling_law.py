@@ -83,7 +83,10 @@ def test_latency_costs_a_fitted_share_of_one_delay_per_round():
     pred = model.predict(100_000, 2, 100.0, "wall_s")
     assert pred.value == pytest.approx(10.0 + 0.8 * 4 * 0.1, rel=1e-6)
     assert not pred.measured and not pred.extrapolated and "l10" in pred.run_ids
-    # a measured cell is read, not modelled
+    # a measured cell is read, not modelled; between two measured latencies, a straight line
     assert model.predict(10_000, 2, 50.0, "wall_s").run_ids == ("l11",)
+    between = model.predict(10_000, 2, 30.0, "wall_s")
+    assert between.value == pytest.approx(1.0 + 0.8 * 4 * 0.03, rel=1e-9)
+    assert between.run_ids == ("l10", "l11") and "between the runs at 10 and 50 ms" in between.note
     # bytes do not depend on latency and are linear here: 10 bytes a record from each of 2 parties
     assert model.predict(300_000, 2, 0.0, "bytes").value == pytest.approx(6e6, rel=1e-9)

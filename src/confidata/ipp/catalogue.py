@@ -124,6 +124,8 @@ class UseCase:
     not_benchmarked_reason: str | None
     scores: Mapping[str, int]
     priority: str
+    # where the benchmark measured it: {results, scenario, techniques}; None when not (yet) measured
+    measured_at: Mapping[str, object] | None = None
 
     def with_role(self, role: str) -> tuple[Party, ...]:
         return tuple(p for p in self.parties if role in p.roles)
@@ -146,7 +148,7 @@ class UseCase:
             "benchmarked_here": self.benchmarked_here, "benchmark_scenario": self.benchmark_scenario,
             "not_benchmarked_reason": self.not_benchmarked_reason,
             "scores": dict(self.scores), "score_total": sum(self.scores.values()),
-            "priority": self.priority,
+            "priority": self.priority, "measured_at": dict(self.measured_at) if self.measured_at else None,
         }
 
 
@@ -336,6 +338,13 @@ def _check_benchmark(case: dict, data: dict, source: str, at: list) -> None:
     elif "benchmark_scenario" in case:
         raise _fail(source, data, at + ["benchmark_scenario"],
                     "is given although benchmarked_here is false; drop it")
+    measured = case.get("measured_at")
+    if measured is not None and not case["benchmarked_here"]:
+        raise _fail(source, data, at + ["measured_at"], "is given although benchmarked_here is false")
+    if measured is not None and measured["scenario"] != case["benchmark_scenario"]:
+        raise _fail(source, data, at + ["measured_at", "scenario"],
+                    f"is '{measured['scenario']}', not the case's benchmark_scenario "
+                    f"'{case['benchmark_scenario']}'")
 
 
 def _check_scores(case: dict, data: dict, source: str, at: list, names: list[str], rule) -> None:
@@ -392,7 +401,7 @@ def _build(data: dict, source: str) -> Catalogue:
             techniques=tuple(c["techniques"]), reference_scenario=c["reference_scenario"],
             benchmarked_here=c["benchmarked_here"], benchmark_scenario=c.get("benchmark_scenario"),
             not_benchmarked_reason=(c.get("not_benchmarked_reason") or "").strip() or None,
-            scores=dict(c["scores"]), priority=c["priority"],
+            scores=dict(c["scores"]), priority=c["priority"], measured_at=c.get("measured_at"),
         ))
     return Catalogue(criteria=criteria, priority_rule=dict(data["priority_rule"]),
                      vocabulary={k: dict(v) for k, v in data["vocabulary"].items()},

@@ -397,7 +397,7 @@ def fit_models(runs: Iterable[Any], *, max_factor: float = DEFAULT_MAX_FACTOR) -
             try:
                 laws[metric] = fit_law(_points(base, metric), metric, max_factor=max_factor)
             except ConfidataError as exc:
-                problems[metric] = f"{key[1]}: {exc}"
+                problems[metric] = str(exc)
         c, ids = _fit_latency(group, base_ms, laws)
         latencies = [float(r.latency_ms or 0) for r in group]
         models[key] = CostModel(key[0], key[1], key[2], laws, c, ids, (min(latencies), max(latencies)),
