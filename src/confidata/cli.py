@@ -33,6 +33,7 @@ from confidata.errors import (
     ConfidataWarning,
     InputFileError,
     OutputExistsError,
+    SynthesisError,
     quote_names,
 )
 from confidata.synth import METHODS, check_options, load_model, synthesize
@@ -272,6 +273,9 @@ def synth(
     max_seconds: Annotated[Optional[float], typer.Option("--max-seconds", help="DP methods: stop refining the model after this many seconds.")] = None,
     max_model_size: Annotated[Optional[float], typer.Option("--max-model-size", help="DP methods: largest model in megabytes (default 80).")] = None,
     levels_share: Annotated[Optional[float], typer.Option("--levels-share", min=0.0, max=1.0, help="DP methods: share of the budget that buys category levels the schema does not declare public.")] = None,
+    column_method: Annotated[Optional[str], typer.Option("--column-method", help="parametric, ctree, rf, bag: a method per column, e.g. 'age=normrank,income=pmm' (sample, norm, normrank, lognorm, pmm, logreg, polyreg, polr, cart, ctree, rf, bag).")] = None,
+    keep: Annotated[Optional[str], typer.Option("--keep", help="parametric, ctree, rf, bag: keep the real values of these columns (comma-separated) and synthesise the rest given them (partial synthesis).")] = None,
+    option: Annotated[Optional[list[str]], typer.Option("--option", help="Any option of the method as NAME=VALUE (repeatable), e.g. --option ntree=20.")] = None,
     table: TableOpt = None,
     encoding: EncodingOpt = None,
     overwrite: OverwriteOpt = False,
@@ -284,8 +288,11 @@ def synth(
                  min_split=min_split, cp=cp, smoothing=smoothing,
                  weights_as_case_weights=weights_as_case_weights, weight_column=weight_column,
                  identifiers="fresh" if fresh_ids else None, epsilon=epsilon, delta=delta,
-                 max_seconds=max_seconds, max_model_size=max_model_size, levels_share=levels_share)
+                 max_seconds=max_seconds, max_model_size=max_model_size, levels_share=levels_share,
+                 column_methods=_pairs(column_method, "--column-method"),
+                 keep=[c.strip() for c in keep.split(",") if c.strip()] if keep else None)
     options = {k: v for k, v in given.items() if v is not None and v is not False}
+    options.update(_named_options(option or [], options))
     check_options(method, options, label=_flag)
     private = issubclass(METHODS[method], DPSynthesizer)
     paths = _output_paths(output, m)
@@ -334,6 +341,10 @@ def synth(
         names = [c for c in names if c in left_out]
         if names:
             out.print(f"  not synthesised: {escape(quote_names(names))} ({why})")
+    kept = getattr(model, "kept_columns_", [])
+    if kept:
+        out.print(f"  kept real: {escape(quote_names(kept))} (partial synthesis: these columns hold "
+                  "the real values; treat them as known to anyone who sees the file)")
     case_weight = getattr(model, "weight_column_", None)
     if case_weight is not None:
         out.print(f"  survey weight '{escape(case_weight)}': used as case weights; every synthetic "
@@ -353,9 +364,58 @@ def synth(
                   "values from the data: keep it as confidential as the data.[/]")
 
 
+def _pairs(text: str | None, flag: str) -> dict[str, str] | None:
+    """'a=x,b=y' as {'a': 'x', 'b': 'y'}."""
+    if not text:
+        return None
+    pairs = {}
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise SynthesisError(f"{flag} takes COLUMN=METHOD pairs separated by commas, e.g. "
+                                 "'age=normrank,income=pmm'; one item lacks its '='.")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def _named_options(items: list[str], given: dict) -> dict:
+    """--option NAME=VALUE, the value read as a number, true/false or none where it is one."""
+    options: dict = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise SynthesisError("--option takes NAME=VALUE, e.g. --option ntree=20.")
+        if name in given or name in options:
+            raise SynthesisError(f"Option '{name}' is given twice; give it once.")
+        text = text.strip()
+        value: object = text
+        if text.lower() in ("true", "false"):
+            value = text.lower() == "true"
+        elif text.lower() == "none":
+            value = None
+        else:
+            for cast in (int, float):
+                try:
+                    value = cast(text)
+                    break
+                except ValueError:
+                    continue
+        options[name] = value
+    return options
+
+
+# synthesizer options with a flag of their own; any other is given as --option NAME=VALUE
+_OWN_FLAGS = {"identifiers": "--fresh-ids", "column_methods": "--column-method", **{
+    name: "--" + name.replace("_", "-") for name in (
+        "visit_sequence", "strata", "rules", "min_leaf", "min_split", "cp", "smoothing",
+        "weights_as_case_weights", "weight_column", "epsilon", "delta", "max_seconds",
+        "max_model_size", "levels_share", "keep")}}
+
+
 def _flag(option: str) -> str:
     """The command-line flag that sets a synthesizer option, for messages."""
-    return "--fresh-ids" if option == "identifiers" else "--" + option.replace("_", "-")
+    return _OWN_FLAGS.get(option, f"--option {option}=...")
 
 
 def _print_budget(model) -> None:

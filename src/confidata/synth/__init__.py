@@ -19,6 +19,7 @@ from confidata.synth.copula import GaussianCopula
 from confidata.synth.dp import AIM, MST, PrivBayes
 from confidata.synth.independent import Independent
 from confidata.synth.rules import RuleError, parse_rules
+from confidata.synth.sequential import Bagging, CTree, Parametric, RandomForest
 
 __all__ = [
     "AIM", "CART", "METHODS", "MST", "PrivBayes", "RuleError", "SynthesisError", "check_options",
@@ -29,6 +30,10 @@ METHODS = {
     "cart": CART,
     "copula": GaussianCopula,
     "sample": Independent,
+    "parametric": Parametric,  # synthpop's per-column methods (synth/sequential.py)
+    "ctree": CTree,
+    "rf": RandomForest,
+    "bag": Bagging,
     "mst": MST,
     "aim": AIM,
     "privbayes": PrivBayes,

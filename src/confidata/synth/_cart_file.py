@@ -22,7 +22,7 @@ from confidata.table.schema import Schema
 if TYPE_CHECKING:
     from confidata.synth.cart import CART
 
-__all__ = ["load_cart", "save_cart"]
+__all__ = ["check_tree", "load_cart", "save_cart"]
 
 _TREE_FIELDS = ("feature", "threshold", "categorical", "mask", "left", "right", "start", "count")
 
@@ -55,14 +55,7 @@ def save_cart(model: CART, path: Path, *, overwrite: bool) -> Path:
         "method": model.method,
         "confidential": True,
         "confidentiality_note": CONFIDENTIAL_NOTE,
-        "options": {
-            "min_leaf": model.min_leaf, "min_split": model.min_split, "cp": model.cp,
-            "max_depth": model.max_depth,
-            "smoothing": model.smoothing, "strata": model.strata,
-            "weights_as_case_weights": model.weights_as_case_weights,
-            "weight_column": model.weight_column,
-            "identifiers": model.identifiers,
-        },
+        "options": model._saved_options(),
         "schema": model.schema_.to_dict(),
         "visit_sequence": model.visit_sequence_,
         "predictor_matrix": model.predictor_matrix_,
@@ -75,6 +68,9 @@ def save_cart(model: CART, path: Path, *, overwrite: bool) -> Path:
         "onehot_groups": model.onehot_groups_,
         "models": models,
     }
+    extra = model._save_extra(arrays)  # a subclass's own fitted state (column models)
+    if extra:
+        meta["extra"] = extra
     return write_model_file(path, meta, arrays, overwrite=overwrite)
 
 
@@ -96,10 +92,7 @@ def _load(cls: type[CART], path: Path) -> CART:
     if meta.get("method") != cls.method:
         raise SynthesisError(f"'{path}' holds a '{meta.get('method')}' model, not a CART model.")
     options = meta["options"]
-    model = cls(Schema.from_dict(meta["schema"]), **{
-        k: options[k] for k in ("min_leaf", "min_split", "cp", "max_depth", "smoothing", "strata",
-                                "weights_as_case_weights", "weight_column", "identifiers")
-    })
+    model = cls(Schema.from_dict(meta["schema"]), **{k: options[k] for k in cls._saved_option_names})
     model.schema_ = model.schema
     rules, derived = parse_rules(meta["rules"])
     model.rules_, model.derived_ = rules, derived
@@ -131,14 +124,15 @@ def _load(cls: type[CART], path: Path) -> CART:
             if spec["tree"]:
                 tree = Tree(*(arrays[f"{key}_{f}"] for f in _TREE_FIELDS),
                             order=np.zeros(0, dtype=np.int64))
-                _check_tree(tree, len(predictors), 0 if values is None else len(values))
+                check_tree(tree, len(predictors), 0 if values is None else len(values))
             steps.append(Step(part, predictors, tree, values,
                                arrays.get(f"{key}_weights"), bool(spec["derived"])))
         model.models_.append(FittedModel(steps, int(entry["n_rows"]), float(entry["weight_total"])))
+    model._load_extra(meta.get("extra", {}), arrays)
     return model
 
 
-def _check_tree(tree: Tree, n_predictors: int, n_values: int) -> None:
+def check_tree(tree: Tree, n_predictors: int, n_values: int) -> None:
     """Refuse a tree the compiled walker could not follow safely (it has no bounds checks)."""
     n = len(tree.feature)
     arrays = (tree.threshold, tree.categorical, tree.left, tree.right, tree.start, tree.count)

@@ -27,6 +27,12 @@ class Step:
     leaf_values: np.ndarray | None = None
     leaf_weights: np.ndarray | None = None  # cumulative case weights in leaf order
     derived: bool = False
+    # a sequential synthesizer with per-column methods (`confidata.synth.sequential`): the
+    # method of this part, its fitted column model (None where the tree above is the model),
+    # and the parts its predictors are (their encoding: levels, bin edges)
+    method: str = "cart"
+    model: object | None = None
+    predictor_parts: list[Part] = field(default_factory=list)
 
 
 @dataclass

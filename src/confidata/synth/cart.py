@@ -394,7 +394,7 @@ class CART:
             owner[name] = list(range(len(parts), len(parts) + len(column_parts)))
             parts += column_parts
             arrays += column_arrays
-        bins = [to_bins(p, a) for p, a in zip(parts, arrays, strict=True)]
+        features = [self._predictor_array(p, a) for p, a in zip(parts, arrays, strict=True)]
         excluded = {name: np.zeros(len(data), dtype=bool) for name in self.visit_sequence_}
         for rule in self.rules_:
             excluded[rule.column] |= rule.holds({c: data[c] for c in rule.columns})
@@ -419,17 +419,8 @@ class CART:
             if len(rows) == 0:
                 step.tree, step.leaf_values = None, target
                 return
-            X = (np.column_stack([bins[j][rows] for j in step.predictors])
-                 if step.predictors else np.zeros((len(rows), 0), dtype=np.uint16))
-            n_bins = np.array([parts[j].n_bins for j in step.predictors], dtype=np.int32)
-            is_cat = np.array([parts[j].is_categorical for j in step.predictors], dtype=bool)
-            n_classes = len(step.part.levels) if step.part.is_categorical else 0
-            tree = grow_tree(X, n_bins, is_cat, target, n_classes, w, min_leaf=self.min_leaf,
-                             min_split=self.min_split, max_depth=self.max_depth, cp=self.cp)
-            step.tree = tree
-            step.leaf_values = target[tree.order]
-            if w is not None:
-                step.leaf_weights = np.cumsum(w[tree.order])
+            self._fit_step(step, target, [features[j][rows] for j in step.predictors],
+                           [parts[j] for j in step.predictors], w)
             if progress is not None:
                 progress("fit", step.part.name)
 
@@ -440,6 +431,26 @@ class CART:
             list(pool.map(fit, jobs[1:]))
         total = float(weights.sum()) if weights is not None else float(len(data))
         return FittedModel(steps=steps, n_rows=len(data), weight_total=total)
+
+    def _predictor_array(self, part: Part, array: np.ndarray) -> np.ndarray:
+        """What later steps see of a part as a predictor: its bins (a subclass whose models
+        read the values themselves returns `array`)."""
+        return to_bins(part, array)
+
+    def _fit_step(self, step: Step, target: np.ndarray, predictors: list[np.ndarray],
+                  predictor_parts: list[Part], w: np.ndarray | None) -> None:
+        """Fit one part on its rows: a tree over the predictors' bins, its leaves' real values."""
+        X = (np.column_stack(predictors) if predictors
+             else np.zeros((len(target), 0), dtype=np.uint16))
+        n_bins = np.array([p.n_bins for p in predictor_parts], dtype=np.int32)
+        is_cat = np.array([p.is_categorical for p in predictor_parts], dtype=bool)
+        n_classes = len(step.part.levels) if step.part.is_categorical else 0
+        tree = grow_tree(X, n_bins, is_cat, target, n_classes, w, min_leaf=self.min_leaf,
+                         min_split=self.min_split, max_depth=self.max_depth, cp=self.cp)
+        step.tree = tree
+        step.leaf_values = target[tree.order]
+        if w is not None:
+            step.leaf_weights = np.cumsum(w[tree.order])
 
     def _room_for_rules(self, name: str, parts: list[Part],
                         arrays: list[np.ndarray]) -> tuple[list[Part], list[np.ndarray]]:
@@ -570,7 +581,7 @@ class CART:
                                                           spans)
             for step, array in zip(column_steps, column_arrays, strict=True):
                 arrays.append(array)
-                bins.append(to_bins(step.part, array))
+                bins.append(self._predictor_array(step.part, array))
         return pd.DataFrame(decoded)
 
     def _draw(self, step: Step, predictors: list[np.ndarray], idx: np.ndarray,
@@ -606,6 +617,20 @@ class CART:
         visited = set(self.visit_sequence_)
         return [r for r in relations_in(self.schema_)
                 if visited.issuperset(r.sources) and r.target in visited]
+
+    _saved_option_names = ("min_leaf", "min_split", "cp", "max_depth", "smoothing", "strata",
+                           "weights_as_case_weights", "weight_column", "identifiers")
+
+    def _saved_options(self) -> dict[str, Any]:
+        """The constructor options a saved model is rebuilt with."""
+        return {name: getattr(self, name) for name in self._saved_option_names}
+
+    def _save_extra(self, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Fitted state beyond the trees, for a subclass to add (CART has none)."""
+        return {}
+
+    def _load_extra(self, extra: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Read back what `_save_extra` wrote."""
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "models_"):
