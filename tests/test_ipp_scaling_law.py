@@ -90,3 +90,18 @@ def test_latency_costs_a_fitted_share_of_one_delay_per_round():
     assert between.run_ids == ("l10", "l11") and "between the runs at 10 and 50 ms" in between.note
     # bytes do not depend on latency and are linear here: 10 bytes a record from each of 2 parties
     assert model.predict(300_000, 2, 0.0, "bytes").value == pytest.approx(6e6, rel=1e-9)
+
+
+def test_an_unmeasured_size_is_the_nearest_run_scaled_by_the_law():
+    # a start-up cost the power law does not model: anchoring on the nearest run keeps it
+    runs = [_run(n, 0.0, 5.0 + 1e-4 * n, 2, i) for i, n in enumerate([1e4, 1e5, 1e6])]
+    model = fit_models(runs)[("s", "t", "none")]
+    law = model.laws["wall_s"]
+    pred = model.predict(2_000_000, 2, 0.0, "wall_s")
+    raw, _, _ = law.predict(2_000_000, 2)
+    truth = 5.0 + 1e-4 * 2e6
+    assert abs(pred.value - truth) < abs(raw - truth)
+    ratio = raw / law.predict(1_000_000, 2)[0]
+    assert pred.value == pytest.approx(105.0 * ratio, rel=1e-9)
+    assert pred.extrapolated and pred.run_ids[0] == "l2"
+    assert "the run(s) at 1,000,000 records scaled" in pred.note

@@ -297,12 +297,24 @@ class CostModel:
         law = self.laws[metric]
         extrapolated, why = law.check_range(records, parties)
         value, low, high = law.predict(records, parties)
-        notes = [f"from the law {law.formula()}"]
+        notes, ids = [], [p.run_id for p in law.points]
+        anchor = self._nearest_base(law, records, parties)
+        if anchor is not None and not law.zero:
+            # the nearest run, scaled by the law's ratio: the law supplies only the growth, so a
+            # constant start-up cost it does not model shifts the estimate less
+            near, runs_near = anchor
+            at_near, _, _ = law.predict(near, parties)
+            measured_near = float(np.mean([p.value for p in runs_near]))
+            factor = measured_near / at_near
+            value, low, high = value * factor, _times(low, factor), _times(high, factor)
+            notes.append(f"the run(s) at {near:,} records scaled by the law {law.formula()}")
+            ids = [p.run_id for p in runs_near] + ids
+        else:
+            notes.append(f"from the law {law.formula()}")
         if law.loo_factor is not None:
             notes.append(f"leave-one-out error x{law.loo_factor:.2f}")
         else:
             notes.append("error unknown (too few runs to check the law)")
-        ids = [p.run_id for p in law.points]
         if metric == "wall_s" and latency_ms:
             value, low, high, latency_note, extra_ids, beyond = self._with_latency(
                 records, parties, latency_ms, value, low, high)
@@ -313,6 +325,14 @@ class CostModel:
             notes.append(why)
         return Prediction(metric, value, low, high, False, extrapolated, "; ".join(notes),
                           tuple(dict.fromkeys(ids)))
+
+    def _nearest_base(self, law: Law, records: int, parties: int) -> tuple[int, list[Point]] | None:
+        """The law's measured size nearest `records` (on logs) at this party count, and its runs."""
+        same = [p for p in law.points if p.parties == parties]
+        if not same:
+            return None
+        near = min({p.records for p in same}, key=lambda n: (abs(math.log(n / records)), n))
+        return near, [p for p in same if p.records == near]
 
     def _between_latencies(
         self, records: int, parties: int, latency_ms: float, metric: str
@@ -361,6 +381,10 @@ class CostModel:
         add = c * rounds * latency_ms / 1000.0
         return (value + add, None if low is None else low + add, None if high is None else high + add,
                 note, list(self.latency_run_ids), beyond)
+
+
+def _times(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor
 
 
 def _points(runs: Sequence[Any], metric: str) -> list[Point]:
