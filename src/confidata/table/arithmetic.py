@@ -47,6 +47,7 @@ MIN_SHARE = 0.999  # an identity must hold in at least this share of the rows wi
 SCREEN_ROWS = (256, 4096)
 SCREEN_SHARE = 0.98  # a triple survives a screen when it holds in this share of the screened rows
 MIN_CLOCK_VALUES = 30
+CHANCE_ROWS = 100_000  # value shares for the chance argument are read on at most this many rows
 MIN_TERM_SHARE = 0.01  # each term of a sum is non-zero in at least this share of rows (else a copy)
 
 
@@ -210,15 +211,17 @@ def _check(total: np.ndarray, part: np.ndarray, other: np.ndarray, total_clock: 
     good = int(hit.sum())
     if good < MIN_SHARE * n:
         return None
-    # chance that one row matches when 'other' is paired with (total, part) at random
-    implied = (minutes(t) - minutes(p)) if total_clock else (t - p)
+    # chance that one row matches when 'other' is paired with (total, part) at random, from
+    # the value shares (on an evenly spaced sample of a large file: shares need no more)
+    step = max(1, n // CHANCE_ROWS)
+    t, p, o = t[::step], p[::step], o[::step]
+    implied = np.mod(minutes(t) - minutes(p), DAY) if total_clock else (t - p)
     seen = np.mod(o, DAY) if total_clock else o
-    if total_clock:
-        implied = np.mod(implied, DAY)
     left, left_counts = np.unique(implied, return_counts=True)
     right, right_counts = np.unique(seen, return_counts=True)
     common, i, j = np.intersect1d(left, right, assume_unique=True, return_indices=True)
-    per_row = float((left_counts[i] / n * right_counts[j] / n).sum()) if len(common) else 0.0
+    m = len(t)
+    per_row = float((left_counts[i] / m * right_counts[j] / m).sum()) if len(common) else 0.0
     if per_row >= 1.0:
         return None
     log_chance = float(binom.logsf(good - 1, n, per_row)) if per_row > 0 else -math.inf
