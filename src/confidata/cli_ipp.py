@@ -24,6 +24,77 @@ cases_app = typer.Typer(help="The catalogue of NSO input-privacy use cases.", ri
 ipp_app.add_typer(cases_app, name="cases")
 
 
+@ipp_app.command("bench")
+@guarded
+def bench_cmd(
+    output: Annotated[str, typer.Option("-o", "--output", help="Folder for results.jsonl, bench.log and the cached synthetic data.")],
+    quick: Annotated[bool, typer.Option("--quick", help="1,000 records per party, 50 ms and the protections at that size: minutes.")] = False,
+    scenarios: Annotated[Optional[str], typer.Option("--scenarios", help="Comma-separated reference scenarios (default: all).")] = None,
+    techniques: Annotated[Optional[str], typer.Option("--techniques", help="Comma-separated technique keys (default: all).")] = None,
+    sizes: Annotated[Optional[str], typer.Option("--sizes", help="Records per party at 0 ms, e.g. 10000,100000 (default: the grid's).")] = None,
+    latencies: Annotated[Optional[str], typer.Option("--latencies", help="Added latencies in ms, run at --latency-sizes (e.g. 10,50,150).")] = None,
+    latency_sizes: Annotated[Optional[str], typer.Option("--latency-sizes", help="Sizes the latencies run at.")] = None,
+    protection_sizes: Annotated[Optional[str], typer.Option("--protection-sizes", help="Sizes small-cell suppression and DP run at.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds one run may take before it is stopped and recorded as 'timeout'.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep results.jsonl and run only the cells it lacks.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start results.jsonl again.")] = False,
+) -> None:
+    """Measure every technique per reference scenario as real parties on 127.0.0.1 over TLS."""
+    import dataclasses
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from confidata.ipp.bench import GRIDS, SCENARIOS, TECHNIQUES, grid, run_grid
+
+    def numbers(option: str, text: Optional[str]) -> Optional[tuple]:
+        if text is None:
+            return None
+        try:
+            values = tuple(float(v) if "." in v else int(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise SchemaError(f"{option} takes comma-separated numbers, e.g. 10000,100000.") from None
+        if not values or min(values) < 0:
+            raise SchemaError(f"{option} takes one or more numbers of at least 0.")
+        return values
+
+    def names(option: str, text: Optional[str], known) -> Optional[list[str]]:
+        if text is None:
+            return None
+        chosen = [v.strip() for v in text.split(",") if v.strip()]
+        bad = [v for v in chosen if v not in known]
+        if bad:
+            raise SchemaError(f"{option}: {', '.join(bad)} not known; use {', '.join(sorted(set(known)))}.")
+        return chosen
+
+    spec = GRIDS["quick" if quick else "full"]
+    changes = {k: v for k, v in (("sizes", numbers("--sizes", sizes)),
+                                 ("latencies", numbers("--latencies", latencies)),
+                                 ("latency_sizes", numbers("--latency-sizes", latency_sizes)),
+                                 ("protection_sizes", numbers("--protection-sizes", protection_sizes)),
+                                 ("timeout", timeout)) if v is not None}
+    spec = dataclasses.replace(spec, **changes)
+    cells = grid(spec, names("--scenarios", scenarios, SCENARIOS),
+                 names("--techniques", techniques, [t for _, t in TECHNIQUES]))
+    folder = Path(output)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=out, transient=False) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def step(i, total, cell):
+            what = "done" if cell is None else (f"{cell.scenario} {cell.technique} {cell.records:,} x {cell.parties}"
+                                                f" {cell.latency_ms:g} ms {cell.protection}")
+            bar.update(task, total=total, completed=i, description=what)
+
+        runs = run_grid(cells, folder, resume=resume, overwrite=overwrite, timeout=spec.timeout, progress=step)
+    counts = {s: sum(r.status == s for r in runs) for s in ("ok", "refused", "failed", "timeout")}
+    out.print(f"{len(runs)} runs written to {escape(str(folder / 'results.jsonl'))} ("
+              + ", ".join(f"{v} {k}" for k, v in counts.items()) + f"); log in {escape(str(folder / 'bench.log'))}.")
+    for r in runs:
+        if r.status in ("failed", "timeout"):
+            out.print(f"  {r.status}: {r.scenario} {r.technique} {r.records:,}: {escape(r.reason or '')}", soft_wrap=True)
+
+
 @cases_app.callback(invoke_without_command=True)
 @guarded
 def cases_list(
