@@ -195,3 +195,105 @@ def attack_command(
         json_out.write_text(json.dumps(result.as_dict(), indent=2), encoding="utf-8")
         out.print(f"Rates written to {escape(str(json_out))}")
     out.print(f"Attack took {time.perf_counter() - started:.1f} s.")
+
+
+@pprl_app.command("party")
+@guarded
+def party_command(
+    study: Annotated[Path, typer.Argument(help="The linkage study (a vertical_table study whose helper is the linkage unit).")],
+    name: Annotated[str, typer.Option("--as", help="Which party of the study this process is.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="This party's report (the table at a result party); the linkage phase's counts go beside it, NAME.linkage.json.")],
+    data: Annotated[Optional[Path], typer.Option("--data", help="A holder's file of persons (the fields and its category column).")] = None,
+    fields: Annotated[Optional[str], typer.Option("--fields", help="A holder's field list, as for `pprl encode` (the same at both holders).")] = None,
+    secret_file: Annotated[Optional[Path], typer.Option("--secret-file", help="A holder's copy of the key the holders share.")] = None,
+    pairs_output: Annotated[Optional[Path], typer.Option("--pairs-output", help="Linkage unit only: also write the linked row positions and scores (its own knowledge) as CSV.")] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Run one party of a linkage study: holders encode, the linkage unit links, then a secure table over the linked pairs."""
+    from confidata.cli_secure_vertical import print_vertical_report
+    from confidata.pprl.party import run_linkage_party
+
+    linkage, table = run_linkage_party(study, name, data, fields=fields, secret_file=secret_file,
+                                       output=output, pairs_output=pairs_output, overwrite=overwrite)
+    if linkage.links is not None:
+        out.print(f"Linked {linkage.links:,} pairs of {' x '.join(f'{v:,}' for v in linkage.records.values())} "
+                  f"records; threshold {linkage.threshold:.2f} ({escape(linkage.threshold_method)}).")
+    print_vertical_report(table)
+
+
+def linkage_demo(records: int, overlap: float, seed: int, tls: bool) -> None:
+    """`confidata secure demo --scenario linkage`: generate, run the three parties, compare."""
+    import tempfile
+
+    import pandas as pd
+
+    from confidata.cli_secure_vertical import _grid
+    from confidata.errors import ConfidataError
+    from confidata.pprl.demo import (
+        demo_linkage_data,
+        demo_linkage_study,
+        plain_tables,
+        start_linkage_parties,
+        write_key,
+    )
+    from confidata.secure.runner import wait_parties
+
+    if records < 100 or not 0 < overlap <= 1:
+        raise ConfidataError("--records must be 100 or more and --overlap above 0 and at most 1.")
+    with tempfile.TemporaryDirectory(prefix="confidata-linkage-demo-") as tmp:
+        folder = Path(tmp)
+        timeout = 60.0 + records * 0.001
+        study = demo_linkage_study(folder, tls=tls, timeout=timeout)
+        data = demo_linkage_data(records, seed, overlap)
+        files = {"nso": folder / "nso.csv", "register": folder / "register.csv"}
+        data.nso.to_csv(files["nso"], index=False)
+        data.register.to_csv(files["register"], index=False)
+        key = write_key(folder / "holders.key")
+        out.print(f"linkage: nso {len(data.nso):,} persons (names, birth date, address; region), "
+                  f"register {len(data.register):,} (the same fields with errors; income band), "
+                  f"{len(data.truth):,} persons in both; linkage unit 'linkunit' without data or key; "
+                  f"TLS {'on' if tls else 'off'}; study digest {study.digest[:12]}")
+        started = time.perf_counter()
+        procs = wait_parties(start_linkage_parties(folder / "study.toml", study, files, key, folder),
+                             study.connect_timeout + 6 * timeout)
+        wall = time.perf_counter() - started
+        failed = [p for p in procs if p.code != 0]
+        for p in failed:
+            from confidata._cli_common import err
+
+            err.print(f"[red]{escape(p.name)} exited {p.code}:[/] {escape(p.stderr.strip()[-600:])}")
+        if failed:
+            raise typer.Exit(1)
+        import json
+
+        linkage = {p.name: json.loads((folder / f"result-{p.name}.linkage.json").read_text()) for p in procs}
+        unit = linkage["linkunit"]
+        rep = procs[0].report()
+        plain = plain_tables(study, data, pd.read_csv(folder / "linked-rows.csv"))
+        out.print(f"Linkage unit: {unit['compared']:,} pairs compared, {unit['links']:,} linked one to one, "
+                  f"threshold {unit['threshold']:.2f} ({escape(unit['threshold_method'])}).")
+        cells = rep["result"]["cells"]
+        secure = [c["value"] for c in cells]
+        notes = ["supp." if c["suppressed"] else "-" for c in cells]
+        out.print(_grid("secure, over the linked pairs (nso's output)", plain["linked"].labels, secure, notes))
+        for what, title in (("linked", "plain, over the linked pairs (same protection)"),
+                            ("true", "plain, over the TRUE pairs (the generator's truth)")):
+            res = plain[what]
+            out.print(_grid(title, res.labels, res.values, ["supp." if s else "-" for s in res.suppressed]))
+        same = secure == list(plain["linked"].values)
+        true_cells = sum(v or 0 for v in plain["true"].values)
+        out.print(("[green]Equal[/]" if same else "[red]Different[/]") + " to the plain table over the linked "
+                  f"pairs. Over the true pairs the shown cells sum to {true_cells:,} "
+                  f"(linked: {sum(v or 0 for v in secure):,}): the difference is the linkage's own error.")
+        usage = Table(header_style="bold", title="per party")
+        for col in ("party", "process seconds", "encode s", "link s", "linkage bytes", "table bytes"):
+            usage.add_column(col, justify="left" if col == "party" else "right")
+        for p in procs:
+            lk = linkage[p.name]
+            usage.add_row(p.name, f"{p.seconds:.2f}", f"{lk['seconds_encode']:.2f}", f"{lk['seconds_link']:.2f}",
+                          f"{lk['bytes_sent']:,}", f"{rep['bytes_sent'][p.name]:,}")
+        out.print(usage)
+        out.print(f"Wall time for all 3 processes: {wall:.2f} s. Bytes are sent bytes, framing included, "
+                  "before TLS.")
+        if not same:
+            raise typer.Exit(1)

@@ -216,6 +216,12 @@ def _vertical_demo(o: DemoOptions) -> None:
     vertical_demo(o.records or o.rows, o.overlap, o.seed, o.tls, o.statistic, o.parties)
 
 
+def _linkage_demo(o: DemoOptions) -> None:
+    from confidata.cli_pprl import linkage_demo
+
+    linkage_demo(o.records or 2000, o.overlap, o.seed, o.tls)
+
+
 def _intersection_demo(o: DemoOptions, scenario: str) -> None:
     # --parties counts the helper too; Diffie-Hellman is two holders whatever the (table) default
     holders = o.parties - 1 if o.technique == "helper" else 2
@@ -233,6 +239,7 @@ DEMOS: dict[str, tuple[str, Callable[[DemoOptions], None]]] = {
         for name in PSI_DEMO_SCENARIOS
     },
     "vertical": ("a table over two holders' joined units, with a helper", _vertical_demo),
+    "linkage": ("PPRL on encoded names, then a table over the linked pairs (--records)", _linkage_demo),
     "he-aggregate": ("many holders under a threshold HE key (--holders)", _he_demo),
     "regression": ("a regression across 3 parties on MPyC (--family)", partial(_models_demo, scenario="regression")),
     "quantile": ("exact quantiles across 3 parties on MPyC", partial(_models_demo, scenario="quantile")),

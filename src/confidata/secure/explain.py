@@ -158,6 +158,36 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         "each holder to the helper, then 4 masked rows per joined unit: about 100 MB per party at a "
         "million linked units (bench/RESULTS_SECURE.md).",
     ),
+    ("linkage", "clk"): Explanation(
+        "linkage",
+        "clk",
+        "confidata.pprl.party (then confidata.secure.vertical_party)",
+        _SEMI + "; the linkage unit holds no key and does not collude with a holder; HMAC-SHA256 "
+        "is pseudorandom. Bloom-filter encodings are open to frequency attacks: `pprl attack` "
+        "measures it, `--hardening` counters it.",
+        (
+            (
+                "linkage unit",
+                "both files' sizes, every record's encoding (keyed CLK bits, never a name, date or "
+                "key) and the Dice scores of the pairs it compares, hence which row positions link; "
+                "it draws the pair labels, so it learns the join size again in the table phase",
+            ),
+            (
+                "each holder",
+                "the number of linked pairs (the join size) and the other's file size; one random "
+                "label per own row, linked or not alike, so not which of its rows linked",
+            ),
+            (
+                "a result party",
+                "the table of its category by the other holder's over the linked pairs, after "
+                "output protection",
+            ),
+            ("a party that is not a result party", "nothing of the table"),
+        ),
+        "Linkage: one encoding per record to the linkage unit (128 bytes at 1,024 bits), one "
+        "8-byte label per record back; then the vertical table's rounds and bytes over every "
+        "record's label (about 0.4 MB in all at 2,000 records a side).",
+    ),
     ("table", "mpc"): Explanation(
         "table",
         "mpc",
