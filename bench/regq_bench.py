@@ -8,7 +8,11 @@ Cases (every party its own `confidata secure party` process on 127.0.0.1, TLS of
   pooled rows;
 * the median of 3 x rows whole numbers in [0, 99,999] (a grid of 100,000 points), against
   numpy's inverted-CDF quantile;
-* a mean table of 1,000 cells (40 x 25 levels), against pandas groupby on the pooled rows.
+* a mean table of 1,000 cells (40 x 25 levels), against pandas groupby on the pooled rows;
+* `vertical`: OLS with 5 numeric predictors whose columns two holders share out (the outcome
+  and x1, x2 at one, x3-x5 at the other), each holding 1.1 x rows persons of which `rows` are
+  the same, joined with a helper (`secure/vertical_regression.py`), against statsmodels on the
+  merged rows. Here 'rows' is the join's size and the parties are the two holders and the helper.
 
 Latency is added in the transport (each message held back before it is written), as
 bench/secure_bench.py does. 'secure' is from all parties connected to the result opened (party
@@ -74,6 +78,44 @@ def regression_case(folder: Path, rows: int) -> tuple[Path, list[pd.DataFrame]]:
     return _study(folder, "regression", {"regression": section}, rows), frames
 
 
+VERTICAL_NAMES = ["nso", "register", "helper"]
+VERTICAL_HOLDS = {"nso": ["y", "x1", "x2"], "register": ["x3", "x4", "x5"]}
+
+
+def vertical_case(folder: Path, rows: int) -> tuple[Path, dict[str, pd.DataFrame]]:
+    rng = np.random.default_rng(18)
+    extra = rows // 10
+    total = rows + 2 * extra
+    X = rng.uniform(-50, 50, size=(total, 5))
+    X[:, 1] = rng.normal(20, 5, total).clip(-50, 50)
+    y = (100 + X @ np.linspace(-2.0, 3.0, 5) + rng.normal(0, 25, total)).clip(-1000, 1000)
+    people = pd.DataFrame({"y": y, **{f"x{i + 1}": X[:, i] for i in range(5)}})
+    people["person"] = np.char.add("P", np.char.zfill(rng.permutation(total).astype(str), 9))
+    nso = people.iloc[: rows + extra][["person", *VERTICAL_HOLDS["nso"]]]
+    register = people.iloc[extra:][["person", *VERTICAL_HOLDS["register"]]]
+    register = register.iloc[rng.permutation(len(register))]
+    ports = free_ports(3)
+    data = {
+        "study": {"name": "bench-vertical-regression", "statistic": "regression", "results": ["nso"]},
+        "identifier": {"columns": ["person"]},
+        "regression": {
+            "formula": "y ~ " + " + ".join(f"x{i}" for i in range(1, 6)),
+            "bounds": {"y": [-1000, 1000], **{f"x{i}": [-50, 50] for i in range(1, 6)}},
+            "holders": VERTICAL_HOLDS,
+        },
+        "limits": {"connect_timeout": 120, "step_timeout": 300, "max_records": rows + extra},
+        "tls": {"enabled": False},
+        "party": [
+            {"name": n, "host": "127.0.0.1", "port": p, **({"role": "helper"} if n == "helper" else {})}
+            for n, p in zip(VERTICAL_NAMES, ports, strict=True)
+        ],
+    }
+    study = parse_study(data, folder=folder)
+    (folder / "study.toml").write_text(study_toml(study))
+    frames = {"nso": nso.reset_index(drop=True), "register": register.reset_index(drop=True)}
+    return folder / "study.toml", frames
+
+
 def median_case(folder: Path, rows: int) -> tuple[Path, list[pd.DataFrame]]:
     rng = np.random.default_rng(16)
     frames = [
@@ -109,12 +151,17 @@ def mean_case(folder: Path, rows: int) -> tuple[Path, list[pd.DataFrame]]:
     return _study(folder, "table", extra, rows), frames
 
 
-def _reference(case: str, frames: list[pd.DataFrame], result: dict) -> bool:
-    pooled = pd.concat(frames, ignore_index=True)
-    if case == "regression":
+def _reference(case: str, frames: dict[str, pd.DataFrame], result: dict) -> bool:
+    if case == "vertical":
+        pooled = frames["nso"].merge(frames["register"], on="person")
+        predictors = [f"x{i}" for i in range(1, 6)]
+    else:
+        pooled = pd.concat(list(frames.values()), ignore_index=True)
+        predictors = PREDICTORS
+    if case in ("regression", "vertical"):
         import statsmodels.api as sm  # noqa: PLC0415 - the reference, not a dependency
 
-        fit = sm.OLS(pooled.y, sm.add_constant(pooled[PREDICTORS])).fit()
+        fit = sm.OLS(pooled.y, sm.add_constant(pooled[predictors])).fit()
         got = np.array([c["estimate"] for c in result["coefficients"]])
         se = np.array([c["std_error"] for c in result["coefficients"]])
         return bool(
@@ -130,19 +177,23 @@ def _reference(case: str, frames: list[pd.DataFrame], result: dict) -> bool:
 
 
 def run_case(case: str, rows: int, delays: list[int]) -> list[dict]:
-    make = {"regression": regression_case, "median": median_case, "means": mean_case}[case]
+    cases = {"regression": regression_case, "median": median_case, "means": mean_case}
+    make = {**cases, "vertical": vertical_case}[case]
     out = []
     with tempfile.TemporaryDirectory(prefix="regq-bench-") as tmp:
         folder = Path(tmp)
         study_path, frames = make(folder, rows)
+        if not isinstance(frames, dict):
+            frames = dict(zip(NAMES, frames, strict=True))
         paths = {}
-        for name, frame in zip(NAMES, frames, strict=True):
+        for name, frame in frames.items():
             paths[name] = folder / f"{name}.parquet"
             frame.to_parquet(paths[name], index=False)
         study = load_study(study_path)
+        first = study.parties[0].name
         for delay in delays:
             load_before = os.getloadavg()[0]
-            extra = {n: ["--added-delay-ms", str(delay)] for n in NAMES}
+            extra = {p.name: ["--added-delay-ms", str(delay)] for p in study.parties}
             procs = wait_parties(start_parties(study_path, study, paths, folder, extra=extra), 1200)
             if any(p.code != 0 for p in procs):
                 raise SystemExit(f"{case}: a party failed: {procs[0].stderr[-2000:]}")
@@ -153,9 +204,10 @@ def run_case(case: str, rows: int, delays: list[int]) -> list[dict]:
                 "delay": delay,
                 "secure": rep["seconds_secure"],
                 "process": max(p.seconds for p in procs),
-                "bytes": rep["bytes_sent"]["p1"],
-                "messages": rep["messages_sent"]["p1"],
-                "rounds": rep.get("rounds", {}).get("p1"),
+                "bytes": rep["bytes_sent"][first],
+                "messages": rep["messages_sent"][first],
+                "rounds": rep.get("rounds", {}).get(first),
+                "join": rep.get("seconds_join"),
                 "equal": _reference(case, frames, rep["result"]),
                 "load": f"{load_before:.1f} / {os.getloadavg()[0]:.1f}",
             }
@@ -168,11 +220,13 @@ LABELS = {
     "regression": "OLS, 10 predictors + intercept",
     "median": "median, grid of 100,000",
     "means": "mean table, 1,000 cells",
+    "vertical": "vertical OLS, 5 predictors over 2 holders + helper (rows = joined)",
 }
 TARGETS = {
     "regression": "<= 5 s at 0 ms",
     "median": "<= 5 s at 0 ms, <= 15 s at 50 ms",
     "means": "<= 1 s / <= 2 s",
+    "vertical": "none (issue: equal to statsmodels)",
 }
 
 
@@ -184,7 +238,7 @@ def main() -> None:
     args = ap.parse_args()
     rows = []
     for case in args.cases.split(","):
-        rows += run_case(case, args.rows, [0] if case == "regression" else [0, 50])
+        rows += run_case(case, args.rows, [0] if case in ("regression", "vertical") else [0, 50])
     lines = [
         "",
         "## Secure regression, exact median, batched means (bench/regq_bench.py)",

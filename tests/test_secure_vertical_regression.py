@@ -24,11 +24,12 @@ from confidata.secure.study import study_toml
 from confidata.secure.vertical_join import helper_join, holder_join, reconstruct_carry
 from confidata.secure.vertical_regression import (
     RING_BITS,
-    gram_entries,
+    gram_plan,
     holder_features,
     layout,
     model_input,
     plain_vertical_regression,
+    whole_numbers,
 )
 from conftest import SENTINEL
 
@@ -102,24 +103,22 @@ def test_one_product_of_holder_features_is_the_whole_gram_matrix_of_the_joined_r
 
     (a, n), (b, _), (h, _) = asyncio.run(main())
     assert b is None and n == 320
-    index, power = gram_entries(lay)
-    exact = reconstruct_carry(a.reshape(-1)[index], h.reshape(-1)[index], RING_BITS)
-    # by hand, from the plain merge: each column written as the layout says, then W'W
+    plan = gram_plan(lay)
+    exact = reconstruct_carry(a.reshape(-1)[plan.index], h.reshape(-1)[plan.index], RING_BITS)
+    # by hand, from the plain merge: each column as its whole number (limbs not split), then W'W
     rows = joined(wage1)
     cols = []
     for name in lay.names[1:] + ("wage",):
         col = next(c for cs in lay.columns.values() for c in cs if c.name == name)
         x = rows[col.source].to_numpy(float)
-        if col.level is not None:
-            cols.append((x == float(col.level)).astype(np.int64))
-        else:
-            cols.append(np.rint((x - col.centre) * 2.0 ** (col.top - col.exponent)).astype(np.int64))
+        cols.append(whole_numbers(lay, col, x == float(col.level) if col.level is not None else x))
     W = np.column_stack([np.ones(len(rows), dtype=np.int64), *cols]).astype(object)
     G = W.T @ W
     p = len(lay.names)
     want = [G[u, v] for u in range(p) for v in range(p)] + [G[u, p] for u in range(p)] + [G[p, p]]
-    assert [int(v) for v in exact] == [int(v) for v in want]
-    assert int(exact[0]) == 320 and max(power) == 2 * lay.columns["survey"][0].top
+    assert plan.combine(list(exact)) == [int(v) for v in want]
+    assert int(exact[plan.terms[0][0][0]]) == 320 and plan.precision[0] == 0
+    assert max(plan.precision) == 4 * lay.limb and lay.limb == 26  # max_records 1,000: 10 bits
     # the two holders exchanged a key share and one product share only, not rows
     assert net["survey"].bytes_sent["register"] + net["register"].bytes_sent["survey"] < 4_000
 

@@ -346,6 +346,11 @@ class _Shares:
             self.field.array(np.array([v.value for v in margins], dtype=object)), integral=False
         )
         bits = await self.engine.step(rt.output(value < 0), "the checks")
+        if (k and not bits[1]) or not bits[0]:
+            # every party stops here, for this reason: shut MPyC down in order (its barrier waits
+            # for all) before raising, or a party that ran ahead (2 of 3 shares open a value) closes
+            # its links while a slower one still needs its messages, which then reports a crash
+            await self.engine.shutdown()
         if k and not bits[1]:
             raise ConfidataError(
                 f"The pooled data hold fewer rows than the study's min_cell_size ({k}); nothing was "

@@ -8,20 +8,24 @@ holders' columns are ``W = [W_A | W_B]``, so G has three kinds of blocks: ``W_A'
 product over the joined units, which `vertical_join` computes securely) and ``W_A'W_A``,
 ``W_B'W_B`` (each holder's own squares, *also* over the joined units, which the holder cannot
 compute alone: it does not learn which of its units joined). One secure product gives all of
-them: each holder's feature matrix is ``F = [1 | V | V_i V_k (i <= k)]`` (its columns and their
-pairwise products), and in ``F_A'F_B`` the row of A's constant 1 holds B's sums and squares over
-the joined units, the column of B's 1 holds A's, and the rest the cross products. The protocol,
-the join and what each party learns are those of the vertical table, unchanged; the cost is
-``1 + m + m (m + 1) / 2`` features for a holder with m columns instead of m.
+them: each holder's feature matrix is ``F = [1 | V | V_i V_k (i <= k)]`` (its ring columns and
+their pairwise products), and in ``F_A'F_B`` the row of A's constant 1 holds B's sums and
+squares over the joined units, the column of B's 1 holds A's, and the rest the cross products.
+The protocol, the join and what each party learns are those of the vertical table, unchanged;
+the cost is ``1 + m + m (m + 1) / 2`` features for a holder with m ring columns instead of m.
 
-The numbers. Each column is written as a whole number in the ring of integers modulo 2**64: a
-numeric column as ``round((x - c) * 2**(B - e))`` with the public centre ``c`` (the bounds'
-rounded midpoint, so whole-number data stay exact) and ``2**e`` at least its public half-range,
-so every entry lies in [-2**B, 2**B]; a dummy as 0/1. ``B = (62 - bits(max_records)) // 2``
-keeps every entry of G below 2**62, the range the exact conversion needs (`vertical_join.
-reconstruct_carry`): 26 bits for 1,000 units, 21 for 1,000,000. A value is thus rounded to
-2**-(B - e) of its own units (2**-22 for a wage below 16 at 1,000 units), far below what moves
-the coefficients at 1e-6 (tests compare with statsmodels).
+The numbers. Each numeric column is first written as a whole number
+``v = round((x - c) * 2**(2L - e))`` with the public centre ``c`` (the bounds' rounded midpoint,
+so whole-number data stay exact) and ``2**e`` at least its public half-range, so that
+|v| <= 2**(2L); then split in two limbs, ``v = high * 2**L + low``, each a ring column of
+magnitude at most 2**L; a dummy is one 0/1 column. ``L = (62 - bits(max_records)) // 2`` keeps
+every entry of the product below 2**62, the range the exact conversion needs
+(`vertical_join.reconstruct_carry`): 26 bits for 1,000 units, 21 for 1,000,000. A value is
+thus rounded to 2**-(2L - e) of its own units (2**-37 of a wage bounded by 20,000 at 100,000
+units), and the limbs are recombined exactly on MPyC. One limb per column (tried first) rounded
+a CPS wage to 1/256 of a dollar and moved small coefficients by 3e-6 of their value; with two,
+the model equals statsmodels to about 1e-12. The cost: a holder with m numeric columns has 2m
+ring columns, so ``1 + 2m + m (2m + 1)`` features.
 
 The solve. A and the helper end with additive ring shares of G; the three parties turn them
 into Shamir shares of the exact integers on MPyC (one secure product of the two shares' top
@@ -73,9 +77,10 @@ from confidata.table.readers import read_raw
 
 __all__ = [
     "Column",
+    "GramPlan",
     "Layout",
     "ModelInput",
-    "gram_entries",
+    "gram_plan",
     "holder_features",
     "layout",
     "model_input",
@@ -95,7 +100,11 @@ class Column:
     level: str | None  # the dummy's level (categorical term), None for a numeric column
     centre: float
     exponent: int  # (x - centre) / 2**exponent lies in [-1, 1]
-    top: int  # the ring integer lies in [-2**top, 2**top]
+
+    @property
+    def limbs(self) -> int:
+        """Ring columns: a dummy is one (0/1), a numeric column two (high and low limb)."""
+        return 1 if self.level is not None else 2
 
 
 @dataclass(frozen=True)
@@ -107,30 +116,39 @@ class Layout:
     names: tuple[str, ...]  # coefficients: Intercept, then the terms' columns in formula order
     places: tuple[tuple[str, int], ...]  # (holder, index in its columns) per coefficient and the
     # outcome last; the intercept is ("", -1)
+    limb: int  # bits per limb: every ring entry lies in [-2**limb, 2**limb]
+
+    def ring(self, holder: str) -> list[tuple[int, int]]:
+        """The holder's ring columns: (its column, limb position: 1 high, 0 low)."""
+        return [(i, pos) for i, c in enumerate(self.columns[holder]) for pos in range(c.limbs - 1, -1, -1)]
 
     def width(self, holder: str) -> int:
-        m = len(self.columns[holder])
+        m = len(self.ring(holder))
         return 1 + m + m * (m + 1) // 2
+
+    def precision(self, holder: str, index: int) -> int:
+        """The power of two of a column's whole number: 0 for the constant and dummies, 2 x limb."""
+        return 0 if index < 0 or self.columns[holder][index].level is not None else 2 * self.limb
 
 
 def layout(study: Study) -> Layout:
     """Where every column of the model lives and how it is scaled (from the study alone)."""
     spec = study.spec
-    top = (62 - study.max_records.bit_length()) // 2
+    limb = (62 - study.max_records.bit_length()) // 2
     owner = {c: h for h, cols in spec["holders"].items() for c in cols}
 
     def numeric(name: str, col: str) -> Column:
         lo, hi = spec["bounds"][col]
         centre = float(np.floor((lo + hi) / 2 + 0.5))
         exponent = int(np.frexp(max(hi - centre, centre - lo))[1])  # half-range < 2**exponent
-        return Column(name, col, None, centre, exponent, top)
+        return Column(name, col, None, centre, exponent)
 
     per: dict[str, list[Column]] = {h: [] for h in spec["holders"]}
     places: list[tuple[str, int]] = [("", -1)]
     names = ["Intercept"]
     for term in spec["terms"]:
         if term in spec["levels"]:
-            made = [Column(f"{term}[T.{lv}]", term, lv, 0.0, 0, 0) for lv in spec["levels"][term][1:]]
+            made = [Column(f"{term}[T.{lv}]", term, lv, 0.0, 0) for lv in spec["levels"][term][1:]]
         else:
             made = [numeric(term, term)]
         for col in made:
@@ -141,18 +159,27 @@ def layout(study: Study) -> Layout:
     per[owner[outcome]].append(numeric(outcome, outcome))
     places.append((owner[outcome], len(per[owner[outcome]]) - 1))
     holders = tuple(spec["holders"])
-    return Layout(holders, {h: tuple(c) for h, c in per.items()}, tuple(names), tuple(places))  # type: ignore[arg-type]
+    columns = {h: tuple(c) for h, c in per.items()}
+    return Layout(holders, columns, tuple(names), tuple(places), limb)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
 class ModelInput:
-    """One holder's contribution: distinct keys and its columns as ring integers (int64)."""
+    """One holder's contribution: distinct keys and its ring columns (int64, `Layout.ring`)."""
 
     ids: IdentifierSet
-    values: np.ndarray  # n x m, row k the unit of ids.keys[k]
+    values: np.ndarray  # n x ring columns, row k the unit of ids.keys[k]
 
     def __len__(self) -> int:
         return len(self.ids.keys)
+
+
+def whole_numbers(lay: Layout, col: Column, x: np.ndarray) -> np.ndarray:
+    """A numeric column as whole numbers ``round((x - centre) * 2**(2 limb - exponent))``, in
+    [-2**(2 limb), 2**(2 limb)]; a dummy as 0/1."""
+    if col.level is not None:
+        return x.astype(np.int64)
+    return np.rint((x - col.centre) * 2.0 ** (2 * lay.limb - col.exponent)).astype(np.int64)
 
 
 def model_input(study: Study, frame: pd.DataFrame, holder: str) -> ModelInput:
@@ -179,15 +206,19 @@ def model_input(study: Study, frame: pd.DataFrame, holder: str) -> ModelInput:
         )
     sub = frame.iloc[ids.rows]
     spec = study.spec
-    out = np.zeros((len(sub), len(cols)), dtype=np.int64)
     codes = {s: _codes(sub, s, spec["levels"][s]) for s in sources if s in spec["levels"]}
-    for j, col in enumerate(cols):
+    whole = []
+    for col in cols:
         if col.level is not None:
-            out[:, j] = codes[col.source] == spec["levels"][col.source].index(col.level)
+            x = (codes[col.source] == spec["levels"][col.source].index(col.level)).astype(np.float64)
         else:
-            lo, hi = spec["bounds"][col.source]
-            x = _numeric(sub, col.source, lo, hi)
-            out[:, j] = np.rint((x - col.centre) * 2.0 ** (col.top - col.exponent)).astype(np.int64)
+            x = _numeric(sub, col.source, *spec["bounds"][col.source])
+        whole.append(whole_numbers(lay, col, x))
+    out = np.zeros((len(sub), len(lay.ring(holder))), dtype=np.int64)
+    for k, (i, pos) in enumerate(lay.ring(holder)):
+        v = whole[i]
+        low = v & ((1 << lay.limb) - 1) if cols[i].limbs == 2 else v
+        out[:, k] = (v - low) >> lay.limb if pos == 1 else low
     return ModelInput(ids, out)
 
 
@@ -199,37 +230,68 @@ def holder_features(values: np.ndarray) -> np.ndarray:
     return np.hstack(parts).astype(np.uint64)
 
 
-def _feature(lay: Layout, holder: str, index: int, other: int = -2) -> int:
-    """A holder's feature index of its column `index` (-1: the constant), or of the product of
-    columns `index` and `other`."""
-    if other == -2:
+def _feature(m: int, index: int, other: int | None = None) -> int:
+    """The feature index of ring column `index` (-1: the constant) of a holder with m ring
+    columns, or of the product of ring columns `index` and `other`."""
+    if other is None:
         return index + 1
-    m = len(lay.columns[holder])
     i, k = sorted((index, other))
     return 1 + m + i * m - i * (i - 1) // 2 + (k - i)
 
 
-def gram_entries(lay: Layout) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in the flattened F_A'F_B of ``[X'X (row-major), X'y, y'y]``, and each entry's
-    power of two (the sum of its two columns' tops)."""
+@dataclass(frozen=True)
+class GramPlan:
+    """How ``[X'X (row-major), X'y, y'y]`` at the fixed point comes from the product F_A'F_B.
+
+    ``index``: the product entries used (flattened positions); output e is
+    ``sum(value[index[k]] * 2**shift for k, shift in terms[e]) / 2**(precision[e])``, the sum
+    being the exact integer sum of the two columns' whole numbers multiplied (limbs recombined).
+    """
+
+    index: np.ndarray
+    terms: list[list[tuple[int, int]]]
+    precision: list[int]
+
+    def combine(self, exact: list[int]) -> list[int]:
+        """The whole-number sums from the exact product entries (plain ints; the test's path)."""
+        return [sum(int(exact[k]) << shift for k, shift in t) for t in self.terms]
+
+
+def gram_plan(lay: Layout) -> GramPlan:
     a, b = lay.holders
+    ring = {h: lay.ring(h) for h in lay.holders}
     wb = lay.width(b)
     p = len(lay.names)
-    pairs = [(u, v) for u in range(p) for v in range(p)] + [(u, p) for u in range(p)] + [(p, p)]
-    index, power = [], []
-    for u, v in pairs:
-        (hu, iu), (hv, iv) = lay.places[u], lay.places[v]
+
+    def limbs(u: int) -> list[tuple[str, int, int]]:  # (holder, ring column, weight) of column u
+        h, i = lay.places[u]
+        if i < 0:
+            return [("", -1, 0)]
+        return [(h, r, pos * lay.limb) for r, (j, pos) in enumerate(ring[h]) if j == i]
+
+    def position(hu: str, ru: int, hv: str, rv: int) -> int:
         if hu != b and hv != a:  # u at A (or the constant), v at B (or the constant)
-            r, c = _feature(lay, a, iu), _feature(lay, b, iv)
+            r, c = _feature(len(ring[a]), ru), _feature(len(ring[b]), rv)
         elif hu != a and hv != b:
-            r, c = _feature(lay, a, iv), _feature(lay, b, iu)
+            r, c = _feature(len(ring[a]), rv), _feature(len(ring[b]), ru)
         elif hu == a:  # both at A: A's product column against B's constant
-            r, c = _feature(lay, a, iu, iv), 0
+            r, c = _feature(len(ring[a]), ru, rv), 0
         else:
-            r, c = 0, _feature(lay, b, iu, iv)
-        index.append(r * wb + c)
-        power.append(sum(lay.columns[h][i].top for h, i in ((hu, iu), (hv, iv)) if i >= 0))
-    return np.array(index, dtype=np.int64), np.array(power, dtype=np.int64)
+            r, c = 0, _feature(len(ring[b]), ru, rv)
+        return r * wb + c
+
+    pairs = [(u, v) for u in range(p) for v in range(p)] + [(u, p) for u in range(p)] + [(p, p)]
+    index: dict[int, int] = {}
+    terms, precision = [], []
+    for u, v in pairs:
+        term = []
+        for hu, ru, wu in limbs(u):
+            for hv, rv, wv in limbs(v):
+                k = index.setdefault(position(hu, ru, hv, rv), len(index))
+                term.append((k, wu + wv))
+        terms.append(term)
+        precision.append(sum(lay.precision(*lay.places[w]) for w in (u, v)))
+    return GramPlan(np.array(list(index), dtype=np.int64), terms, precision)
 
 
 def design_map(study: Study, lay: Layout) -> Design:
@@ -357,8 +419,9 @@ async def _main(
     phase["mpc"] = True
     await engine.connect()
     sh = fixed_point(engine)
-    index, power = gram_entries(lay)
-    total = await _exact_gram(engine, sh, study, None if share is None else share.reshape(-1)[index], power)
+    plan = gram_plan(lay)
+    mine = None if share is None else share.reshape(-1)[plan.index]
+    total = await _exact_gram(engine, sh, study, mine, plan)
     result = await solve_linear(sh, study, design_map(study, lay), total, study.max_records)
     if result is not None:
         result.notes.append(
@@ -390,14 +453,15 @@ async def _main(
     )
 
 
-async def _exact_gram(engine: Engine, sh, study: Study, share: np.ndarray | None, power: np.ndarray):
+async def _exact_gram(engine: Engine, sh, study: Study, share: np.ndarray | None, plan: GramPlan):
     """Shares (field array at 2**f) of the scaled ``[X'X, X'y, y'y]`` from A's and the helper's
-    ring shares: t = a + h - 2**64 * (top bit of a OR top bit of h) - 2**62 (A added 2**62), the
-    OR one secure product of bits; then t * 2**(f - power), public."""
+    ring shares: each product entry t = a + h - 2**64 * (top bit of a OR top bit of h) - 2**62
+    (A added 2**62), the OR one secure product of bits; then the limbs recombined and the entry
+    brought to the fixed point by public powers of two and one truncation."""
     if RING_BITS != FRAC_BITS:  # the wrap term below is a bit at scale 2**f standing for 2**64
         raise ConfidataError("The vertical regression needs the ring and the fixed point at 64 bits.")
     rt, field = engine.rt, sh.field
-    k = len(power)
+    k = len(plan.index)
     if share is not None:
         values = [int(v) for v in np.asarray(share, dtype=np.uint64)]
         mine = np.array(values + [(v >> (RING_BITS - 1)) << FRAC_BITS for v in values], dtype=object)
@@ -409,5 +473,12 @@ async def _exact_gram(engine: Engine, sh, study: Study, share: np.ndarray | None
     h = await engine.step(rt.gather(got_h), "the Gram shares")
     wrap = a[k:] + h[k:] - await sh.mul(a[k:], h[k:])
     exact = a[:k] + h[:k] - wrap - field(1 << (RING_BITS - 2))
-    shift = field.array(np.array([1 << (FRAC_BITS - int(q)) for q in power], dtype=object))
-    return exact * shift
+    # entry e is sum(t * 2**shift) / 2**precision at scale 1, i.e. that sum times
+    # 2**(2f - precision) at scale 2**(2f): one truncation brings all to 2**f
+    out = []
+    for terms, prec in zip(plan.terms, plan.precision, strict=True):
+        acc = field(0)
+        for j, shift in terms:
+            acc = acc + exact[j] * field(1 << (shift + 2 * FRAC_BITS - prec))
+        out.append(acc.value)
+    return await sh.truncate(field.array(np.array(out, dtype=object)))
