@@ -457,7 +457,7 @@ def _psi_demo(
 @secure_app.command("explain")
 @guarded
 def explain_cmd(
-    scenario: Annotated[str, typer.Argument(help="intersection, intersection-size, intersection-sum, vertical, table, regression or quantile (he-aggregate too).")],
+    scenario: Annotated[str, typer.Argument(help="intersection, intersection-size, intersection-sum, vertical, vertical-regression, table, regression or quantile (he-aggregate too).")],
     technique: Annotated[Optional[str], typer.Option("--technique", help="ecdh, helper (intersections) or mpc (table); default: all.")] = None,
 ) -> None:
     """State, per party, exactly what it learns in SCENARIO and under which trust assumption."""
