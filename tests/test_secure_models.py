@@ -335,5 +335,6 @@ def test_weights_are_refused_for_the_unweighted_statistics():
         ("regression", _regression(), {}),
         ("quantiles", {}, {"value": {"column": "wage", "min": 0, "max": 9}}),
     ):
-        with pytest.raises(SchemaError, match="unweighted"):
+        with pytest.raises(SchemaError, match="unweighted") as info:
             parse_study(_study_data(statistic, section, weight={"column": "w", "max": 5}, **extra))
+        assert 'statistic = "total"' in str(info.value)  # the refusal says what to do instead

@@ -392,7 +392,12 @@ def parse_study(data: Mapping[str, Any], *, folder: str | Path = ".", where: str
         if vertical:
             raise SchemaError(f"{w}: weights are not supported in a '{VERTICAL}'; remove the section.")
         if statistic in MODEL_STATISTICS:
-            raise SchemaError(f"{w}: statistic '{statistic}' is unweighted; remove the [weight] section.")
+            raise SchemaError(
+                f"{w}: statistic '{statistic}' is unweighted (survey weights are not supported in the "
+                "secure regression and quantiles yet); remove the [weight] section for the unweighted "
+                "estimate, or get weighted totals, means and tables from statistic = \"total\", "
+                "\"mean\" or \"table\" with this [weight] section."
+            )
 
     pr = _section(data, "protection", where)
     w = f"{where} [protection]"
