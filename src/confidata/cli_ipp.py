@@ -165,6 +165,10 @@ def cases_show(name: Annotated[str, typer.Argument(help="A case's name, as liste
     else:
         bench = f"no. {case.not_benchmarked_reason}"
     _section("Reference scenario", f"{case.reference_scenario}. Benchmarked by confidata: {bench}")
+    if case.measured_at:
+        m = case.measured_at
+        _section("Measured at", f"{m['results']}, scenario {m['scenario']}, techniques "
+                 f"{', '.join(m['techniques'])}; 'confidata ipp recommend {case.slug}' ranks them for this case.")
     scores = ", ".join(f"{k} {v}" for k, v in case.scores.items())
     _section("Priority", f"{case.priority} (total {sum(case.scores.values())}: {scores})")
     out.print("\n[bold]References[/]")
@@ -175,3 +179,90 @@ def cases_show(name: Annotated[str, typer.Argument(help="A case's name, as liste
 def _section(label: str, text: str) -> None:
     out.print(f"\n[bold]{label}[/]")
     out.print(f"  {escape(text)}")
+
+
+@ipp_app.command("report")
+@guarded
+def report_cmd(
+    results: Annotated[str, typer.Argument(help="A results.jsonl written by 'confidata ipp bench'.")],
+    output: Annotated[str, typer.Option("-o", "--output", help="The HTML page to write; .json and .md go beside it.")] = "report.html",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the report files if they exist.")] = False,
+) -> None:
+    """Compare the benchmark's techniques: plots of cost against records and latency, trust, leakage."""
+    from confidata.ipp.report import write_report
+    from confidata.ipp.runs import read_runs
+
+    runs = read_runs(results)
+    files = write_report(runs, output, source=results, overwrite=overwrite)
+    ok = sum(r.status == "ok" for r in runs)
+    out.print(f"Wrote {escape(str(files.html))} (and {escape(files.json.name)}, {escape(files.markdown.name)}): "
+              f"{len(runs)} runs, {ok} ok, {len(runs) - ok} failed, refused or timed out (listed with their reasons).")
+
+
+@ipp_app.command("recommend")
+@guarded
+def recommend_cmd(
+    case: Annotated[Optional[str], typer.Argument(help="A catalogue case (see 'confidata ipp cases'); or give --scenario.")] = None,
+    scenario: Annotated[Optional[str], typer.Option("--scenario", help="A reference scenario, e.g. intersection_count_sum (instead of a case).")] = None,
+    parties: Annotated[Optional[int], typer.Option("--parties", min=1, help="Data holders.")] = None,
+    records: Annotated[Optional[int], typer.Option("--records", min=1, help="Records per data holder.")] = None,
+    latency: Annotated[Optional[float], typer.Option("--latency", min=0, help="Added network latency in ms (0 LAN, 10 region, 50-150 continent); a case assumes 10.")] = None,
+    trust: Annotated[Optional[str], typer.Option("--trust", help="The trust model the partners accept (a catalogue trust value, e.g. semi_honest_honest_majority).")] = None,
+    computing: Annotated[Optional[int], typer.Option("--computing-parties", min=1, help="Parties that run the protocol when holders hand them shares (default: the holders).")] = None,
+    protection: Annotated[str, typer.Option("--protection", help="Output protection of the runs compared: none, small_cells or dp.")] = "none",
+    results: Annotated[Optional[str], typer.Option("--results", help="A results.jsonl (default: the committed bench/results_ipp/results.jsonl).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON on stdout.")] = False,
+) -> None:
+    """Rank the techniques that fit a case from measured runs, with the reason for each rank and exclusion."""
+    from confidata.ipp.recommend import default_results, recommend, recommend_case
+    from confidata.ipp.runs import read_runs
+
+    if (case is None) == (scenario is None):
+        raise SchemaError("Give a catalogue case (confidata ipp recommend CASE) or --scenario with --trust, "
+                          "not both and not neither.")
+    path = results or str(default_results())
+    runs = read_runs(path)
+    if case is not None:
+        given = [o for o, v in (("--parties", parties), ("--records", records), ("--trust", trust),
+                                ("--computing-parties", computing)) if v is not None]
+        if given:
+            raise SchemaError(f"{', '.join(given)} cannot be combined with a case, whose conditions come from "
+                              "the catalogue; use --scenario with them instead.")
+        advice = recommend_case(runs, case, latency_ms=latency, protection=protection, results=path)
+    else:
+        if trust is None:
+            raise SchemaError("--scenario needs --trust (what the partners accept); the values are listed by "
+                              "'confidata ipp cases show' and in the docs chapter.")
+        advice = recommend(runs, scenario=scenario, parties=parties, records=records, latency_ms=latency or 0.0,
+                           trust=trust, protection=protection, computing_parties=computing, results=path)
+    if as_json:
+        typer.echo(json.dumps(advice.to_dict(), indent=2, ensure_ascii=False, allow_nan=False))
+        return
+    _print_advice(advice)
+
+
+def _print_advice(advice) -> None:
+    out.print(f"[bold]{escape(advice.title)}[/]")
+    out.print(f"  scenario {advice.scenario}; trust {advice.trust}; latency {advice.latency_ms:g} ms; "
+              f"output protection {advice.protection}; from {escape(advice.results)}")
+    for note in advice.assumptions:
+        out.print(f"  - {escape(note)}")
+    if advice.ranked:
+        out.print("\n[bold]Ranked[/]")
+        for r in advice.ranked:
+            out.print(f"  {r.rank}. [bold]{r.technique}[/] ({r.family}): {escape(r.reason)}", soft_wrap=True)
+            out.print(f"     runs: {', '.join(r.run_ids[:8])}{' ...' if len(r.run_ids) > 8 else ''}")
+    else:
+        out.print(f"\n[bold]No technique applies[/]: {escape(advice.none_applies or '')}", soft_wrap=True)
+    if advice.excluded:
+        out.print("\n[bold]Excluded[/]")
+        for e in advice.excluded:
+            out.print(f"  - {e.technique}: {escape(e.reason)}", soft_wrap=True)
+    for b in advice.baselines:
+        out.print(f"\n  baseline {b.technique}: {escape(b.reason)}", soft_wrap=True)
+    for note in advice.notes:
+        out.print(f"  {escape(note)}", soft_wrap=True)
+    if advice.legal_notes:
+        _section("For the legal department", advice.legal_notes)
+    if advice.organisational_notes:
+        _section("Organisation", advice.organisational_notes)
