@@ -495,14 +495,16 @@ def find_relations(frame: pd.DataFrame, schema: Schema, *, max_chance: float = M
                    f"non-overlapping bands, one per level of '{target}'; {_chance_text(chance)}")
         found.append(Relation("band", source, target, levels=levels, cuts=cuts,
                               inferred_because=because, public=False))
-    found += _arithmetic(coded, {r.target for r in found}, max_chance)
+    found += _arithmetic(coded, found, max_chance)
     found.sort(key=lambda r: (order[r.source], order[r.target]))
     return found
 
 
-def _arithmetic(coded: list[_Coded], taken: set[str], max_chance: float) -> list[Relation]:
+def _arithmetic(coded: list[_Coded], others: list[Relation], max_chance: float) -> list[Relation]:
     """Sums and differences of three numeric columns (`confidata.table.arithmetic`); a column
-    another relation already derives is never their target."""
+    another relation already derives is never their target, and one that would close a cycle
+    with the others (a difference whose target groups into one of its terms) is left out."""
+    taken = {r.target for r in others}
     numeric = [c for c in coded if c.numbers is not None]
     names = [c.column.name for c in numeric]
     identities = find_identities([c.numbers for c in numeric], [c.n_levels for c in numeric],
@@ -519,8 +521,13 @@ def _arithmetic(coded: list[_Coded], taken: set[str], max_chance: float) -> list
         because = (f"found by inspect: '{to}' = '{a}' {sign} '{b}' in {item.rows - item.broken:,} "
                    f"of the {item.rows:,} rows where all three have a value{broken}{clocks}; "
                    f"{_chance_text(item.log_chance)}")
-        found.append(Relation(item.kind, a, to, inferred_because=because, public=False, second=b,
-                              clock=tuple(names[i] for i in item.clocks)))
+        relation = Relation(item.kind, a, to, inferred_because=because, public=False, second=b,
+                            clock=tuple(names[i] for i in item.clocks))
+        try:
+            derivation_order([*others, *found, relation])
+        except SchemaError:
+            continue
+        found.append(relation)
     return found
 
 
