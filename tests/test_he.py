@@ -66,7 +66,9 @@ def test_secure_mean_table_equals_plain_exactly_on_a_split_real_file(keyed):
     assert all(v is not None for v in demo.result.values)  # every cell of CPS1988 is large
     assert demo.result.suppressed == demo.plain.suppressed
     assert "keyholder1, keyholder2" in demo.result.notes[0]
-    assert demo.key_holder_rounds == 3  # study check, counts, totals of the released cells
+    # study check; the small-cell rule on shares (mask, elements, both keys, bits); the released
+    # cells' counts; their totals
+    assert demo.key_holder_rounds == 7
 
 
 def test_the_counts_and_totals_match_pandas(keyed, cps_parts):
@@ -292,7 +294,8 @@ def test_explain_states_what_each_party_learns_under_threshold_he():
     roles = dict(entry.learns)
     assert "uniformly random" in roles["a key holder alone"]
     assert "no value" in roles["the aggregator"]
-    assert "small cells included" in roles["the t or more key holders that decrypt together"]
+    together = roles["the t or more key holders that decrypt together"]
+    assert "never a suppressed cell's count" in together and "small cells included" not in together
 
 
 def test_the_cli_encrypts_a_holders_file_under_its_stem(keyed, cps_parts, tmp_path, capsys):
@@ -368,3 +371,83 @@ def test_a_public_key_file_of_another_study_or_malformed_is_refused(keyed, tmp_p
         path.write_text(json.dumps({**data, **change}))
         with pytest.raises(ConfidataError, match=words):
             load_public_key(he, path)
+
+
+class _Recorded:
+    """In-memory links (tests/_memory_links.py) that keep every payload a key holder sends."""
+
+    def __init__(self, inner, sent: list) -> None:
+        self.inner, self.sent, self.me = inner, sent, inner.me
+        self.counts = {}
+
+    async def connect(self):
+        return None
+
+    async def close(self):
+        return None
+
+    async def send(self, peer, label, payload):
+        self.sent.append((self.me, label, payload))
+        await self.inner.send(peer, label, payload)
+
+    async def recv(self, peer, label, **kw):
+        return await self.inner.recv(peer, label, **kw)
+
+    async def compute(self, fn, *args):
+        return fn(*args)
+
+
+def test_a_small_cells_count_reaches_no_key_holder_and_the_release_is_the_plain_one(tmp_path, cps_parts):
+    """A count table with min_cell_size 40 and one cell planted at 3 records: two of three key
+    holders decrypt; neither ever sends (so neither ever receives) a share of that count, and the
+    released table is the plain one with the small cells suppressed."""
+    import asyncio
+
+    from _memory_links import memory_network
+    from confidata.he.keyholder import _decrypt
+
+    he = demo_he_study(
+        tmp_path, cell="count", by=LEVELS, min_cell_size=40, max_holders=10, max_records=100_000, timeout=60
+    )
+    done, errors = _threads(run_keygen, list(he.key_holders), he, overwrite=True)
+    assert not errors, errors
+    key = load_public_key(he)
+    rows = pd.concat(cps_parts, ignore_index=True).sample(n=6000, random_state=3)
+    west_afam = (rows.region == "west") & (rows.ethnicity == "afam")
+    rows = pd.concat([rows[~west_afam], rows[west_afam].iloc[:3]])  # planted: 3 records
+    parts = [rows.iloc[:3000], rows.iloc[3000:]]
+    paths = []
+    for i, part in enumerate(parts):
+        paths.append(tmp_path / f"sub{i}.json")
+        encrypt_frame(he, key, part, f"h{i}", paths[-1])
+    agg = aggregate_files(he, key, paths, tmp_path / "agg.json")
+    pooled = pd.concat(parts, ignore_index=True).groupby(["region", "ethnicity"]).size()
+    truth = [int(pooled.get((r, e), 0)) for r in LEVELS["region"] for e in LEVELS["ethnicity"]]
+    small = [i for i, t in enumerate(truth) if t < 40]
+    assert truth[7] == 3 and small == [7]  # west x afam, planted
+    ordered = ["keyholder1", "keyholder3"]
+    secrets = {n: load_secret_key(he, n) for n in ordered}
+    sent: list = []
+    net = memory_network(ordered)
+    links = {n: _Recorded(net[n], sent) for n in ordered}
+
+    async def main():
+        return await asyncio.gather(
+            *(_decrypt(links[n], he, key, secrets[n], agg, ordered) for n in ordered)
+        )
+
+    (table, _), (other, _) = asyncio.run(main())
+    expected = [t if t >= 40 else None for t in truth]
+    assert table.values == expected == other.values
+    assert table.suppressed == [t < 40 for t in truth]
+    assert "no count of a held-back cell" in table.notes[0]
+    # each key holder's decrypted share of every count, as hex on the wire
+    shares = {
+        n: decrypt_shares(he, secrets[n], agg.ciphertexts[n], key.plan.prime, key.plan) for n in ordered
+    }
+    wire = json.dumps([payload for _, _, payload in sent if not isinstance(payload, np.ndarray)])
+    released = [i for i in range(8) if i not in small]
+    assert all(format(shares[n][i], "x") in wire for n in ordered for i in released)  # positive control
+    assert not any(format(shares[n][7], "x") in wire for n in ordered)  # the planted cell's: never
+    labels = {label for _, label, _ in sent}
+    assert {"sc-mask", "sc-set", "sc-elem", "sc-both", "sc-bits"} <= labels

@@ -9,7 +9,8 @@ TNO's distributed key generation.
 Modules: `config` (the study's [he] section), `packing` (cells in slots, the exactness bound),
 `shares` (Shamir over Z_P), `keys` (key files), `submission` (a holder's encrypted table),
 `aggregate` (the homomorphic sum, refusals), `release` (small cells and DP noise, who sees
-what), `keyholder` (keygen and decryption as processes over TLS), `demo` (all of it on
+what), `small_cells` (the small-cell rule on shares, no count opened), `keyholder` (keygen
+and decryption as processes over TLS), `demo` (all of it on
 127.0.0.1).
 """
 

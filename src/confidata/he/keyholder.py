@@ -15,7 +15,9 @@ Decrypt (the key holders named with ``--with``, at least t):
 2. compare the aggregate's digest, the public key and the participants: all must agree;
 3. decrypt its own share sums (its ciphertexts of the aggregate) with its own secret key;
 4. with epsilon, add Shamir-shared noise from every participant (`release`);
-5. open the counts if needed, then the totals of the cells that pass the small-cell rule;
+5. with a suppressing small-cell rule, find the small cells on shares (`small_cells`: no count
+   opened); open the counts the statistic needs (of the released cells only), then the totals
+   of the cells that pass;
 6. write the protected table. What each step shows to whom is stated in `release`.
 """
 
@@ -41,9 +43,16 @@ from confidata.he.keys import (
     tno,
     write_json,
 )
-from confidata.he.packing import unpack
-from confidata.he.release import noise_scales, opens_counts, protected_table
+from confidata.he.packing import noise_bounds, unpack
+from confidata.he.release import (
+    hides_small_counts,
+    noise_scales,
+    opens_counts,
+    protected_table,
+    rule_threshold,
+)
 from confidata.he.shares import reconstruct, share_vector
+from confidata.he.small_cells import small_cells
 from confidata.secure.channel import FINAL, Links
 from confidata.secure.engine import PartyFailure
 from confidata.secure.plain import TableResult
@@ -303,24 +312,35 @@ async def _decrypt(links: Links, he: HEStudy, pub, secret: SecretKey, agg: Aggre
     def opened(index: list[int]) -> list[int]:
         return [shares[i] for i in index]
 
-    counts = None
     count_index = list(range(cells))
     final_counts = he.study.cell == "count"
+    failed = None
+    if hides_small_counts(he):  # the rule on shares: no count is opened to decide it
+        low = -noise_bounds(he).get("count", 0) if he.study.epsilon is not None else 0
+        failed = await small_cells(
+            links, he.study.name, he.digest, opened(count_index), xs, ordered, prime, low, rule_threshold(he)
+        )
+    released = [i for i in range(cells) if failed is None or not failed[i]]
+    counts = None
     if opens_counts(he):
+        index = count_index if failed is None else released
         label = FINAL if final_counts else "cnt"
-        got = await _exchange(links, peers, label, [format(v, "x") for v in opened(count_index)])
-        pieces = {xs[me]: opened(count_index)}
+        got = await _exchange(links, peers, label, [format(v, "x") for v in opened(index)])
+        pieces = {xs[me]: opened(index)}
         for peer, msg in got.items():
-            pieces[xs[peer]] = _hex_list(msg, cells, me, peer)
-        counts = reconstruct(pieces, prime, plan.bound, he.threshold)
+            pieces[xs[peer]] = _hex_list(msg, len(index), me, peer)
+        opened_counts = reconstruct(pieces, prime, plan.bound, he.threshold) if index else []
+        values = dict(zip(index, opened_counts, strict=True))
+        counts = [values.get(i) for i in range(cells)]
     totals: dict[int, int] = {}
     if not final_counts:
         k = he.study.min_cell_size
         need = 1 if he.study.cell == "mean" else 0
         keep = [
             i
-            for i in range(cells)
+            for i in released
             if counts is None
+            or counts[i] is None
             or (counts[i] >= need and (not k or counts[i] >= k or he.study.small_cells == "flag"))
         ]
         index = [blocks["total"].start + i for i in keep]
@@ -335,7 +355,7 @@ async def _decrypt(links: Links, he: HEStudy, pub, secret: SecretKey, agg: Aggre
         )
     seconds = time.perf_counter() - t0
     await links.close()
-    return protected_table(he, plan, counts, totals, ordered), seconds
+    return protected_table(he, plan, counts, totals, ordered, failed), seconds
 
 
 async def _exchange_each(links: Links, peers: list[str], label: str, payloads: dict) -> dict:

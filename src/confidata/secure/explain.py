@@ -223,9 +223,12 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
             ),
             (
                 "the t or more key holders that decrypt together",
-                "every cell's record count when the statistic, a small-cell rule or a mean needs it "
-                "(noised when epsilon is set), small cells included; the totals of the released cells "
-                "only; a single holder's table only if the aggregator hands them its submission",
+                "which cells a suppressing small-cell rule holds back, decided on shares (confidata.he."
+                "small_cells: never a suppressed cell's count); the counts of the released cells when the "
+                "statistic shows or divides by them (noised when epsilon is set; with small_cells = "
+                "\"flag\" every count); the totals of the released cells only; a single holder's table "
+                "only if the aggregator hands them its submission. With t >= 3, the first two decrypting "
+                "key holders together could learn the tested counts",
             ),
             ("whoever gets the result file", "the table after small-cell suppression and DP noise"),
         ),
