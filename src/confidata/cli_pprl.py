@@ -37,6 +37,7 @@ def encode_command(
     bits: Annotated[int, typer.Option("--bits", help="Filter length in bits before hardening (a multiple of 64).")] = 1024,
     q: Annotated[int, typer.Option("--q", help="q-gram length for text fields.")] = 2,
     bad_dates: Annotated[str, typer.Option("--bad-dates", help="Rows whose date cannot be read: 'error' (stop) or 'missing' (encode them without it).")] = "error",
+    block: Annotated[Optional[str], typer.Option("--block", help="Blocking passes encoded separately (keyed codes beside the CLKs; both holders the same), e.g. 'soundex(last_name)+year(dob);soundex(first_name)+year(dob);soundex(first_name)+soundex(last_name)'. Parts: soundex(COL), year(COL), month(COL), first(COL) or COL, of --fields columns.")] = None,
     schema: Annotated[Optional[Path], typer.Option("--schema", "-s", help="Schema JSON to read the file with (default: columns read as text, leading zeros kept).")] = None,
     table: Annotated[Optional[str], typer.Option("--table", help="Table to read from a database file.")] = None,
     overwrite: OverwriteOpt = False,
@@ -54,7 +55,7 @@ def encode_command(
     raw = read_raw(file, table=table)
     frame = from_raw(raw, schema)[0] if schema is not None else raw.frame
     result = encode(frame, id_column=id_column, fields=specs, key=key, bits=bits, hardening=steps,
-                    bad_dates=bad_dates)
+                    bad_dates=bad_dates, blocking=block)
     write_clk(output, result.encoding)
     grid = Table(title="What normalisation changed (rows per field)", header_style="bold")
     for name in ("field", "kind", "missing", "accents", "case", "punctuation", "whitespace",
@@ -81,7 +82,7 @@ def link_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write matches.csv (the two files' record ids and the score).")],
     threshold: Annotated[Optional[float], typer.Option("--threshold", help="Link pairs with Dice at least this (0.4 to 1).")] = None,
     auto: Annotated[bool, typer.Option("--auto", help="Choose the threshold from the scores (the valley between the two modes); the default without --threshold.")] = False,
-    blocking: Annotated[str, typer.Option("--blocking", help="auto (all pairs for small files, else LSH), none (all pairs) or lsh (MinHash LSH).")] = "auto",
+    blocking: Annotated[str, typer.Option("--blocking", help="auto (all pairs for small files, else the --block codes when both files have them, else LSH), none (all pairs), keys (the --block codes) or lsh (MinHash LSH).")] = "auto",
     bands: Annotated[int, typer.Option("--bands", help="LSH bands (more: higher recall, slower).")] = 150,
     rows: Annotated[int, typer.Option("--rows", help="MinHash values per LSH band (more: fewer candidates, lower recall).")] = 7,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the LSH orders.")] = 0,
@@ -99,7 +100,8 @@ def link_command(
     a, b = read_clk(file_a), read_clk(file_b)
     result = link(a, b, threshold=threshold, blocking=blocking, bands=bands, rows=rows, seed=seed)
     result.matches.to_csv(output, index=False)
-    out.print(f"Compared {result.compared:,} pairs ({'all pairs' if result.blocking == 'none' else 'MinHash LSH blocking'})"
+    how = {"none": "all pairs", "keys": "the declared blocking codes", "lsh": "MinHash LSH blocking"}
+    out.print(f"Compared {result.compared:,} pairs ({how[result.blocking]})"
               + (f", skipped {result.skipped_blocks:,} oversize blocks" if result.skipped_blocks else "")
               + f"; threshold {result.threshold:.2f} ({escape(result.threshold_method)}).")
     out.print(f"Linked {len(result.matches):,} pairs one-to-one (greedy by score) of {len(a):,} x "

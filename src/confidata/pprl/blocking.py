@@ -32,7 +32,7 @@ from numba import njit, prange
 from confidata.pprl.errors import LinkageError
 from confidata.pprl.similarity import HIST_BINS, _popcount64, popcounts
 
-__all__ = ["BlockedScores", "lsh_scores"]
+__all__ = ["BlockedScores", "key_scores", "lsh_scores"]
 
 BAND_GROUP = 20
 KEEP_PER_RECORD = 5  # pairs kept per record between groups of bands (`_best_per_record`)
@@ -181,6 +181,43 @@ def lsh_scores(a: np.ndarray, b: np.ndarray, *, floor: float, bands: int = 150, 
         kept = _best_per_record(np.concatenate(lefts), np.concatenate(rights),
                                 np.concatenate(scores), len(b), KEEP_PER_RECORD)
     left, right, score = kept
+    return BlockedScores(left, right, score, histogram, compared, skipped_blocks, skipped_pairs)
+
+
+def key_scores(a: np.ndarray, b: np.ndarray, blocks_a: np.ndarray, blocks_b: np.ndarray, *,
+               floor: float, max_block: int = 1_000_000) -> BlockedScores:
+    """Candidate pairs that share a declared block code in some pass (`blockkeys`), scored,
+    those >= floor kept (a pair found by several passes once); as `lsh_scores` otherwise.
+
+    File B's no-code markers (2**63 + row) become 2**62 + row, so a record without a code in a
+    pass meets no record of either file there.
+    """
+    keys_a = np.ascontiguousarray(blocks_a.T, dtype=np.uint64)
+    top = np.uint64(1 << 63)
+    keys_b = np.ascontiguousarray(np.where(blocks_b >= top, (blocks_b - top) | np.uint64(1 << 62),
+                                           blocks_b).T, dtype=np.uint64)
+    count_a, count_b = popcounts(a), popcounts(b)
+
+    def one_pass(k):
+        band_histogram = np.zeros(HIST_BINS, dtype=np.int64)
+        found = _join_score(keys_a, np.argsort(keys_a[k]), keys_b, np.argsort(keys_b[k]), k, a, b,
+                            count_a, count_b, float(floor), int(max_block), band_histogram)
+        return found, band_histogram
+
+    histogram = np.zeros(HIST_BINS, dtype=np.int64)
+    lefts, rights, scores = [], [], []
+    compared = skipped_blocks = skipped_pairs = 0
+    with ThreadPoolExecutor(max_workers=_threads()) as pool:
+        for (left, right, score, c, sb, sp), band_histogram in pool.map(one_pass, range(len(keys_a))):
+            lefts.append(left)
+            rights.append(right)
+            scores.append(score)
+            histogram += band_histogram
+            compared += c
+            skipped_blocks += sb
+            skipped_pairs += sp
+    left, right, score = _best_per_record(np.concatenate(lefts), np.concatenate(rights),
+                                          np.concatenate(scores), len(b), KEEP_PER_RECORD)
     return BlockedScores(left, right, score, histogram, compared, skipped_blocks, skipped_pairs)
 
 

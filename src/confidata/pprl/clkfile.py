@@ -6,11 +6,14 @@ A .clk file is Parquet (never pickle: loading it runs no code) with two columns 
   encoding, never inside it, so the linkage unit can name the pairs it finds;
 - ``clk``: one fixed-size binary value per record holding the encoding's bits as little-endian
   uint64 words (``bits / 64`` words; bit ``j`` is bit ``j % 64`` of word ``j // 64``);
+- ``blocks`` (only with ``--block``): per record, one 8-byte keyed code per blocking pass
+  (`blockkeys`), little-endian uint64;
 - the Parquet schema metadata key ``confidata.pprl``: a JSON header with ``format``
   ("confidata-clk"), ``version`` (1), ``id_column``, ``records``, ``bits`` (length after
   hardening), ``words``, ``fields`` (column, kind, weight, q, date format, in order),
   ``hardening`` (the steps, in the order applied, with their parameters), ``encoding`` (filter
-  length before hardening, hash: "hmac-sha256", token scheme) and ``key_check`` (a keyed check
+  length before hardening, hash: "hmac-sha256", token scheme), ``blocking`` (the passes, as
+  [function, field position] parts; empty without --block) and ``key_check`` (a keyed check
   value equal in two files exactly when they were encoded under the same secret; it reveals
   nothing about the key).
 
@@ -44,6 +47,7 @@ class Encoding:
     ids: np.ndarray  # strings, one per record
     words: np.ndarray  # (records, bits // 64) uint64, C-contiguous
     header: dict = field(default_factory=dict)
+    blocks: np.ndarray | None = None  # (records, passes) uint64 keyed block codes (`blockkeys`)
 
     @property
     def id_column(self) -> str:
@@ -63,13 +67,14 @@ _COMPARED = (
     ("encoding", "the encoding scheme (q-gram length, filter length before hardening)"),
     ("hardening", "the hardening steps (--hardening)"),
     ("key_check", "the secret key (--secret-file): the files were encoded under different keys"),
+    ("blocking", "the blocking passes (--block)"),
 )
 
 
 def check_compatible(a: Encoding, b: Encoding) -> None:
     """Refuse to compare two files whose bits do not mean the same, naming the parameter."""
     for key, words in _COMPARED:
-        if a.header.get(key) != b.header.get(key):
+        if (a.header.get(key) or None) != (b.header.get(key) or None):  # [] as absent
             raise EncodingMismatchError(
                 f"The two .clk files differ in {words}; encode both files with the same "
                 "parameters and key."
@@ -108,7 +113,12 @@ def write_clk(path: str | Path, encoding: Encoding) -> None:
     raw = pa.py_buffer(words.tobytes())
     clk = pa.FixedSizeBinaryArray.from_buffers(pa.binary(width * 8), n, [None, raw])
     header = dict(encoding.header, format=FORMAT, version=VERSION, records=n, words=width)
-    table = pa.table({header["id_column"]: pa.array(encoding.ids, type=pa.string()), "clk": clk})
+    columns = {header["id_column"]: pa.array(encoding.ids, type=pa.string()), "clk": clk}
+    if encoding.blocks is not None:
+        blocks = np.ascontiguousarray(encoding.blocks, dtype="<u8")
+        columns["blocks"] = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(blocks.shape[1] * 8), n, [None, pa.py_buffer(blocks.tobytes())])
+    table = pa.table(columns)
     table = table.replace_schema_metadata({_META_KEY: json.dumps(header).encode("utf-8")})
     pq.write_table(table, str(path), compression="zstd")
 
@@ -145,7 +155,16 @@ def read_clk(path: str | Path) -> Encoding:
     words = np.frombuffer(buffer, dtype="<u8", count=len(clk) * width, offset=start)
     words = words.reshape(len(clk), width).astype(np.uint64, copy=True)
     ids = table.column(id_column).to_numpy(zero_copy_only=False).astype(object)
-    return Encoding(ids=ids, words=words, header=header)
+    blocks = None
+    if header.get("blocking"):
+        passes = len(header["blocking"])
+        if "blocks" not in table.column_names or table.column("blocks").type != pa.binary(passes * 8):
+            raise LinkageError(f"'{path}' declares blocking passes but lacks their codes; encode "
+                               "the file again.")
+        column = table.column("blocks").combine_chunks()
+        blocks = np.frombuffer(column.buffers()[1], dtype="<u8", count=len(column) * passes,
+                               offset=column.offset * passes * 8).reshape(len(column), passes).copy()
+    return Encoding(ids=ids, words=words, header=header, blocks=blocks)
 
 
 def ids_frame(encoding: Encoding) -> pd.Series:

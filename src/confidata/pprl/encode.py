@@ -24,6 +24,7 @@ import pandas as pd
 from numba import njit
 
 from confidata.errors import quote_names
+from confidata.pprl.blockkeys import block_codes, header_of, parse_blocks
 from confidata.pprl.clkfile import Encoding
 from confidata.pprl.errors import LinkageError
 from confidata.pprl.fields import FieldSpec
@@ -53,8 +54,11 @@ def encode(
     bits: int = 1024,
     hardening: tuple[HardeningStep, ...] = (),
     bad_dates: str = "error",
+    blocking: str | None = None,
 ) -> EncodeResult:
-    """Encode every row of `frame` into a keyed CLK; see the module docstring."""
+    """Encode every row of `frame` into a keyed CLK; see the module docstring. `blocking`: the
+    declared blocking passes (`blockkeys.parse_blocks`), whose keyed codes travel beside."""
+    passes = parse_blocks(blocking, fields)
     _check_inputs(frame, id_column, fields, bits, hardening, bad_dates)
     final_bits = output_bits(bits, hardening)
     normalised = [normalise_field(frame[spec.column], spec, bad_dates=bad_dates) for spec in fields]
@@ -68,6 +72,7 @@ def encode(
         field_key = key.derive(f"field/{position}/{spec.kind}")
         _add_field(words, spec, field, field_key, bits, *salted)
     words = apply_hardening(words, hardening, key)
+    blocks = block_codes(passes, fields, normalised, key) if passes else None
     ids = frame[id_column].astype("string").to_numpy(dtype=object, na_value="")
     header = {
         "id_column": id_column,
@@ -77,8 +82,10 @@ def encode(
         "encoding": {"filter_bits": bits, "hash": "hmac-sha256", "double_hashing": True,
                      "q": fields[0].q if fields else 2, "tokens": TOKEN_SCHEME},
         "key_check": key.check_value(),
+        "blocking": header_of(passes, fields),
     }
-    return EncodeResult(Encoding(ids=ids, words=words, header=header), [f.report for f in normalised])
+    return EncodeResult(Encoding(ids=ids, words=words, header=header, blocks=blocks),
+                        [f.report for f in normalised])
 
 
 def _check_inputs(frame, id_column, fields, bits, hardening, bad_dates) -> None:

@@ -2,11 +2,12 @@
 
 The linkage unit holds two .clk files and no key. It scores candidate pairs by Dice similarity
 (`similarity`): all pairs when the files are small (``n x m`` at most `FULL_LIMIT`), else the
-pairs MinHash LSH proposes (`blocking`). Each record is then linked at most once, greedily by
-score: the highest-scoring pair is taken, its two records leave, and so on (what anonlink's
-greedy solver does; it is not the optimal assignment, but on linkage scores, where a true match
-usually outscores every rival of both its records, the two rarely differ, and it runs in
-O(pairs log pairs)). Ties are broken by record order, so the result is reproducible.
+pairs that share a declared block code (``--block`` at encoding, `blockkeys`) when both files
+carry codes, else the pairs MinHash LSH proposes (`blocking`). Each record is then linked at
+most once, greedily by score: the highest-scoring pair is taken, its two records leave, and so
+on (what anonlink's greedy solver does; it is not the optimal assignment, but on linkage scores,
+where a true match usually outscores every rival of both its records, the two rarely differ,
+and it runs in O(pairs log pairs)). Ties are broken by record order, so the result is reproducible.
 
 The threshold is given (``--threshold``) or chosen from the scores (``--auto``). The one-to-one
 pairs mix true matches with each unmatched record's best look-alike; at a million a side the
@@ -34,7 +35,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from confidata.pprl.blocking import lsh_scores
+from confidata.pprl.blocking import key_scores, lsh_scores
 from confidata.pprl.clkfile import Encoding, check_compatible
 from confidata.pprl.errors import LinkageError
 from confidata.pprl.similarity import HIST_BINS, dice_all, dice_pairs
@@ -74,10 +75,15 @@ def link(a: Encoding, b: Encoding, *, threshold: float | None = None, blocking: 
     check_compatible(a, b)
     if threshold is not None and not FLOOR <= threshold <= 1:
         raise LinkageError(f"--threshold must be between {FLOOR} and 1 (Dice); got {threshold}.")
-    if blocking not in ("auto", "none", "lsh"):
-        raise LinkageError(f"--blocking must be auto, none or lsh; got '{blocking}'.")
+    if blocking not in ("auto", "none", "lsh", "keys"):
+        raise LinkageError(f"--blocking must be auto, none, lsh or keys; got '{blocking}'.")
+    has_keys = a.blocks is not None and b.blocks is not None
+    if blocking == "keys" and not has_keys:
+        raise LinkageError(
+            "--blocking keys needs blocking codes in both .clk files; encode them with --block."
+        )
     if blocking == "auto":
-        blocking = "none" if len(a) * len(b) <= FULL_LIMIT else "lsh"
+        blocking = "none" if len(a) * len(b) <= FULL_LIMIT else "keys" if has_keys else "lsh"
     floor = threshold if threshold is not None else unrelated_floor(a, b, seed)
     skipped = 0
     started = time.perf_counter()
@@ -85,7 +91,10 @@ def link(a: Encoding, b: Encoding, *, threshold: float | None = None, blocking: 
         left, right, score = dice_all(a.words, b.words, floor)
         compared = len(a) * len(b)
     else:
-        blocked = lsh_scores(a.words, b.words, floor=floor, bands=bands, rows=rows, seed=seed)
+        if blocking == "keys":
+            blocked = key_scores(a.words, b.words, a.blocks, b.blocks, floor=floor)
+        else:
+            blocked = lsh_scores(a.words, b.words, floor=floor, bands=bands, rows=rows, seed=seed)
         left, right, score = blocked.left, blocked.right, blocked.score
         compared, skipped = blocked.compared, blocked.skipped_blocks
     scored = time.perf_counter()
@@ -106,7 +115,8 @@ def link(a: Encoding, b: Encoding, *, threshold: float | None = None, blocking: 
                       blocking=blocking, compared=int(compared), histogram=histogram,
                       skipped_blocks=int(skipped),
                       details={"seconds": seconds, "kept_pairs": int(len(keep))}
-                      | ({"bands": bands, "rows": rows, "seed": seed} if blocking == "lsh" else {}))
+                      | ({"bands": bands, "rows": rows, "seed": seed} if blocking == "lsh" else {})
+                      | ({"passes": len(a.header["blocking"])} if blocking == "keys" else {}))
 
 
 def unrelated_floor(a: Encoding, b: Encoding, seed: int = 0) -> float:
