@@ -66,7 +66,7 @@ class Server:
             self.process.wait()
 
     def client(self, **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=60, **kwargs)
+        return httpx.Client(base_url=self.url, **{"timeout": 60, **kwargs})
 
 
 def wait_job(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:

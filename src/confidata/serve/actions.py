@@ -38,6 +38,8 @@ JOB_FIELDS: dict[str, frozenset[str]] = {
     "sample": frozenset({"job", "n", "seed", "format"}),
     "evaluate": frozenset({"dataset", "synthetic", "use_case", "holdout", "keys", "target", "model",
                            "audience", "min_count", "seed"}),
+    "compare": frozenset({"dataset", "use_case", "methods", "holdout", "split", "m", "seed",
+                          "epsilon", "delta", "time_cap", "keys", "target", "model"}),
 }
 _CHUNK = 1 << 20
 
@@ -136,6 +138,20 @@ def submit_job(store: Store, runner: Runner, owner: str, body: dict[str, Any]) -
             body["keys"] = [k.strip() for k in body["keys"].split(",") if k.strip()]
     else:
         dataset = body.get("dataset")
+    if kind == "compare":
+        from confidata.compare import plan_methods
+
+        if "use_case" not in body:
+            raise InputFileError("A compare job needs 'use_case' (public-release, "
+                                 "testing-analysis, education or testing-technology).")
+        get_use_case(body["use_case"])
+        for key in ("methods", "keys"):
+            if isinstance(body.get(key), str):
+                body[key] = [k.strip() for k in body[key].split(",") if k.strip()]
+        if body.get("holdout"):
+            _owned_dataset(store, owner, body["holdout"], "holdout")
+        plan_methods(body.get("methods"), epsilon=body.get("epsilon"), delta=body.get("delta"),
+                     time_cap=body.get("time_cap", 600.0))  # refused before any data is read
     _owned_dataset(store, owner, dataset)
     if kind != "inspect" and not store.schema_file(dataset).is_file():
         raise HTTPException(409, f"The schema of dataset '{dataset}' is not ready: wait until its "

@@ -30,7 +30,7 @@ class JobRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    kind: Literal["inspect", "synth", "sample", "evaluate"]
+    kind: Literal["inspect", "synth", "sample", "evaluate", "compare"]
     dataset: str | None = Field(None, description="The dataset id (inspect, synth; evaluate: the "
                                 "real file, default the synthetic job's dataset).")
     method: str | None = Field(None, description="synth: a method of the registry (cart, mst, "
@@ -46,6 +46,14 @@ class JobRequest(BaseModel):
                                  "education or testing-technology.")
     holdout: str | None = Field(None, description="evaluate: a dataset of real rows the "
                                 "synthesizer never saw.")
+    methods: list[str] | None = Field(None, description="compare: registry methods (default: "
+                                      "those that need no budget; the DP ones too with epsilon).")
+    split: float | None = Field(None, gt=0, lt=1, description="compare: share held out at random "
+                                "when no holdout is given (default 0.2).")
+    m: int | None = Field(None, ge=1, description="compare: syntheses per method.")
+    time_cap: float | None = Field(None, ge=1, description="compare: seconds a method may take.")
+    epsilon: float | None = Field(None, gt=0, description="synth (DP methods), compare.")
+    delta: float | None = Field(None, gt=0, description="synth (mst, aim), compare.")
     keys: list[str] | None = None
     target: str | None = None
     model: str | None = Field(None, description="evaluate: e.g. 'income ~ age + sex'.")

@@ -169,6 +169,7 @@ def dataset_page(dataset_id: str, request: Request, method: str = "cart",
                   overview=overview, kinds=[k.value for k in Kind], roles=[r.value for r in Role],
                   methods=sorted(METHODS), method=method, fields=_method_fields(method),
                   private=issubclass(METHODS[method], DPSynthesizer),
+                  use_cases=list(USE_CASES.values()),
                   formats=actions.OUTPUT_FORMATS)
 
 
@@ -222,6 +223,24 @@ async def synth_post(dataset_id: str, request: Request, owner: str = Depends(own
     return _see(f"/jobs/{job_id}")
 
 
+@router.post("/datasets/{dataset_id}/compare")
+async def compare_post(dataset_id: str, request: Request,
+                       owner: str = Depends(owner_of)) -> Response:
+    form = await _form(request)
+    body: dict[str, Any] = {"kind": "compare", "dataset": dataset_id,
+                            "use_case": str(form.get("use_case") or ""),
+                            "methods": [str(m) for m in form.getlist("methods")] or None}
+    for key, kind in (("seed", int), ("epsilon", float), ("delta", float)):
+        text = str(form.get(key) or "").strip()
+        if text:
+            try:
+                body[key] = kind(text)
+            except ValueError:
+                raise HTTPException(422, f"'{key}' must be a number.") from None
+    job_id = actions.submit_job(request.app.state.store, request.app.state.runner, owner, body)
+    return _see(f"/jobs/{job_id}")
+
+
 @router.post("/datasets/{dataset_id}/delete")
 async def delete_post(dataset_id: str, request: Request, owner: str = Depends(owner_of)) -> Response:
     await _form(request)
@@ -241,8 +260,8 @@ def job_page(job_id: str, request: Request, owner: str = Depends(owner_of)) -> H
     schema_path = store.schema_file(row["dataset"])
     columns = Schema.load(schema_path).names if schema_path.is_file() else []
     step = {"inspect": "Schema", "synth": "Synthesise", "sample": "Synthesise",
-            "evaluate": "Evaluate"}[job["kind"]]
-    if job["state"] == "done" and job["kind"] == "evaluate":
+            "evaluate": "Evaluate", "compare": "Evaluate"}[job["kind"]]
+    if job["state"] == "done" and job["kind"] in ("evaluate", "compare"):
         step = "Download"
     return render(request, "job.html", step=step, job=job, dataset=dataset, columns=columns,
                   use_cases=list(USE_CASES.values()), datasets=store.datasets(owner))

@@ -91,8 +91,9 @@ class Runner:
     def _launch(self, job_id: str) -> None:
         from confidata.serve.work import run_job
 
+        # not a daemon: a compare job starts processes of its own (one per method)
         process = self._ctx.Process(target=run_job, args=(str(self.store.data_dir), job_id),
-                                    name=f"confidata-job-{job_id}", daemon=True)
+                                    name=f"confidata-job-{job_id}", daemon=False)
         with self._lock:
             process.start()
             self._running[job_id] = process

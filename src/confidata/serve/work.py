@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shlex
+import signal
 import time
 import traceback
 import warnings
@@ -242,11 +244,47 @@ def _evaluate(job: _Job) -> None:
             f"{opts['synthetic']}" + (f"; {MODEL_FILE} is its model" if model_file.is_file() else ""))
 
 
+def _compare(job: _Job) -> None:
+    from confidata.cli_evaluate import _read  # the command line's reading of a holdout
+    from confidata.compare import compare
+    from confidata.report.comparison import write_comparison
+
+    opts = job.options
+    path, schema_path, name = job.dataset(job.row["dataset"])
+    job.stage("reading", 0.05)
+    frame, used = read_table(path, schema_path)
+    used.save(job.output("schema.json"), overwrite=True)
+    holdout = None
+    if opts.get("holdout"):
+        holdout_path, _, _ = job.dataset(opts["holdout"])
+        holdout = _read(holdout_path, used, "holdout")
+    stages: dict[str, str] = {}
+
+    def progress(label: str, stage: str, message: dict[str, Any]) -> None:
+        stages[label] = stage
+        ended = sum(s in ("done", "error") for s in stages.values())
+        job.stage(f"{label}: {stage}", 0.05 + 0.9 * ended / max(len(stages), 1), force=False)
+
+    command = _compare_command(opts, holdout is not None)
+    result = compare(frame, used, use_case=opts["use_case"], methods=opts.get("methods"),
+                     holdout=holdout, split=opts.get("split", 0.2), m=opts.get("m", 1),
+                     seed=opts.get("seed"), epsilon=opts.get("epsilon"), delta=opts.get("delta"),
+                     time_cap=opts.get("time_cap", 600.0), keys=opts.get("keys"),
+                     target=opts.get("target"), model=opts.get("model"), workers=1,
+                     progress=progress, command=command,
+                     files={"real": {"name": name, "sha256": sha256_file(path)}})
+    write_comparison(result.data, job.output("compare.html"), overwrite=True)
+    job.files.append("compare.json")
+    job.say(result.data["recommendation"]["text"])
+    _script(job, name, [command])
+
+
 KINDS: dict[str, Callable[[_Job], None]] = {
     "inspect": _inspect,
     "synth": _synth,
     "sample": _sample,
     "evaluate": _evaluate,
+    "compare": _compare,
 }
 
 
@@ -305,6 +343,20 @@ def _evaluate_command(opts: dict[str, Any], synthetic: str, holdout: bool, model
     return " ".join(words)
 
 
+def _compare_command(opts: dict[str, Any], holdout: bool) -> str:
+    words = ["confidata", "compare", "\"$DATA\"", "--schema", "schema.json", "--use-case",
+             opts["use_case"], "-o", "compare.html", "--workers", "1"]
+    if holdout:
+        words += ["--holdout", "\"$HOLDOUT\""]
+    for key in ("split", "m", "seed", "epsilon", "delta", "time_cap", "target", "model"):
+        if opts.get(key) is not None:
+            words += ["--" + key.replace("_", "-"), shlex.quote(str(opts[key]))]
+    for key in ("methods", "keys"):
+        if opts.get(key):
+            words += ["--" + key, shlex.quote(",".join(opts[key]))]
+    return " ".join(words)
+
+
 def _script(job: _Job, data_name: str | None, lines: list[str], note: str = "") -> None:
     head = [
         "#!/bin/sh",
@@ -326,6 +378,7 @@ def _script(job: _Job, data_name: str | None, lines: list[str], note: str = "") 
 # -- the entry point of a worker process -------------------------------------------------------
 def run_job(data_dir: str, job_id: str) -> None:
     """Run one job to its end and record the outcome; never raises (the process just ends)."""
+    signal.signal(signal.SIGTERM, _end_children)
     job = _Job(Path(data_dir), job_id)
     kind = job.row["kind"]
     try:
@@ -345,6 +398,13 @@ def run_job(data_dir: str, job_id: str) -> None:
              f"report it with the log file logs/{log.name} from the server's data folder.")
         return
     _end(job, "done", None)
+
+
+def _end_children(signum: int, frame: Any) -> None:
+    """Cancelled (SIGTERM): end the processes this job started (compare's methods) too."""
+    for child in multiprocessing.active_children():
+        child.kill()
+    os._exit(128 + signum)
 
 
 def _end(job: _Job, state: str, error: str | None) -> None:
