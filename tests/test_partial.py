@@ -84,3 +84,24 @@ def test_cli_keep_and_column_method(cps, tmp_path, cli):
     assert set(synthetic["experience"]) <= set(frame["experience"])
     wrong = cli("synth", data, "-o", tmp_path / "y.csv", "--keep", "region")
     assert wrong.code == 2 and "--keep" in wrong.output and "parametric" in wrong.output
+
+
+def test_evaluate_counts_kept_columns_as_known_to_the_attacker(cps):
+    """With the kept real columns among the keys, identity disclosure sees what a partially
+    synthetic file gives away: real education and experience on rows of real people."""
+    from confidata.evaluate import evaluate
+
+    frame, schema = cps
+    frame = frame.iloc[:2000].reset_index(drop=True)
+    model = Parametric(schema, keep=["education", "experience"]).fit(frame)
+    synthetic = model.sample(seed=1)
+
+    def identity(known):
+        result = evaluate(frame, synthetic, schema, use_case="public-release", known=known, seed=1)
+        row = next(m for m in result["measures"] if m["name"] == "identity_disclosure")
+        return row["value"], result["provenance"]["known_to_attacker"]
+
+    blind, _ = identity(None)
+    aware, recorded = identity(model.kept_columns_)
+    assert recorded == ["education", "experience"]
+    assert aware > 10 * max(blind, 0.1)

@@ -52,6 +52,9 @@ def warm_up(log=print) -> list[str]:
         schema = schema.replace_column(key, roles=(Role.KEY,))
     failed = []
     steps = [("synth (CART)", lambda: CART(schema, n_jobs=1).fit(real).sample(300, seed=1))]
+    from confidata.synth import CTree  # the conditional-inference tree's test kernel
+
+    steps.append(("synth (ctree)", lambda: CTree(schema, n_jobs=1).fit(real).sample(300, seed=1)))
     for use_case in USE_CASES:
         steps.append((f"evaluate ({use_case})", lambda u=use_case: evaluate(
             real, synthetic, schema, use_case=u, holdout=holdout, target="income",

@@ -45,7 +45,8 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use
              target: str | None = None, model: str | None = None, seed: int | None = None,
              files: Mapping[str, Mapping[str, Any]] | None = None, command: str | None = None,
              epsilon: float | None = None, delta: float | None = None,
-             synthesis: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             synthesis: Mapping[str, Any] | None = None,
+             known: Sequence[str] | None = None) -> dict[str, Any]:
     """Judge `synthetic` against `real` for `use_case` (see `confidata.usecases.USE_CASES`).
 
     `keys` override the schema's key role for the disclosure measures; `target` is the column
@@ -54,15 +55,24 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use
     listed as not run, and the verdict says so. `files` (name, rows, sha256 per role),
     `command`, the privacy budget (`epsilon`, `delta`) and what made the file (`synthesis`:
     method, model file) go into the provenance; the command line fills them in.
+    `known` names columns an attacker knows for every row: a partially synthetic file's kept
+    real columns (a sequential model's ``kept_columns_``); they join the keys of the
+    disclosure measures.
     """
     profile = get_use_case(use_case)
-    _check_inputs(real, synthetic, holdout, schema, keys, target, model)
+    _check_inputs(real, synthetic, holdout, schema, [*(keys or ()), *(known or ())], target, model)
     schema, frames, unseen = conform_together(schema, {"real": real, "synthetic": synthetic,
                                                        "holdout": holdout})
     real, synthetic, holdout = frames["real"], frames["synthetic"], frames["holdout"]
     seed = draw_seed(seed)
     given = {"holdout": holdout, "keys": list(keys) if keys else None, "target": target,
              "model": model, "seed": seed}
+    if known:  # kept real columns: known to anyone who sees the file, so they are keys too
+        try:
+            base, _ = resolve_keys(schema, real, given["keys"], exclude=(target,) if target else ())
+        except SchemaError:
+            base = []
+        given["keys"] = list(dict.fromkeys([*base, *known]))
     unmet = _unmet_needs(given, schema, real)
     rows, results = [], {}
     for criterion in profile.criteria:
@@ -95,6 +105,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, use
         "plots": _plots(real, synthetic, schema, results),
         "notes_for_users": {"may": list(profile.may), "may_not": list(profile.may_not)},
         "provenance": {**_provenance(command, seed, epsilon, delta),
+                       "known_to_attacker": list(known or []),
                        "synthesis": ({k: v for k, v in synthesis.items() if k != "privacy"}
                                      if synthesis else None),
                        # how a DP synthesizer spent its budget: public, like the guarantee itself

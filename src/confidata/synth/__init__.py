@@ -22,7 +22,8 @@ from confidata.synth.rules import RuleError, parse_rules
 from confidata.synth.sequential import Bagging, CTree, Parametric, RandomForest
 
 __all__ = [
-    "AIM", "CART", "METHODS", "MST", "PrivBayes", "RuleError", "SynthesisError", "check_options",
+    "AIM", "Bagging", "CART", "CTree", "METHODS", "MST", "Parametric", "PrivBayes",
+    "RandomForest", "RuleError", "SynthesisError", "check_options",
     "load_model", "method_options", "parse_rules", "synthesize",
 ]
 

@@ -270,6 +270,7 @@ class Sequential(CART):
     # -- sample ---------------------------------------------------------------------------
     def _sample_one(self, model: FittedModel, n: int, rng: np.random.Generator,
                     progress: Progress | None) -> pd.DataFrame:
+        self._bins_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         if self.kept_columns_:
             real = model.n_rows
             if n == real:
@@ -284,14 +285,25 @@ class Sequential(CART):
               rng: np.random.Generator) -> np.ndarray:
         if step.method == KEEP:
             return step.leaf_values[self._kept_rows[idx]]
-        X = [p[idx] for p in predictors]
+        if step.model is not None and not isinstance(step.model, Forest):
+            return step.model.draw([p[idx] for p in predictors], len(idx), rng)
+        # trees and forests walk the predictors' bins: each drawn array is binned once
+        bins = [self._binned(part, p) for part, p in zip(step.predictor_parts, predictors,
+                                                          strict=True)]
         if isinstance(step.model, Forest):
-            return step.leaf_values[step.model.draw_rows(X, len(idx), rng)]
-        if step.model is not None:
-            return step.model.draw(X, len(idx), rng)
-        # a tree or a marginal: CART's leaf draw over the predictors' bins
-        bins = [to_bins(part, x) for part, x in zip(step.predictor_parts, X, strict=True)]
-        return super()._draw(step, bins, np.arange(len(idx)), rng)
+            return step.leaf_values[step.model.draw_rows([b[idx] for b in bins], len(idx), rng)]
+        return super()._draw(step, bins, idx, rng)
+
+    def _binned(self, part: Part, array: np.ndarray) -> np.ndarray:
+        """`to_bins` of a drawn predictor array, kept for the later steps it predicts (the
+        cache holds the array too, so its id cannot be reused while the entry lives)."""
+        cache = getattr(self, "_bins_cache", None)
+        if cache is None:
+            return to_bins(part, array)
+        hit = cache.get(id(array))
+        if hit is None or hit[0] is not array:
+            hit = cache[id(array)] = (array, to_bins(part, array))
+        return hit[1]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "models_"):

@@ -30,7 +30,8 @@ share of the node's most frequent class) rather than on every subset; trees stop
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import chi2
+from numba import njit
+from scipy.special import chdtrc
 
 from confidata._tree import Tree
 from confidata.synth._encode import Part, to_bins
@@ -54,6 +55,15 @@ def grow_ctree(predictors: list[np.ndarray], parts: list[Part], target: np.ndarr
     else:
         y = np.asarray(target, dtype=np.float64)
     alpha = 1.0 - mincriterion
+    p = len(parts)
+    features = (
+        np.ascontiguousarray(np.vstack(bins) if p else np.zeros((0, n), dtype=np.uint16),
+                             dtype=np.uint16),
+        np.ascontiguousarray(np.vstack([np.zeros(n) if v is None else v for v in values])
+                             if p else np.zeros((0, n))),
+        np.array([v is None for v in values], dtype=np.bool_),
+        np.array([min(b, 1 << 16) for b in n_bins], dtype=np.int64),
+    )
     nodes: list[dict] = []
     order_pieces: list[np.ndarray] = []
     position = 0
@@ -67,7 +77,8 @@ def grow_ctree(predictors: list[np.ndarray], parts: list[Part], target: np.ndarr
             nodes[parent]["right" if is_right else "left"] = node
         split = None
         if len(rows) >= max(min_split, 2 * min_leaf) and depth < max_depth:
-            split = _best_split(rows, bins, values, n_bins, y, n_classes, alpha, min_leaf)
+            split = _best_split(rows, bins, values, n_bins, y, n_classes, alpha, min_leaf,
+                                features)
         if split is None:
             nodes[node]["start"] = position
             order_pieces.append(rows)
@@ -85,11 +96,11 @@ def grow_ctree(predictors: list[np.ndarray], parts: list[Part], target: np.ndarr
 
 def _as_tree(nodes: list[dict], order_pieces: list[np.ndarray], words: int) -> Tree:
     k = len(nodes)
-    mask = np.zeros((k, words), dtype=np.uint64)
+    bits = np.zeros((k, words * 64), dtype=bool)
     for i, node in enumerate(nodes):
         if node["mask"] is not None:
-            for b in np.flatnonzero(node["mask"]):
-                mask[i, b >> 6] |= np.uint64(1) << np.uint64(b & 63)
+            bits[i, : len(node["mask"])] = node["mask"]
+    mask = np.packbits(bits, axis=1, bitorder="little").view("<u8").astype(np.uint64)
     feature = np.array([nd["feature"] for nd in nodes], dtype=np.int32)
     return Tree(
         feature=feature,
@@ -104,79 +115,142 @@ def _as_tree(nodes: list[dict], order_pieces: list[np.ndarray], words: int) -> T
     )
 
 
-def _best_split(rows, bins, values, n_bins, y, n_classes, alpha, min_leaf):
+def _best_split(rows, bins, values, n_bins, y, n_classes, alpha, min_leaf, features):
     """The predictor with the strongest significant association, and its best binary split
     as a boolean over its bins (True: left), or None."""
-    yn = y[rows]
-    tests = []
-    for f in range(len(bins)):
-        if values[f] is None:
-            stat, df = _levels_test(bins[f][rows], n_bins[f], yn, n_classes)
-        else:
-            x = values[f][rows]
-            ok = ~np.isnan(x)
-            stat, df = _number_test(x[ok], yn[ok], n_classes)
-        if df > 0:
-            tests.append((chi2.logsf(stat, df), -stat, f))
-    if not tests:
+    p = len(n_bins)
+    stat = np.zeros(p)
+    df = np.zeros(p, dtype=np.int64)
+    y_num = y if n_classes == 0 else np.zeros(1)
+    y_cls = y if n_classes else np.zeros(1, dtype=np.int64)
+    _node_tests(rows, features[0], features[1], features[2], features[3], y_num, y_cls,
+                n_classes, stat, df)
+    tested = np.flatnonzero(df > 0)
+    if not len(tested):
         return None
-    log_p, _, feature = min(tests)
-    adjusted = -np.expm1(len(bins) * np.log1p(-min(np.exp(log_p), 1.0 - 1e-16)))
+    with np.errstate(divide="ignore"):  # p-values below 1e-308 tie at -inf, broken by size
+        log_p = np.log(chdtrc(df[tested], stat[tested]))
+    best = int(np.lexsort((-stat[tested], log_p))[0])
+    feature = int(tested[best])
+    adjusted = -np.expm1(p * np.log1p(-min(np.exp(log_p[best]), 1.0 - 1e-16)))
     if adjusted > alpha:
         return None
-    return _split_on(bins[feature][rows], n_bins[feature], values[feature] is not None, yn,
+    return _split_on(bins[feature][rows], n_bins[feature], values[feature] is not None, y[rows],
                      n_classes, min_leaf, feature)
 
 
-def _number_test(x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, int]:
-    n = len(x)
-    if n < 3:
-        return 0.0, 0
-    xc = x - x.mean()
-    sxx = float(xc @ xc)
-    if sxx <= 0:
-        return 0.0, 0
-    if n_classes == 0:
-        yc = y - y.mean()
-        syy = float(yc @ yc)
-        if syy <= 0:
-            return 0.0, 0
-        return (n - 1) * float(xc @ yc) ** 2 / (sxx * syy), 1
-    counts = np.bincount(y, minlength=n_classes)
-    sums = np.bincount(y, weights=xc, minlength=n_classes)
-    present = counts > 0
-    if present.sum() < 2:
-        return 0.0, 0
-    between = float((sums[present] ** 2 / counts[present]).sum())
-    return (n - 1) * between / sxx, int(present.sum()) - 1
-
-
-def _levels_test(codes: np.ndarray, n_levels: int, y: np.ndarray,
-                 n_classes: int) -> tuple[float, int]:
-    n = len(codes)
-    counts = np.bincount(codes, minlength=n_levels)
-    present = counts > 0
-    if present.sum() < 2 or n < 3:
-        return 0.0, 0
-    if n_classes == 0:
-        yc = y - y.mean()
-        syy = float(yc @ yc)
-        if syy <= 0:
-            return 0.0, 0
-        sums = np.bincount(codes, weights=yc, minlength=n_levels)
-        between = float((sums[present] ** 2 / counts[present]).sum())
-        return (n - 1) * between / syy, int(present.sum()) - 1
-    table = np.bincount(codes.astype(np.int64) * n_classes + y,
-                        minlength=n_levels * n_classes).reshape(n_levels, n_classes)
-    table = table[present]
-    columns = table.sum(axis=0)
-    table = table[:, columns > 0]
-    columns = columns[columns > 0]
-    if table.shape[1] < 2:
-        return 0.0, 0
-    expected = np.outer(table.sum(axis=1), columns) / n
-    pearson = float(((table - expected) ** 2 / expected).sum())
-    return (n - 1) / n * pearson, (table.shape[0] - 1) * (table.shape[1] - 1)
+@njit(cache=True, nogil=True)
+def _node_tests(rows, bins, values, is_cat, n_bins, y_num, y_cls, n_classes, stat, df):
+    """Each predictor's quadratic test statistic and degrees of freedom at one node (df 0:
+    not testable here). `bins` and `values` are feature-major; a number's missing rows are
+    left out of its test."""
+    n = rows.shape[0]
+    p = bins.shape[0]
+    for f in range(p):
+        if is_cat[f]:
+            levels = n_bins[f]
+            if n_classes == 0:
+                counts = np.zeros(levels)
+                sums = np.zeros(levels)
+                total = 0.0
+                for i in range(n):
+                    total += y_num[rows[i]]
+                mean = total / n
+                syy = 0.0
+                for i in range(n):
+                    r = rows[i]
+                    d = y_num[r] - mean
+                    counts[bins[f, r]] += 1.0
+                    sums[bins[f, r]] += d
+                    syy += d * d
+                present = 0
+                between = 0.0
+                for b in range(levels):
+                    if counts[b] > 0:
+                        present += 1
+                        between += sums[b] * sums[b] / counts[b]
+                if present >= 2 and syy > 0 and n >= 3:
+                    stat[f] = (n - 1) * between / syy
+                    df[f] = present - 1
+            else:
+                table = np.zeros((levels, n_classes))
+                for i in range(n):
+                    r = rows[i]
+                    table[bins[f, r], y_cls[r]] += 1.0
+                row_sum = table.sum(axis=1)
+                col_sum = table.sum(axis=0)
+                rows_present = 0
+                for b in range(levels):
+                    if row_sum[b] > 0:
+                        rows_present += 1
+                cols_present = 0
+                for k in range(n_classes):
+                    if col_sum[k] > 0:
+                        cols_present += 1
+                if rows_present >= 2 and cols_present >= 2 and n >= 3:
+                    pearson = 0.0
+                    for b in range(levels):
+                        if row_sum[b] == 0:
+                            continue
+                        for k in range(n_classes):
+                            if col_sum[k] == 0:
+                                continue
+                            e = row_sum[b] * col_sum[k] / n
+                            d = table[b, k] - e
+                            pearson += d * d / e
+                    stat[f] = (n - 1) / n * pearson
+                    df[f] = (rows_present - 1) * (cols_present - 1)
+        else:
+            m = 0
+            sx = 0.0
+            sy = 0.0
+            for i in range(n):
+                x = values[f, rows[i]]
+                if x == x:
+                    m += 1
+                    sx += x
+                    if n_classes == 0:
+                        sy += y_num[rows[i]]
+            if m < 3:
+                continue
+            mx = sx / m
+            if n_classes == 0:
+                my = sy / m
+                sxx = 0.0
+                syy = 0.0
+                sxy = 0.0
+                for i in range(n):
+                    x = values[f, rows[i]]
+                    if x == x:
+                        dx = x - mx
+                        dy = y_num[rows[i]] - my
+                        sxx += dx * dx
+                        syy += dy * dy
+                        sxy += dx * dy
+                if sxx > 0 and syy > 0:
+                    stat[f] = (m - 1) * sxy * sxy / (sxx * syy)
+                    df[f] = 1
+            else:
+                counts = np.zeros(n_classes)
+                sums = np.zeros(n_classes)
+                sxx = 0.0
+                for i in range(n):
+                    x = values[f, rows[i]]
+                    if x == x:
+                        dx = x - mx
+                        k = y_cls[rows[i]]
+                        counts[k] += 1.0
+                        sums[k] += dx
+                        sxx += dx * dx
+                present = 0
+                between = 0.0
+                for k in range(n_classes):
+                    if counts[k] > 0:
+                        present += 1
+                        between += sums[k] * sums[k] / counts[k]
+                if present >= 2 and sxx > 0:
+                    stat[f] = (m - 1) * between / sxx
+                    df[f] = present - 1
 
 
 def _split_on(codes, n_bins, numeric, y, n_classes, min_leaf, feature):

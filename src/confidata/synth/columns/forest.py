@@ -62,10 +62,10 @@ class Forest:
             orders.append(order)
         return cls(trees, orders, parts)
 
-    def draw_rows(self, predictors: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
-        """Row numbers (into the fitting rows) drawn from each row's pooled leaves."""
-        X = (np.column_stack([to_bins(p, a) for p, a in zip(self.parts, predictors, strict=True)])
-             if predictors else np.zeros((n, 0), dtype=np.uint16))
+    def draw_rows(self, bins: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
+        """Row numbers (into the fitting rows) drawn from each row's pooled leaves, given the
+        predictors' bins."""
+        X = np.column_stack(bins) if bins else np.zeros((n, 0), dtype=np.uint16)
         starts = np.empty((n, len(self.trees)), dtype=np.int64)
         counts = np.empty((n, len(self.trees)), dtype=np.int64)
         for t, tree in enumerate(self.trees):

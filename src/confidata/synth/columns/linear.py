@@ -50,6 +50,16 @@ def _least_squares(X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> tuple[
     return beta, float(np.sqrt(sse / dof))
 
 
+def _decimals(values: np.ndarray) -> float:
+    """The fewest decimals (0 to 8) that write every real value exactly, as synthpop's
+    ``decimalplaces``."""
+    scale = np.maximum(np.abs(values), 1.0)
+    for d in range(9):
+        if np.all(np.abs(values - np.round(values, d)) <= 1e-9 * scale):
+            return float(d)
+    return 8.0
+
+
 def _predict(beta: np.ndarray, X: np.ndarray) -> np.ndarray:
     return beta[0] + X @ beta[1:]
 
@@ -80,7 +90,12 @@ class _Linear:
 
     @classmethod
     def _finish(cls, design, beta, sigma, values, extra, X, options) -> _Linear:
-        return cls(design, beta, sigma, np.sort(values), extra)
+        return cls(design, beta, sigma, np.sort(values), {**extra, "decimals": _decimals(values)})
+
+    def _rounded(self, values: np.ndarray) -> np.ndarray:
+        """As synthpop rounds norm's draws: to the most decimals a real value has."""
+        decimals = self.extra.get("decimals")
+        return values if decimals is None else np.round(values, int(decimals))
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays = {"beta": self.beta, "values": self.values, **self.design.state("d_")}
@@ -104,7 +119,7 @@ class Norm(_Linear):
 
     def draw(self, predictors: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
         out = self._mean(predictors, n) + rng.standard_normal(n) * self.sigma
-        return np.clip(out, self.values[0], self.values[-1])
+        return self._rounded(np.clip(out, self.values[0], self.values[-1]))
 
 
 class LogNorm(_Linear):
@@ -126,7 +141,7 @@ class LogNorm(_Linear):
     def draw(self, predictors: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
         logs = self._mean(predictors, n) + rng.standard_normal(n) * self.sigma
         out = np.exp(logs) - self.extra.get("shift", 0.0)
-        return np.clip(out, self.values[0], self.values[-1])
+        return self._rounded(np.clip(out, self.values[0], self.values[-1]))
 
 
 class NormRank(_Linear):
