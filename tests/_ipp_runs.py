@@ -31,7 +31,8 @@ class _Writer:
     def add(self, scenario: str, technique: str, family: str, records: int, parties: int, *,
             latency: float = 0.0, wall: float | None = None, sent: float = 0.0, rounds: int = 1,
             status: str = "ok", reason: str | None = None, protection: str = "none",
-            accuracy: tuple[str, float] = ("exact", 0.0), trust: str = "semi-honest") -> str:
+            accuracy: tuple[str, float] = ("exact", 0.0), trust: str = "semi-honest",
+            statistic: str | None = None) -> str:
         self.count += 1
         run_id = f"fx-{self.count:03d}"
         ok = status == "ok"
@@ -47,7 +48,8 @@ class _Writer:
             accuracy={"kind": accuracy[0], "value": accuracy[1], "detail": "against the plain result"}
             if ok else None,
             leakage=[f"each holder: the other's set size ({technique})"], trust=trust,
-            extrapolated=False, command=f"confidata ipp bench --techniques {technique}"))
+            extrapolated=False, command=f"confidata ipp bench --techniques {technique}",
+            extra={"statistic": statistic} if statistic else {}))
         return run_id
 
 
@@ -57,11 +59,14 @@ def write_runs(path: Path) -> Path:
     psi = ("intersection_count_sum", "private_set_intersection")
     for n in SIZES:
         for latency in (0.0, 50.0, 150.0) if n == 10_000 else (0.0,):
-            w.add(psi[0], "psi_ecdh", psi[1], n, 2, latency=latency,
+            w.add(psi[0], "psi_ecdh", psi[1], n, 2, latency=latency, statistic="intersection_size",
                   wall=1e-4 * n + 0.3 + 2 * latency / 1000, sent=48 * n, rounds=2)
-            w.add(psi[0], "psi_helper", psi[1], n, 2, latency=latency,
+            w.add(psi[0], "psi_helper", psi[1], n, 2, latency=latency, statistic="intersection_size",
                   wall=1e-5 * n + 0.2 + 3 * latency / 1000, sent=16 * n, rounds=3)
         w.add(psi[0], "plain_trusted_third_party", "baseline", n, 2, wall=2e-6 * n + 0.1, sent=20 * n)
+    for n in SIZES[:2]:
+        w.add(psi[0], "psi_sum_bfv", psi[1], n, 2, statistic="intersection_sum", wall=1.1e-4 * n + 0.5,
+              sent=80 * n, rounds=4)
     w.add(psi[0], "psi_sum_bfv", psi[1], 1_000_000, 2, status="timeout", reason="ran past the 900 s limit")
     horizontal = "horizontal_aggregate"
     for n in SIZES[:2]:

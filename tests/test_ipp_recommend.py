@@ -51,8 +51,21 @@ def test_a_two_party_case_gets_the_two_party_psi_and_the_reason_the_helper_is_ou
     assert advice.records == 1_000_000 and top.wall.value == pytest.approx(100.3 + 2 * 0.01, rel=0.05)
     why = {e.technique: e.reason for e in advice.excluded}
     assert why["psi_helper"].startswith("no non-colluding helper")
-    assert why["psi_sum_bfv"] == "no run finished: timeout: ran past the 900 s limit"
+    # the sum protocol also gives the size, but its run at 10^6 timed out: no law from 10^4 and
+    # 10^5 may then claim a time there
+    assert why["psi_sum_bfv"] == "its run at this size timed out: ran past the 900 s limit"
     assert "legal agreement" in advice.legal_notes and advice.organisational_notes
+
+
+def test_a_case_that_needs_the_sum_excludes_the_size_only_protocols(runs):
+    advice = recommend_case(runs, "private-intersection-sum")
+    why = {e.technique: e.reason for e in advice.excluded}
+    assert why["psi_ecdh"] == "computes intersection_size; the case needs intersection_sum"
+    assert advice.ranked == () and why["psi_sum_bfv"].startswith("its run at this size timed out")
+    at_10_5 = recommend(runs, scenario="intersection_count_sum", parties=2, records=100_000, latency_ms=0,
+                        trust="semi_honest_dishonest_majority", statistic="intersection_sum")
+    assert [r.technique for r in at_10_5.ranked] == ["psi_sum_bfv"]
+    assert at_10_5.ranked[0].wall.measured and set(at_10_5.ranked[0].run_ids) <= _ids(runs)
 
 
 def test_with_a_helper_allowed_it_ranks_first_and_the_second_says_how_much_slower(runs):
@@ -103,7 +116,7 @@ def test_where_no_technique_applies_the_advice_says_why(runs):
     far = recommend(runs, scenario="intersection_count_sum", parties=2, records=10**9, latency_ms=0,
                     trust="semi_honest_honest_majority")
     why = {e.technique: e.reason for e in far.excluded}
-    assert far.ranked == () and why.pop("psi_sum_bfv").startswith("no run finished")
+    assert far.ranked == () and why.pop("psi_sum_bfv").startswith("its run at 10^6 records timed out")
     assert set(why) == {"psi_ecdh", "psi_helper"}
     for reason in why.values():
         assert reason.startswith("not measured near this cell") and "more than 10x beyond" in reason

@@ -231,8 +231,10 @@ def recommend_cmd(
         advice = recommend_case(runs, case, latency_ms=latency, protection=protection, results=path)
     else:
         if trust is None:
-            raise SchemaError("--scenario needs --trust (what the partners accept); the values are listed by "
-                              "'confidata ipp cases show' and in the docs chapter.")
+            from confidata.ipp.trust import CASE_OFFERS
+
+            raise SchemaError("--scenario needs --trust, the trust model the partners accept: one of "
+                              f"{', '.join(CASE_OFFERS)}.")
         advice = recommend(runs, scenario=scenario, parties=parties, records=records, latency_ms=latency or 0.0,
                            trust=trust, protection=protection, computing_parties=computing, results=path)
     if as_json:

@@ -126,6 +126,8 @@ class UseCase:
     priority: str
     # where the benchmark measured it: {results, scenario, techniques}; None when not (yet) measured
     measured_at: Mapping[str, object] | None = None
+    # what it needs computed, as the benchmark's runs name it (e.g. intersection_sum); None: any
+    benchmark_statistic: str | None = None
 
     def with_role(self, role: str) -> tuple[Party, ...]:
         return tuple(p for p in self.parties if role in p.roles)
@@ -149,6 +151,7 @@ class UseCase:
             "not_benchmarked_reason": self.not_benchmarked_reason,
             "scores": dict(self.scores), "score_total": sum(self.scores.values()),
             "priority": self.priority, "measured_at": dict(self.measured_at) if self.measured_at else None,
+            "benchmark_statistic": self.benchmark_statistic,
         }
 
 
@@ -402,6 +405,7 @@ def _build(data: dict, source: str) -> Catalogue:
             benchmarked_here=c["benchmarked_here"], benchmark_scenario=c.get("benchmark_scenario"),
             not_benchmarked_reason=(c.get("not_benchmarked_reason") or "").strip() or None,
             scores=dict(c["scores"]), priority=c["priority"], measured_at=c.get("measured_at"),
+            benchmark_statistic=c.get("benchmark_statistic"),
         ))
     return Catalogue(criteria=criteria, priority_rule=dict(data["priority_rule"]),
                      vocabulary={k: dict(v) for k, v in data["vocabulary"].items()},

@@ -44,6 +44,8 @@ DEFAULT_RESULTS = Path("bench") / "results_ipp" / "results.jsonl"
 # A technique costing more than this factor of another applicable one in both time and bytes
 # is excluded as dominated (it buys no trust the other does not also offer at this cell).
 DOMINATED_FACTOR = 10.0
+# What a run's statistic also delivers: an intersection-sum protocol gives the count with the sum.
+_COVERS = {"intersection_sum": {"intersection_sum", "intersection_size"}}
 # Latency assumed for a catalogue case, which states none: partners in one country.
 CASE_LATENCY_MS = 10.0
 
@@ -208,6 +210,7 @@ def recommend(
     trust: str,
     protection: str = "none",
     computing_parties: int | None = None,
+    statistic: str | None = None,
     results: str = "",
     case: UseCase | None = None,
     catalogue: Catalogue | None = None,
@@ -224,6 +227,10 @@ def recommend(
     if trust not in catalogue.vocabulary["trust"]:
         raise ConfidataError(f"--trust '{trust}' is not a trust model; use one of "
                              f"{', '.join(catalogue.vocabulary['trust'])}.")
+    known = set(catalogue.vocabulary["scenario"]) | {r.scenario for r in runs}
+    if scenario not in known:
+        raise ConfidataError(f"--scenario '{scenario}' is not a scenario; use one of "
+                             f"{', '.join(sorted(known))}.")
     assumptions = list(assumptions)
     in_scenario = [r for r in runs if r.scenario == scenario and not r.extrapolated]
     ok = [r for r in in_scenario if r.status == "ok" and (r.protection or "none") == protection]
@@ -255,12 +262,19 @@ def recommend(
         if "honest_majority" in needs and deciders is not None and deciders < 3 and not missing:
             missing = [f"honest majority not available: {deciders} computing parties, and a majority that "
                        "does not collude needs at least 3 (with 2, one party alone holds half the shares)"]
+        computes = {r.extra.get("statistic") for r in own if r.extra.get("statistic")}
+        if statistic is not None and computes and not any(statistic in _COVERS.get(c, {c}) for c in computes):
+            missing.append(f"computes {', '.join(sorted(computes))}; the case needs {statistic}")
         if missing:
             excluded.append(Excluded(technique, "; ".join(missing), tuple(r.run_id for r in own[:3])))
             continue
         if not mine:
             why = _why_unmeasured(own, protection)
             excluded.append(Excluded(technique, why, tuple(r.run_id for r in own)))
+            continue
+        stopped = _stopped(own, records, cell_parties, protection)
+        if stopped is not None:
+            excluded.append(stopped)
             continue
         got = _place(technique, mine, models, scenario, protection, cell_parties, records, latency_ms,
                      party_note)
@@ -305,6 +319,25 @@ def _parties_for(mine: Sequence[Any], parties: int | None, computing: int | None
     return parties, ""
 
 
+def _stopped(
+    own: Sequence[Any], records: int | None, parties: int | None, protection: str
+) -> Excluded | None:
+    """A run at this size that did not finish (or a timeout at a smaller one) rules out an estimate:
+    no law fitted below may claim a size where the technique was seen to fail."""
+    if records is None:
+        return None
+    for r in own:
+        if (r.protection or "none") != protection or (parties is not None and r.parties != parties):
+            continue
+        at_size = r.records == records and r.status in ("failed", "refused", "timeout")
+        below = r.status == "timeout" and r.records < records
+        if at_size or below:
+            where = "at this size" if r.records == records else f"at {_human(r.records)} records"
+            what = {"timeout": "timed out", "refused": "was refused", "failed": "failed"}[r.status]
+            return Excluded(r.technique, f"its run {where} {what}: {r.reason}", (r.run_id,))
+    return None
+
+
 def _why_unmeasured(own: Sequence[Any], protection: str) -> str:
     if not own:
         return "not measured in this scenario"
@@ -332,6 +365,9 @@ def _place(technique: str, mine: Sequence[Any], models: dict, scenario: str, pro
                             f"{', '.join(map(str, measured_parties))}): {exc}", tuple(r.run_id for r in mine))
         return Excluded(technique, f"not measured near this cell: {exc}", tuple(r.run_id for r in mine))
     except ConfidataError as exc:
+        if parties not in measured_parties:
+            return Excluded(technique, f"not measured at {parties} parties (measured at "
+                            f"{', '.join(map(str, measured_parties))})", tuple(r.run_id for r in mine))
         return Excluded(technique, f"its cost at {_human(records)} records cannot be estimated: "
                         f"{str(exc)[:1].lower()}{str(exc)[1:]}", tuple(r.run_id for r in mine))
     figures = {}
@@ -433,11 +469,14 @@ def recommend_case(runs: Sequence[Any], slug: str, *, latency_ms: float | None =
         computing_parties = len(computing)
         assumptions.append(f"{computing_parties} computing parties: the holders hand their data as shares or "
                            "ciphertexts to them, so an honest majority is counted among these")
+    if case.benchmark_statistic:
+        assumptions.append(f"it needs {case.benchmark_statistic} computed (benchmark_statistic)")
     if latency_ms is None:
         latency_ms = CASE_LATENCY_MS
         assumptions.append(f"added latency {latency_ms:g} ms (partners in one region; the catalogue "
                            "states none; --latency to change)")
     return recommend(runs, scenario=scenario, parties=parties, records=records, latency_ms=latency_ms,
                      trust=case.trust, protection=protection, computing_parties=computing_parties,
+                     statistic=case.benchmark_statistic,
                      results=results, case=case,
                      catalogue=catalogue, assumptions=assumptions)
