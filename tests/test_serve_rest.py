@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -159,10 +160,13 @@ def test_cancel_and_delete_remove_the_confidential_files(server, files):
 
 
 def test_restart_marks_an_interrupted_job_and_runs_queued_ones(tmp_path, files):
+    """A crash mid-job, then a restart with --retention 2: the running job is marked
+    interrupted, the queued one runs, and a dataset older than two days is gone from disk."""
     server = Server(tmp_path / "data", "--workers", "1")
     server.start()
     try:
         with server.client() as client:
+            old = upload(client, files["birthwt"])
             dataset = upload(client, files["CPS1988"])
             running = client.post("/v1/jobs", json={"kind": "synth", "dataset": dataset["id"],
                                                     "seed": 1}).json()["id"]
@@ -174,9 +178,16 @@ def test_restart_marks_an_interrupted_job_and_runs_queued_ones(tmp_path, files):
                 time.sleep(0.1)
     finally:
         server.stop(hard=True)  # a crash: server, forkserver and worker all killed
+    with sqlite3.connect(server.data_dir / "confidata-serve.sqlite") as db:  # three days old
+        db.execute("UPDATE datasets SET created = created - 3 * 86400 WHERE id = ?", (old["id"],))
+    assert (server.data_dir / "datasets" / old["id"]).is_dir()
+    server.extra = ("--workers", "1", "--retention", "2")
     server.start()
     try:
+        assert not (server.data_dir / "datasets" / old["id"]).exists()
+        assert not (server.data_dir / "jobs" / old["inspect_job"]).exists()
         with server.client() as client:
+            assert [d["id"] for d in client.get("/v1/datasets").json()] == [dataset["id"]]
             interrupted = client.get(f"/v1/jobs/{running}").json()
             assert interrupted["state"] == "failed"
             assert interrupted["error"].startswith("Interrupted: the server stopped")

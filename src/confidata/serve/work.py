@@ -177,9 +177,16 @@ def _synth(job: _Job) -> None:
             f"{len(frame):,} real rows with {method} ({seed_note}) in "
             f"{time.perf_counter() - started:.1f} s.")
     left_out = [c for c in used.names if c not in synthetic.columns]
-    if left_out:
-        job.say(f"Not synthesised: {quote_names(left_out)} (direct identifiers, free text, or "
-                "not in the visit sequence).")
+    identifiers = list(getattr(model, "identifier_columns_", []))
+    text = list(getattr(model, "dropped_columns_", []))
+    for names, why in ((identifiers, "direct identifiers, never synthesised; the option "
+                        "identifiers='fresh' writes new ones"),
+                       (text, "free text, left out because text can identify people"),
+                       ([c for c in left_out if c not in identifiers + text],
+                        "not in the visit sequence")):
+        names = [c for c in names if c in left_out]
+        if names:
+            job.say(f"Not synthesised: {quote_names(names)} ({why}).")
     if private:
         ledger = model.accountant_
         job.say(ledger.text().splitlines()[0])
