@@ -137,3 +137,14 @@ def test_a_method_past_the_time_cap_is_stopped(cps):
     row = out.ranking[0]
     assert row["verdict"] == "error" and "time cap of 1 s" in row["reason"]
     assert np.isfinite(out.data["provenance"]["wall_s"])
+
+
+def test_recommend_reads_a_comparison_and_refuses_another_use_case(result, tmp_path, capsys):
+    from confidata.cli import main
+
+    _, path = write_comparison(result.data, tmp_path / "compare.html")
+    assert main(["recommend", "-u", "education", "--compare", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "Measured on your file" in printed and f"use {result.best}" in printed
+    assert main(["recommend", "-u", "public-release", "--compare", str(path)]) == 2
+    assert "not 'public-release'" in capsys.readouterr().err.replace("\n", " ")

@@ -23,7 +23,7 @@ from confidata.errors import InputFileError, SchemaError
 from confidata.table import read_table
 from confidata.table._files import check_output_path
 
-__all__ = ["compare_command"]
+__all__ = ["compare_command", "print_comparison"]
 
 _STAGES = {"start": "waiting", "fit": "fitting", "sample": "sampling", "evaluate": "evaluating",
            "done": "done", "error": "did not run"}
@@ -105,12 +105,13 @@ def compare_command(
                          model=model, workers=workers, progress=bars, command=command,
                          files={"real": {"name": real.name, "sha256": _sha256(real)}})
     html, json_path = write_comparison(result.data, output, overwrite=overwrite)
-    _print(result.data)
+    print_comparison(result.data)
     out.print(f"Wrote [bold]{escape(str(html))}[/] and {escape(json_path.name)} in "
               f"{time.perf_counter() - started:.1f} s.")
 
 
-def _print(data: dict[str, Any]) -> None:
+def print_comparison(data: dict[str, Any]) -> None:
+    """The ranking as a table, and the plain-words recommendation."""
     figure = data["utility_figure"]
     grid = Table(header_style="bold", title=f"Ranking for {data['use_case']['title']}")
     for header in ("#", "method", "verdict", "disclosure gate",

@@ -166,6 +166,7 @@ def _print_verdicts(result: dict[str, Any]) -> None:
 @guarded
 def recommend_command(
     use_case: Annotated[str, typer.Option("--use-case", "-u", help="public-release, testing-analysis, education or testing-technology.")],
+    compare: Annotated[Optional[Path], typer.Option("--compare", help="A compare.json from 'confidata compare': recommend from the methods measured on your own file.")] = None,
 ) -> None:
     """Say what a use case needs and which method measured runs favour for it."""
     from confidata.synth import METHODS
@@ -173,6 +174,11 @@ def recommend_command(
     from confidata.usecases.recommend import label, recommend
 
     profile = get_use_case(use_case)
+    measured = None
+    if compare is not None:  # read first: a wrong file fails before anything is printed
+        from confidata.compare import read_comparison
+
+        measured = read_comparison(compare, use_case=use_case)
     out.print(f"[bold]{escape(profile.title)}[/]: {escape(profile.purpose)}")
     grid = Table(header_style="bold", title="What it is judged on")
     for header in ("measure", "rule", "why", "source"):
@@ -180,6 +186,14 @@ def recommend_command(
     for c in profile.criteria:
         grid.add_row(escape(c.measure), escape(c.rule), escape(c.reason), escape(c.source))
     out.print(grid)
+    if measured is not None:
+        from confidata.cli_compare import print_comparison
+
+        out.print(f"[bold]Measured on your file[/] ({escape(compare.name)}):")
+        print_comparison(measured.data)
+        out.print("[dim]This comes from your own file; the benchmark evidence on other data sets "
+                  "is what 'confidata recommend' shows without --compare.[/]")
+        return
     advice = recommend(use_case, implemented=tuple(METHODS))
     out.print(f"[bold]Measured evidence[/] ({advice.datasets} data sets): {escape(advice.rule)}")
     for ranking in advice.rankings:

@@ -33,7 +33,8 @@ import pandas as pd
 
 from confidata.errors import SchemaError, SynthesisError, quote_names
 
-__all__ = ["ComparisonResult", "UTILITY_FIGURES", "compare", "plan_methods", "rank", "recommendation"]
+__all__ = ["ComparisonResult", "UTILITY_FIGURES", "compare", "plan_methods", "rank", "read_comparison",
+           "recommendation"]
 
 # the figure each use case ranks on, among the measures its profile judges (usecases/profiles.py)
 UTILITY_FIGURES = {
@@ -155,6 +156,32 @@ def compare(frame: pd.DataFrame, schema=None, *, use_case: str,
         "provenance": _provenance(command, seed, epsilon, delta, time_cap, started),
     }
     return ComparisonResult(_clean(data))
+
+
+def read_comparison(path, *, use_case: str | None = None) -> ComparisonResult:
+    """A compare.json written by `confidata compare`, checked for the fields `recommend` reads;
+    `use_case`, when given, must be the one it was judged for."""
+    from pathlib import Path
+
+    from confidata.errors import InputFileError
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        ranking = data["ranking"]
+        judged = data["use_case"]["name"]
+        ok = isinstance(ranking, list) and all(
+            isinstance(r, dict) and {"method", "verdict", "gate", "rank"} <= set(r) for r in ranking)
+        data["recommendation"]["text"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise InputFileError(f"'{path}' is not a compare.json written by 'confidata compare'; "
+                             "run the comparison again and pass the .json beside its report.")
+    if use_case is not None and judged != use_case:
+        raise InputFileError(f"'{path}' ranks the methods for '{judged}', not '{use_case}'; pass "
+                             f"--use-case {judged}, or run 'confidata compare -u {use_case}'.")
+    return ComparisonResult(data)
 
 
 # -- plan ------------------------------------------------------------------------------------
@@ -326,7 +353,9 @@ def recommendation(ranking: list[dict[str, Any]], title: str, figure: str) -> di
             words.append(f"Next is {nxt['method']}"
                          + ("." if nv is None else f" ({nv:.4g})."))
         base = next((r for r in ranking if r.get("registry_method") == "sample"), None)
-        if base is not None and base is not best and base.get("utility", {}).get("value") is not None:
+        shown = {best["method"], through[1]["method"] if len(through) > 1 else None}
+        if (base is not None and base["method"] not in shown
+                and (base.get("utility") or {}).get("value") is not None):
             words.append(f"The independence baseline (sample) scores "
                          f"{base['utility']['value']:.4g}: a method that does not beat it keeps no "
                          "relationship between columns worth the name.")

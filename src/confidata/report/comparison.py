@@ -32,6 +32,7 @@ _EXTRA_CSS = """
 details{background:#fff;border:1px solid #e1e5ea;border-radius:8px;padding:8px 14px;margin:10px 0}
 summary{cursor:pointer;font-weight:600}
 td.why{font-size:.85em;color:#3a434e}
+.wide{overflow-x:auto}
 """
 
 
@@ -119,9 +120,9 @@ def _ranking(data: Mapping[str, Any]) -> str:
             "the measure's verdict and the judged figure"
             + (f"; the mean over {_e(data.get('m'))} syntheses with their range below it"
                if (data.get("m") or 1) > 1 else "") + ".</p>"
-            "<table><tr><th>#</th><th>method</th><th>verdict</th><th>disclosure gate</th>"
-            f"{head}<th>fit / sample / evaluate (s)</th><th>privacy budget</th></tr>"
-            + "".join(rows) + "</table></section>")
+            '<div class="wide"><table><tr><th>#</th><th>method</th><th>verdict</th>'
+            f"<th>disclosure gate</th>{head}<th>fit / sample / evaluate (s)</th>"
+            "<th>privacy budget</th></tr>" + "".join(rows) + "</table></div></section>")
 
 
 def _map(data: Mapping[str, Any]) -> str:
@@ -131,7 +132,9 @@ def _map(data: Mapping[str, Any]) -> str:
                "a holdout row: 0.5 is what a fresh sample shows; where no holdout figure exists, "
                "repU as a share) against its utility (1 − mean two-way total variation). The "
                "real holdout is the target: as useful as real data and no closer to the training "
-               "rows. The bootstrap of the training rows shows what copying scores.")
+               "rows; it is half the holdout, so its two-way distance carries more sampling noise "
+               "than a synthetic file as large as the training part. The bootstrap of the "
+               "training rows shows what copying scores.")
     if not points:
         return ('<section id="map"><h2>Privacy-utility map</h2><figure id="fig-map" '
                 f'class="missing"><p>Not computed.</p><figcaption>{caption}</figcaption></figure>'
