@@ -53,7 +53,7 @@ def test_a_two_party_case_gets_the_two_party_psi_and_the_reason_the_helper_is_ou
     assert why["psi_helper"].startswith("no non-colluding helper")
     # the sum protocol also gives the size, but its run at 10^6 timed out: no law from 10^4 and
     # 10^5 may then claim a time there
-    assert why["psi_sum_bfv"] == "its run at this size timed out: ran past the 900 s limit"
+    assert why["psi_sum_bfv"] == "its run at this size with 0 ms latency timed out: ran past the 900 s limit"
     assert "legal agreement" in advice.legal_notes and advice.organisational_notes
 
 
@@ -61,7 +61,8 @@ def test_a_case_that_needs_the_sum_excludes_the_size_only_protocols(runs):
     advice = recommend_case(runs, "private-intersection-sum")
     why = {e.technique: e.reason for e in advice.excluded}
     assert why["psi_ecdh"] == "computes intersection_size; the case needs intersection_sum"
-    assert advice.ranked == () and why["psi_sum_bfv"].startswith("its run at this size timed out")
+    assert advice.ranked == ()
+    assert why["psi_sum_bfv"].startswith("its run at this size with 0 ms latency timed out")
     at_10_5 = recommend(runs, scenario="intersection_count_sum", parties=2, records=100_000, latency_ms=0,
                         trust="semi_honest_dishonest_majority", statistic="intersection_sum")
     assert [r.technique for r in at_10_5.ranked] == ["psi_sum_bfv"]
@@ -76,7 +77,8 @@ def test_with_a_helper_allowed_it_ranks_first_and_the_second_says_how_much_slowe
     assert second.reason.startswith("9.83x the time of psi_helper, 3x the bytes")
     assert second.wall.measured and second.wall.run_ids == tuple(
         r.run_id for r in runs if r.technique == "psi_ecdh" and r.records == 10**6)
-    assert any("plain_trusted_third_party baseline" in n for n in advice.notes)
+    assert any("psi_helper takes" in n and "plain_trusted_third_party baseline" in n for n in advice.notes)
+    assert advice.baselines[0].reason.startswith("the reference without input privacy: ")
 
 
 def test_a_latency_between_two_measured_is_interpolated_from_those_runs(runs):

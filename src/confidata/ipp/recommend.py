@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -254,7 +254,7 @@ def recommend(
                 got = _place(technique, mine, models, scenario, protection, cell_parties, records, latency_ms,
                              party_note)
                 if isinstance(got, Ranked):
-                    baselines.append(got)
+                    baselines.append(replace(got, reason=_reason(0, got, got)))
             continue
         missing = trust_terms.missing_trust(technique, trust)
         needs = trust_terms.TECHNIQUE_NEEDS.get(technique, ())
@@ -272,7 +272,7 @@ def recommend(
             why = _why_unmeasured(own, protection)
             excluded.append(Excluded(technique, why, tuple(r.run_id for r in own)))
             continue
-        stopped = _stopped(own, records, cell_parties, protection)
+        stopped = _stopped(own, records, cell_parties, latency_ms, protection)
         if stopped is not None:
             excluded.append(stopped)
             continue
@@ -288,9 +288,9 @@ def recommend(
         base = min(baselines, key=lambda b: b.wall.value)
         top = ranked[0]
         if base.wall.value > 0:
-            notes.append(f"Input privacy costs {top.wall.value / base.wall.value:.3g}x the time of the "
-                         f"{base.technique} baseline ({_seconds(base.wall.value)}) with {top.technique}; the "
-                         "baseline needs a party trusted with everyone's data in clear.")
+            notes.append(f"{top.technique} takes {top.wall.value / base.wall.value:.3g}x the time of the "
+                         f"{base.technique} baseline ({_seconds(base.wall.value)}), which needs a party "
+                         "trusted with everyone's data in clear.")
     return Advice(
         case=case.slug if case else None, title=case.title if case else f"{scenario} ({trust})",
         scenario=scenario, parties=parties, records=records, latency_ms=latency_ms, trust=trust,
@@ -320,19 +320,22 @@ def _parties_for(mine: Sequence[Any], parties: int | None, computing: int | None
 
 
 def _stopped(
-    own: Sequence[Any], records: int | None, parties: int | None, protection: str
+    own: Sequence[Any], records: int | None, parties: int | None, latency_ms: float, protection: str
 ) -> Excluded | None:
-    """A run at this size that did not finish (or a timeout at a smaller one) rules out an estimate:
-    no law fitted below may claim a size where the technique was seen to fail."""
+    """A run at this cell that did not finish (or a timeout at a smaller size or latency) rules out
+    an estimate: no law fitted below may claim a cell where the technique was seen to fail."""
     if records is None:
         return None
     for r in own:
         if (r.protection or "none") != protection or (parties is not None and r.parties != parties):
             continue
-        at_size = r.records == records and r.status in ("failed", "refused", "timeout")
-        below = r.status == "timeout" and r.records < records
+        at_size = (r.records == records and float(r.latency_ms) == latency_ms
+                   and r.status in ("failed", "refused", "timeout"))
+        below = r.status == "timeout" and r.records <= records and float(r.latency_ms) <= latency_ms
         if at_size or below:
             where = "at this size" if r.records == records else f"at {_human(r.records)} records"
+            if float(r.latency_ms) != latency_ms:
+                where += f" with {r.latency_ms:g} ms latency"
             what = {"timeout": "timed out", "refused": "was refused", "failed": "failed"}[r.status]
             return Excluded(r.technique, f"its run {where} {what}: {r.reason}", (r.run_id,))
     return None
@@ -419,7 +422,9 @@ def _reason(place: int, c: Ranked, first: Ranked) -> str:
     if c.rounds is not None:
         cost += f", {c.rounds.value:.0f} rounds"
     needs = ", ".join(t.replace("_", " ") for t in c.trust_needs) or "nothing declared"
-    if place == 1:
+    if place == 0:
+        head = "the reference without input privacy"
+    elif place == 1:
         head = "fastest that meets the trust model"
     else:
         head = f"{_ratio(c.wall, first.wall):.3g}x the time of {first.technique}"
