@@ -11,10 +11,14 @@ scores; ``confidata pprl evaluate`` compares the matches with known true pairs.
 Modules: `fields` (the --fields list: column, kind, weight), `keys` (the secret and what is
 derived from it), `normalise` (one spelling per value; dates read in each file's format),
 `encode` (the keyed CLK), `hardening` (balance, XOR folding, rule 90, diffusion, salting: each
-with the attack it counters), `clkfile` (the .clk format), `similarity` (Dice on packed words),
-`blocking` (Hamming LSH), `link` (candidate pairs, scores, one-to-one assignment, threshold),
-`quality` (precision, recall, F1 and the score histograms against true pairs). The attack on
-the encodings (`attack`) and the data generator with realistic errors (`generate`) sit beside.
+with the attack it counters), `blockkeys` (declared blocking fields, encoded separately as keyed
+codes), `clkfile` (the .clk format), `similarity` (Dice on packed words), `blocking` (MinHash
+LSH, and the join on declared block codes), `link` (candidate pairs, scores, one-to-one
+assignment, threshold), `quality` (precision, recall, F1 and the score histograms against true
+pairs). The attack on the encodings (`attack`) and the data generator with realistic errors
+(`generate`) sit beside. `party` runs one party of a linkage study (holders encode, the linkage
+unit links, then a secure table over the linked pairs on `confidata.secure`), `demo` its local
+demo (``confidata secure demo --scenario linkage``).
 
 The .clk file (see `clkfile` for every key): Parquet, never pickle. Column one holds the record
 ids, as strings, under the holder's own id column name (they travel beside the encoding, never

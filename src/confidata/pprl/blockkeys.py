@@ -4,9 +4,11 @@ At a million records a side, MinHash LSH over the CLK bits proposes billions of 
 (look-alikes share many bits). Linkage units therefore block on cheap, error-tolerant codes:
 a phonetic surname with the year of birth, and so on, in several passes so that a pair whose
 surname changed is still found by another pass (multi-pass blocking, Christen 2012, ch. 4).
-Here each holder computes such codes from its own normalised values and sends only
-HMAC-SHA256(key_pass, code), truncated to 62 bits, under a key derived from the shared secret:
-the linkage unit compares equal codes, never sees a surname or year.
+Here each holder computes such codes from its own normalised values and sends only a 62-bit
+keyed code per pass: each part's value goes through HMAC-SHA256 under a key derived from the
+shared secret for that pass and part, and the parts' outputs are mixed (splitmix64) into one
+code. The linkage unit compares equal codes, never sees a surname or year, and without the key
+cannot compute the code of a guessed value.
 
 A pass is written ``soundex(last_name)+year(dob)``; passes are separated by ``;``. A part is
 ``soundex(COLUMN)`` (American Soundex of a text field), ``year(COLUMN)`` or ``month(COLUMN)`` (of a
@@ -102,29 +104,31 @@ def block_codes(passes, fields: tuple[FieldSpec, ...], normalised: list[Normalis
     by_column = {f.column: nf for f, nf in zip(fields, normalised, strict=True)}
     cache: dict[BlockPart, tuple[np.ndarray, list[str]]] = {}
     for index, parts in enumerate(passes):
-        columns = []
-        for part in parts:
+        missing = np.zeros(n, dtype=bool)
+        code = np.zeros(n, dtype=np.uint64)
+        for position, part in enumerate(parts):
             if part not in cache:  # soundex of a column used by two passes is computed once
                 cache[part] = _part_codes(part, by_column[part.column])
-            columns.append(cache[part])
-        missing = np.zeros(n, dtype=bool)
-        row_combo = np.zeros(n, dtype=np.int64)
-        for codes, strings in columns:  # mixed radix, refactorised after each part: no overflow
-            missing |= codes < 0
-            row_combo, _ = pd.factorize(row_combo * (len(strings) + 1) + (codes + 1))
-        first_row = np.full(row_combo.max() + 1 if n else 0, -1, dtype=np.int64)
-        first_row[row_combo[::-1]] = np.arange(n - 1, -1, -1)  # a row of each combination
-        combos = zip(*[codes[first_row].tolist() for codes, _ in columns], strict=True)
-        pass_key = key.derive(f"block/{index}")
-        digests = b"".join(
-            hmac.digest(pass_key, "\x1f".join(columns[i][1][c] if c >= 0 else "" for i, c in
-                                               enumerate(combo)).encode("utf-8"), "sha256")[:8]
-            for combo in combos
-        )
-        values = np.frombuffer(digests, dtype="<u8") & np.uint64(CODE_MASK)
-        codes = values[row_combo] if n else np.zeros(0, np.uint64)
+            rows, strings = cache[part]
+            missing |= rows < 0
+            # one HMAC per distinct value of the part (not per combination of parts), under a
+            # key of this pass and position; the parts' PRF outputs are then mixed row by row
+            part_key = key.derive(f"block/{index}/{position}")
+            digests = b"".join(hmac.digest(part_key, v.encode("utf-8"), "sha256")[:8] for v in strings)
+            prf = np.frombuffer(digests, dtype="<u8").astype(np.uint64) if strings else np.zeros(1, np.uint64)
+            code = _mix(code ^ prf[np.maximum(rows, 0)])
+        codes = code & np.uint64(CODE_MASK)
         out[:, index] = np.where(missing, np.uint64(NO_CODE) + np.arange(n, dtype=np.uint64), codes)
     return out
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijection on 64 bits, so (code of earlier parts, this part's
+    PRF output) pairs that differ give codes that differ but for chance collisions."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def _part_codes(part: BlockPart, field: NormalisedField) -> tuple[np.ndarray, list[str]]:
