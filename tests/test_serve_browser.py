@@ -105,6 +105,10 @@ def test_click_through_the_workflow(browser, tmp_path):
         first.click()
         _wait(browser, "dl")
         _shot(browser, "6-ipp-case", errors)
+        browser.find_element("link text", "REST API").click()
+        _wait(browser, "table code")
+        assert "POST /v1/jobs" in browser.page_source
+        _shot(browser, "7-rest-docs", errors)
     finally:
         server.stop()
     assert errors == []

@@ -103,6 +103,10 @@ def test_errors_are_problem_details_with_the_cli_messages(server, files):
         assert "-4" not in typed.json()["detail"]  # the field is named, the value is not
         renamed = client.post("/v1/datasets", files={"file": ("../../etc/passwd", b"a,b\n1,2\n")})
         assert renamed.status_code == 422 and "extension '(none)'" in renamed.json()["detail"]
+        climbing = client.post("/v1/datasets", files={"file": ("../../../tmp/x.csv", b"a,b\n1,2\n")})
+        assert climbing.status_code == 201 and climbing.json()["name"] == "x.csv"
+        stored = server.data_dir / "datasets" / climbing.json()["id"] / "data.csv"
+        assert stored.read_bytes() == b"a,b\n1,2\n"
         assert client.get("/v1/jobs/0000").status_code == 404
         schema = client.put(f"/v1/datasets/{dataset['id']}/schema", json={"columns": "no"})
         assert schema.status_code == 422 and "needs a 'columns' list" in schema.json()["detail"]

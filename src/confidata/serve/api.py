@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from confidata.report._html import CSP as REPORT_CSP
 from confidata.serve import actions
 from confidata.serve.app import owner_of
+from confidata.synth import METHODS
 from confidata.table import Schema
 
 __all__ = ["router"]
@@ -30,15 +31,16 @@ class JobRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    kind: Literal["inspect", "synth", "sample", "evaluate", "compare"]
+    kind: Literal["inspect", "synth", "sample", "evaluate", "compare"] = Field(
+        description="What the job does; the other fields apply by kind.")
     dataset: str | None = Field(None, description="The dataset id (inspect, synth; evaluate: the "
                                 "real file, default the synthetic job's dataset).")
-    method: str | None = Field(None, description="synth: a method of the registry (cart, mst, "
-                               "aim, privbayes).")
+    method: str | None = Field(None, description="synth: a method of the registry ("
+                               f"{', '.join(sorted(METHODS))}; default cart).")
     n: int | None = Field(None, ge=1, description="synth, sample: synthetic rows.")
     seed: int | None = Field(None, ge=0, description="The same seed gives the same bytes.")
-    format: str | None = Field(None, description="synth, sample: csv, tsv, parquet, xlsx, sav, "
-                               "dta or xpt (default csv).")
+    format: str | None = Field(None, description="synth, sample: "
+                               f"{', '.join(actions.OUTPUT_FORMATS)} (default csv).")
     job: str | None = Field(None, description="sample: the synth job whose model draws rows.")
     synthetic: str | None = Field(None, description="evaluate: the synth or sample job whose file "
                                   "is judged.")
@@ -54,11 +56,15 @@ class JobRequest(BaseModel):
     time_cap: float | None = Field(None, ge=1, description="compare: seconds a method may take.")
     epsilon: float | None = Field(None, gt=0, description="synth (DP methods), compare.")
     delta: float | None = Field(None, gt=0, description="synth (mst, aim), compare.")
-    keys: list[str] | None = None
-    target: str | None = None
+    keys: list[str] | None = Field(None, description="evaluate, compare: key variables "
+                                   "(quasi-identifiers); default the schema's 'key' role.")
+    target: str | None = Field(None, description="evaluate, compare: the column an intruder "
+                               "wants to learn, or a model predicts.")
     model: str | None = Field(None, description="evaluate: e.g. 'income ~ age + sex'.")
-    audience: Literal["internal", "public"] | None = None
-    min_count: int | None = Field(None, ge=1)
+    audience: Literal["internal", "public"] | None = Field(None, description="evaluate: "
+                                                           "internal (default) or public report.")
+    min_count: int | None = Field(None, ge=1, description="evaluate: public reports' smallest "
+                                  "real count shown (default 10).")
 
 
 def _store(request: Request):
