@@ -163,7 +163,7 @@ def _seconds(s: float) -> str:
 
 def _figure(pred: Prediction, unit) -> str:
     text = unit(pred.value)
-    if pred.low is not None and pred.high is not None and not pred.measured:
+    if pred.low is not None and pred.high is not None and not pred.measured and pred.high > pred.low:
         text += f" ({unit(pred.low)}-{unit(pred.high)})"
     if pred.extrapolated:
         text += " [extrapolated]"

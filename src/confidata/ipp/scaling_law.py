@@ -292,6 +292,12 @@ class CostModel:
         between = self._between_latencies(records, parties, latency_ms, metric)
         if between is not None:
             return between
+        base_ms = self.latency_range[0]
+        if metric == "wall_s" and latency_ms > base_ms:
+            # the figure at the base latency (measured or from the law), plus the rounds' waits
+            base = self.predict(records, parties, base_ms, metric)
+            rounds = self.predict(records, parties, base_ms, "rounds")
+            return self._add_latency(base, rounds, latency_ms, latency_ms - base_ms)
         if metric not in self.laws:
             raise ConfidataError(self.problems.get(metric, f"no law for {metric}"))
         law = self.laws[metric]
@@ -315,12 +321,6 @@ class CostModel:
             notes.append(f"leave-one-out error x{law.loo_factor:.2f}")
         else:
             notes.append("error unknown (too few runs to check the law)")
-        if metric == "wall_s" and latency_ms:
-            value, low, high, latency_note, extra_ids, beyond = self._with_latency(
-                records, parties, latency_ms, value, low, high)
-            notes.append(latency_note)
-            ids += extra_ids
-            extrapolated = extrapolated or beyond
         if why:
             notes.append(why)
         return Prediction(metric, value, low, high, False, extrapolated, "; ".join(notes),
@@ -356,21 +356,20 @@ class CostModel:
         return Prediction(metric, value, min(v_lo, v_hi), max(v_lo, v_hi), False, False,
                           f"interpolated between the runs at {lo:g} and {hi:g} ms at this size", ids)
 
-    def _with_latency(self, records, parties, latency_ms, value, low, high):
-        rounds_law = self.laws.get("rounds")
-        if rounds_law is None:
-            raise ConfidataError(f"{self.technique}: rounds were not measured, so the cost of "
-                                 f"{latency_ms:g} ms latency cannot be estimated.")
-        rounds, _, _ = rounds_law.predict(records, parties)
-        lo_ms, hi_ms = self.latency_range
+    def _add_latency(
+        self, base: Prediction, rounds: Prediction, latency_ms: float, extra_ms: float
+    ) -> Prediction:
+        """Wall time at a latency above the base one: each round waits `c` times the added delay."""
+        hi_ms = self.latency_range[1]
         beyond = False
         if self.latency_c is None:
-            c, note = 1.0, ("latency not measured: one added delay per round assumed (a lower bound), "
-                            f"{rounds:.0f} rounds")
+            c, note = 1.0, (f"latency not measured: one added delay per round assumed (a lower bound), "
+                            f"{rounds.value:.0f} rounds")
             beyond = True
         else:
             c = self.latency_c
-            note = f"plus {c:.2f} x {rounds:.0f} rounds x {latency_ms:g} ms (fitted on runs with latency)"
+            note = (f"plus {c:.2f} x {rounds.value:.0f} rounds x {extra_ms:g} ms (c fitted on the runs with "
+                    "latency)")
             if latency_ms > hi_ms * DEFAULT_MAX_FACTOR:
                 raise ExtrapolationRefused(
                     f"{latency_ms:g} ms is more than {DEFAULT_MAX_FACTOR:g}x the largest measured latency "
@@ -378,9 +377,11 @@ class CostModel:
             if latency_ms > hi_ms:
                 beyond = True
                 note += f"; {latency_ms:g} ms is beyond the measured {hi_ms:g} ms"
-        add = c * rounds * latency_ms / 1000.0
-        return (value + add, None if low is None else low + add, None if high is None else high + add,
-                note, list(self.latency_run_ids), beyond)
+        add = c * rounds.value * extra_ms / 1000.0
+        ids = base.run_ids + rounds.run_ids + self.latency_run_ids
+        return Prediction(base.metric, base.value + add, None if base.low is None else base.low + add,
+                          None if base.high is None else base.high + add, False, base.extrapolated or beyond,
+                          f"{base.note}; {note}", tuple(dict.fromkeys(ids)))
 
 
 def _times(value: float | None, factor: float) -> float | None:
