@@ -34,7 +34,7 @@ def _first(advice: Advice) -> tuple[str, str, str]:
     if top.wall.extrapolated:
         cost += " (extrapolated)"
     elif not top.wall.measured:
-        cost += " (from the law)"
+        cost += " (interpolated)"
     return top.technique, cost, str(len(top.run_ids))
 
 
