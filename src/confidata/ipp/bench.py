@@ -253,6 +253,15 @@ TECHNIQUES: dict[tuple[str, str], Technique] = {
             protection_reason="the regression study takes a minimum of rows but no epsilon "
             "(no DP regression)",
         ),
+        _entry(
+            "federated_model",
+            "mpc_vertical_regression",
+            "secret_sharing_mpc",
+            tq.run_secure_parties,
+            ("vertical-regression", "helper"),
+            protection_reason="the vertical regression takes no output protection "
+        "(no minimum of rows, no epsilon)",
+        ),
         *_baselines("federated_model", (3, 5)),
         _entry(
             "quantiles",
@@ -326,7 +335,7 @@ def grid(spec: GridSpec, scenarios=None, techniques=None, parties: int | None = 
     for (scenario, key), _tech in TECHNIQUES.items():
         if (scenarios and scenario not in scenarios) or (techniques and key not in techniques):
             continue
-        n = parties or default_parties(scenario)
+        n = parties or (2 if key in tq.DATA_LAYOUT else default_parties(scenario))
         for size in spec.sizes:
             cells.append(Cell(scenario, key, size, n, 0.0, "none"))
         for size in spec.latency_sizes:
@@ -383,6 +392,10 @@ def _record(
     extra = dict(outcome.extra) if outcome else {}
     if data_note:
         extra["data"] = data_note
+    if cell.technique in tq.DATA_LAYOUT:  # compared with its scenario's others, say the split differs
+        extra["partitioning"] = (
+            "vertical: two holders' columns of partly the same persons, joined by a helper"
+        )
     return Run(
         run_id=f"{cell.scenario}/{cell.technique}/{cell.records}x{cell.parties}/{cell.latency_ms:g}ms/"
         f"{cell.protection}/{uuid.uuid4().hex[:8]}",
@@ -421,7 +434,9 @@ def run_cell(ctx: _Context, cell: Cell, timeout: float, work: Path) -> Run:
         ctx.note(f"refused {cell}: {why}")
         return _record(ctx, tech, cell, status="refused", reason=why)
     started_at = utc_now()
-    data = scenario_data(cell.scenario, cell.records, cell.parties, ctx.out)
+    data = scenario_data(
+        tq.DATA_LAYOUT.get(cell.technique, cell.scenario), cell.records, cell.parties, ctx.out
+    )
     folder = Path(tempfile.mkdtemp(prefix="cell-", dir=work))
     load_before = round(os.getloadavg()[0], 2)
     ctx.note(f"start {cell} load {load_before}")

@@ -119,6 +119,21 @@ def scenario_data(scenario: str, records: int, parties: int, folder: Path, seed:
             "'nso' holds region, 'register' ethnicity and wage, 80% of the register's "
             "persons also the NSO's (controlled overlap), random person codes",
         )
+    if scenario == "vertical_model":
+        base = synthetic_base(records, folder)
+        common = int(round(0.8 * records))
+        codes = rng.permutation(np.arange(1, 2 * records - common + 1))
+        nso, reg = codes[:records], np.concatenate([codes[:common], codes[records:]])
+        frames = {
+            "nso": base[["wage", "education", "ethnicity"]].assign(person=_codes("P", nso)),
+            "register": base[["experience", "region"]].assign(person=_codes("P", reg)),
+        }
+        return BenchData(
+            frames,
+            f"{base_note}; the same {records:,} synthetic persons split by column: 'nso' holds wage, "
+            "education and ethnicity, 'register' experience and region, 80% of the persons in both "
+            "(controlled overlap), random person codes",
+        )
     if scenario == "intersection_count_sum":
         base = synthetic_base(records, folder)
         common = int(round(0.5 * records))

@@ -62,6 +62,10 @@ def plain_frames(scenario: str, study, frames: dict[str, pd.DataFrame]) -> dict:
 
         inputs = {p.name: psi_input(study, frames[p.name], p.name) for p in study.holders}
         return plain_psi(study, inputs).to_dict()
+    if scenario == "federated_model" and study.is_vertical_model:
+        from confidata.secure.vertical_regression import plain_vertical_regression  # noqa: PLC0415
+
+        return plain_vertical_regression(study, frames).to_dict()
     if scenario == "federated_model":
         from confidata.secure.regression import plain_regression  # noqa: PLC0415
 

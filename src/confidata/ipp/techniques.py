@@ -168,7 +168,13 @@ def _protection(cell: Cell) -> dict:
     return {"min_cell_size": 0}
 
 
+# the techniques whose data are laid out otherwise than their scenario's (benchdata.scenario_data)
+DATA_LAYOUT = {"mpc_vertical_regression": "vertical_model"}
+
+
 def holder_names(cell: Cell) -> list[str]:
+    if cell.technique in DATA_LAYOUT:
+        return ["nso", "register"]
     if cell.scenario in ("horizontal_aggregate", "federated_model", "quantiles"):
         return [f"p{i + 1}" for i in range(cell.parties)]
     if cell.scenario == "record_linkage":
@@ -192,7 +198,8 @@ def secure_study(cell: Cell, folder: Path, timeout: float, *, technique: str | N
             timeout=timeout,
             max_records=limit,
         )
-    helper = "helper" if cell.scenario == "vertical_join_aggregate" else None
+    vertical = cell.scenario == "vertical_join_aggregate" or technique == "mpc_vertical_regression"
+    helper = "helper" if vertical else None
     all_names = names + ([helper] if helper else [])
     data: dict = {
         **local_sections(
@@ -223,6 +230,16 @@ def secure_study(cell: Cell, folder: Path, timeout: float, *, technique: str | N
         data["levels"] = {"region": LEVELS["region"], "ethnicity": LEVELS["ethnicity"]}
         data["value"] = {"column": "wage", "min": 0, "max": WAGE_MAX, "holder": "register"}
         data["protection"] = _protection(cell)
+    elif cell.scenario == "federated_model" and technique == "mpc_vertical_regression":
+        data["study"] = {"name": "ipp-vertical-regression", "statistic": "regression", "results": [names[0]]}
+        data["identifier"] = {"columns": ["person"], "forms": {"person": "text"}}
+        data["regression"] = {
+            "formula": "wage ~ education + experience + ethnicity + region",
+            "family": "ols",
+            "bounds": {"wage": [0, WAGE_MAX], "education": [0, 20], "experience": [-10, 70]},
+            "levels": {"ethnicity": LEVELS["ethnicity"], "region": LEVELS["region"]},
+            "holders": {"nso": ["wage", "education", "ethnicity"], "register": ["experience", "region"]},
+        }
     elif cell.scenario == "federated_model":
         data["study"] = {"name": "ipp-regression", "statistic": "regression", "results": [names[0]]}
         data["regression"] = {
