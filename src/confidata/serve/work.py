@@ -191,6 +191,10 @@ def _synth(job: _Job) -> None:
         ledger = model.accountant_
         job.say(ledger.text().splitlines()[0])
         job.say("The model holds no real record and may be shared; it states its guarantee.")
+        if fit_seed is not None:
+            job.say("The seed also fixes the privacy noise (numpy's generator): whoever learns the "
+                    "seed can remove it. Leave the seed out for a file to be released; the noise "
+                    "is then exact (OpenDP's samplers) and unseeded.")
     else:
         job.say("The model holds real values from the data: keep it as confidential as the data.")
     _script(job, name, [_synth_command(method, options, n, seed, f"synthetic.{fmt}",
