@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
+from scipy.special import bdtrc
 
 __all__ = ["ARITHMETIC_KINDS", "DAY", "Identity", "clock_values", "compute", "find_identities",
            "is_clock", "matches", "minutes"]
@@ -224,8 +224,22 @@ def _check(total: np.ndarray, part: np.ndarray, other: np.ndarray, total_clock: 
     per_row = float((left_counts[i] / m * right_counts[j] / m).sum()) if len(common) else 0.0
     if per_row >= 1.0:
         return None
-    log_chance = float(binom.logsf(good - 1, n, per_row)) if per_row > 0 else -math.inf
+    log_chance = _log_tail(good, n, per_row)
     return n, n - good, per_row, log_chance
+
+
+def _log_tail(k: int, n: int, p: float) -> float:
+    """log of P(X >= k) for X ~ Binomial(n, p): exact while it does not underflow, else the
+    Chernoff bound -n KL(k/n || p), which lies above it (scipy.special keeps the import light:
+    scipy.stats would add seconds to every command's start)."""
+    if p <= 0:
+        return -math.inf
+    tail = float(bdtrc(k - 1, n, p))
+    if tail > 0:
+        return math.log(tail)
+    q = k / n
+    kl = q * math.log(q / p) + ((1 - q) * math.log((1 - q) / (1 - p)) if q < 1 else 0.0)
+    return -n * kl
 
 
 def _written(total: int, part: int, other: int, clocks: list[bool], distinct: Sequence[int],
