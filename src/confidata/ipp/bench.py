@@ -239,6 +239,10 @@ TECHNIQUES: dict[tuple[str, str], Technique] = {
             trust=_PPRL_TRUST,
             leakage=_PPRL_LEAKS,
             latency=False,
+            max_records=100_000,
+            max_reason="the grid links up to 10^5 x 10^5 here: at 10^6 x 10^6 the automatic threshold's "
+            "search ran out of memory on this machine and a given threshold took 502 s "
+            "(bench/RESULTS_PPRL.md)",
             protection_reason="linkage outputs record pairs: there are no cells to suppress or noise",
         ),
         *_baselines("record_linkage", (2,)),
