@@ -165,7 +165,7 @@ def run(holders: int, records: int, seed: int, key_bits: int = 2048, min_cell_si
             "protocol_s": max(r["seconds_secure"] for r in reports),
             "bytes_per_key_holder": max(sum(r["bytes_sent"].values()) for r in reports),
             "equal_to_plain": got == [int(v) if v >= min_cell_size else None for v in frames_counts],
-            "suppressed": sum(v < min_cell_size for v in frames_counts),
+            "suppressed": int(sum(v < min_cell_size for v in frames_counts)),
             "load": (before, load()),
         }
     return rows

@@ -451,3 +451,12 @@ def test_a_small_cells_count_reaches_no_key_holder_and_the_release_is_the_plain_
     assert not any(format(shares[n][7], "x") in wire for n in ordered)  # the planted cell's: never
     labels = {label for _, label, _ in sent}
     assert {"sc-mask", "sc-set", "sc-elem", "sc-both", "sc-bits"} <= labels
+
+
+def test_secure_certs_makes_the_key_holders_certificates_of_a_threshold_he_study(tmp_path, capsys):
+    he = demo_he_study(tmp_path, tls=False, min_cell_size=5)
+    code = cli_module.main(["secure", "certs", str(tmp_path / "study.toml"), "-o", str(tmp_path / "c")])
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "c").glob("party_*.crt")) == [
+        f"party_{i}.crt" for i in range(len(he.key_holders))
+    ]

@@ -36,9 +36,12 @@ def certs(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace certificates that exist.")] = False,
 ) -> None:
     """Make a CA and one key + certificate per party of STUDY (keys mode 0600)."""
+    from confidata.he.config import has_he_section, load_he_study
     from confidata.secure import load_study, make_certificates
 
-    paths = make_certificates(load_study(study), output, overwrite=overwrite)
+    # a threshold-HE study's [[party]] entries are its key holders: they need certificates too
+    parsed = load_he_study(study).study if has_he_section(study) else load_study(study)
+    paths = make_certificates(parsed, output, overwrite=overwrite)
     for name, path in paths.items():
         out.print(f"{escape(name)}: {escape(str(path))}" + ("" if name == "ca" else " (+ .key)"))
     out.print("Give each party its own .key file only; the CA key (mpyc_ca.key) stays with the coordinator.")

@@ -32,7 +32,7 @@ from typing import Any
 from confidata.errors import InputFileError, SchemaError
 from confidata.secure.study import Study, parse_study
 
-__all__ = ["HEStudy", "KEY_BITS", "load_he_study", "parse_he_study"]
+__all__ = ["HEStudy", "KEY_BITS", "has_he_section", "load_he_study", "parse_he_study"]
 
 KEY_BITS = (2048, 3072)  # NIST SP 800-57: 112-bit and 128-bit security
 _HOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -75,6 +75,16 @@ class HEStudy:
                 f"{where}: data holder '{name}' is not listed in the study's [he] holders; add it "
                 "there or pass a listed name with --as."
             )
+
+
+def has_he_section(path: str | Path) -> bool:
+    """Whether a study file is a threshold-HE one (so commands shared with the secure studies,
+    such as ``secure certs``, read it with `load_he_study`); False where it cannot be read, and
+    the loader then says why."""
+    try:
+        return "he" in tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
 
 
 def load_he_study(path: str | Path) -> HEStudy:
