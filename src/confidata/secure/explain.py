@@ -292,8 +292,9 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
             ),
             ("a holder that is not a result party", "nothing of the model"),
         ),
-        "the join of the vertical table with 1 + m + m(m+1)/2 features for a holder of m columns "
-        "(its columns and their products), then about 100 matrix products of p x p on MPyC.",
+        "the join of the vertical table with 1 + M + M(M+1)/2 features for a holder of M ring columns "
+        "(two per numeric column, one per dummy; and their products), then about 100 matrix products "
+        "of p x p on MPyC: 124 rounds; 100,000 joined units x 5 predictors in 30 s on the busy 2 cores.",
     ),
     ("quantile", "mpc"): Explanation(
         "quantile",
