@@ -36,6 +36,7 @@ def bench_cmd(
     latency_sizes: Annotated[Optional[str], typer.Option("--latency-sizes", help="Sizes the latencies run at.")] = None,
     protection_sizes: Annotated[Optional[str], typer.Option("--protection-sizes", help="Sizes small-cell suppression and DP run at.")] = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds one run may take before it is stopped and recorded as 'timeout'.")] = None,
+    cases: Annotated[Optional[str], typer.Option("--cases", help="Comma-separated catalogue cases: every technique of each case's scenario at the case's size and parties (scaled to this machine, and said so in each record), instead of the grid.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Keep results.jsonl and run only the cells it lacks.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start results.jsonl again.")] = False,
 ) -> None:
@@ -45,7 +46,7 @@ def bench_cmd(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from confidata.ipp.bench import GRIDS, SCENARIOS, TECHNIQUES, grid, run_grid
+    from confidata.ipp.bench import GRIDS, SCENARIOS, TECHNIQUES, grid, nearest_parties, run_grid
 
     def numbers(option: str, text: Optional[str]) -> Optional[tuple]:
         if text is None:
@@ -76,6 +77,14 @@ def bench_cmd(
     spec = dataclasses.replace(spec, **changes)
     cells = grid(spec, names("--scenarios", scenarios, SCENARIOS),
                  names("--techniques", techniques, [t for _, t in TECHNIQUES]))
+    notes = None
+    if cases is not None:
+        from confidata.ipp import load_catalogue
+        from confidata.ipp.case_cells import case_cells
+
+        chosen = names("--cases", cases, [c.slug for c in load_catalogue()])
+        pairs = case_cells(chosen, TECHNIQUES, nearest_parties)
+        cells, notes = [c for c, _ in pairs], dict(pairs)
     folder = Path(output)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=out, transient=False) as bar:
@@ -86,7 +95,8 @@ def bench_cmd(
                                                 f" {cell.latency_ms:g} ms {cell.protection}")
             bar.update(task, total=total, completed=i, description=what)
 
-        runs = run_grid(cells, folder, resume=resume, overwrite=overwrite, timeout=spec.timeout, progress=step)
+        runs = run_grid(cells, folder, resume=resume, overwrite=overwrite, timeout=spec.timeout, progress=step,
+                        notes=notes)
     counts = {s: sum(r.status == s for r in runs) for s in ("ok", "refused", "failed", "timeout")}
     out.print(f"{len(runs)} runs written to {escape(str(folder / 'results.jsonl'))} ("
               + ", ".join(f"{v} {k}" for k, v in counts.items()) + f"); log in {escape(str(folder / 'bench.log'))}.")

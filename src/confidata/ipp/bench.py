@@ -17,6 +17,7 @@ milliseconds before it is written (``--added-delay-ms`` of the parties); each re
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import shutil
@@ -305,6 +306,13 @@ def refusal(tech: Technique, cell: Cell) -> str | None:
     return None
 
 
+def nearest_parties(tech: Technique, wanted: int | None) -> int:
+    """The party count of `tech` nearest a case's (its first when the case states none)."""
+    if wanted is None:
+        return tech.parties[0]
+    return min(tech.parties, key=lambda n: (abs(n - wanted), n))
+
+
 def default_parties(scenario: str) -> int:
     return 3 if scenario in ("horizontal_aggregate", "federated_model", "quantiles") else 2
 
@@ -481,6 +489,7 @@ def run_grid(
     timeout: float = 900.0,
     command: str | None = None,
     progress: Callable | None = None,
+    notes: dict | None = None,
 ) -> list[Run]:
     """Run every cell not yet in out/results.jsonl; returns the runs written by this call."""
     results = out / "results.jsonl"
@@ -506,6 +515,8 @@ def run_grid(
             if progress:
                 progress(i, len(todo), cell)
             run = run_cell(ctx, cell, timeout, work)
+            if notes and cell in notes:  # e.g. which catalogue case, and how it was scaled
+                run = dataclasses.replace(run, extra={**run.extra, **notes[cell]})
             append_run(results, run)
             written.append(run)
         if progress:
