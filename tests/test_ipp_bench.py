@@ -119,3 +119,16 @@ def test_read_runs_names_the_line_and_key_and_keeps_unknown_keys(tiny_run, tmp_p
     path.write_text(json.dumps(first) + "\n")
     assert read_runs(path)[0].extra["later_figure"] == 3
     assert Path(path).is_file()
+
+
+def test_cases_run_at_their_size_scaled_to_this_machine_and_say_so():
+    from confidata.ipp.bench import nearest_parties
+    from confidata.ipp.case_cells import MACHINE_RECORDS, case_cells
+
+    pairs = case_cells(["ee-students-taxes", "dk-sugar-beet-auction"], TECHNIQUES, nearest_parties)
+    taxes = [(c, n) for c, n in pairs if n["case"] == "ee-students-taxes"]
+    assert {c.technique for c, _ in taxes} == {"mpc_vertical_helper", "plain_trusted_third_party", "pooled"}
+    assert all(c.records == MACHINE_RECORDS and "10,000,000" in n["case_scaling"] for c, n in taxes)
+    beet = [(c, n) for c, n in pairs if n["case"] == "dk-sugar-beet-auction"]
+    mpc = next((c, n) for c, n in beet if c.technique == "mpc_shamir_mpyc")
+    assert mpc[0].parties == 5 and "1,200" in mpc[1]["case_scaling"]
