@@ -91,6 +91,7 @@ def test_click_through_the_workflow(browser, tmp_path):
         _wait(browser, "#evaluate-form")
         assert "Synthesised 102 rows" in browser.page_source
         _shot(browser, "4-synthesised", errors)
+        synth_page = browser.current_url
         browser.find_element("css selector", "#use_case option[value='education']").click()
         browser.find_element("id", "evaluate-button").click()
         frame = _wait(browser, "iframe.report", timeout=300)
@@ -100,6 +101,15 @@ def test_click_through_the_workflow(browser, tmp_path):
         _shot(browser, "5-report", errors)
         links = [a.text for a in browser.find_elements("css selector", "ul.files a")]
         assert links == ["report.html", "report.json", "report.md", "reproduce.sh"]
+        browser.get(synth_page)  # more rows from the same model
+        browser.find_element("id", "sample-n").send_keys("50")
+        browser.find_element("id", "sample-seed").send_keys("3")
+        browser.find_element("id", "sample-button").click()
+        end = time.monotonic() + 120
+        while "Wrote 50 rows" not in browser.page_source:  # the job page reloads when done
+            assert time.monotonic() < end, "the sample job did not finish"
+            time.sleep(0.3)
+        assert "synthetic.csv" in browser.find_element("css selector", "ul.files").text
         browser.get(server.url + "/ipp")
         first = browser.find_element("css selector", "tbody a")
         first.click()

@@ -264,6 +264,7 @@ def job_page(job_id: str, request: Request, owner: str = Depends(owner_of)) -> H
     if job["state"] == "done" and job["kind"] in ("evaluate", "compare"):
         step = "Download"
     return render(request, "job.html", step=step, job=job, dataset=dataset, columns=columns,
+                  formats=actions.OUTPUT_FORMATS,
                   use_cases=list(USE_CASES.values()), datasets=store.datasets(owner))
 
 
@@ -282,6 +283,21 @@ async def evaluate_post(job_id: str, request: Request, owner: str = Depends(owne
         if not seed.isdigit():
             raise HTTPException(422, "'seed' must be a whole number (0 or more).")
         body["seed"] = int(seed)
+    new = actions.submit_job(request.app.state.store, request.app.state.runner, owner, body)
+    return _see(f"/jobs/{new}")
+
+
+@router.post("/jobs/{job_id}/sample")
+async def sample_post(job_id: str, request: Request, owner: str = Depends(owner_of)) -> Response:
+    form = await _form(request)
+    body: dict[str, Any] = {"kind": "sample", "job": job_id,
+                            "format": str(form.get("format") or "csv")}
+    for key in ("n", "seed"):
+        text = str(form.get(key) or "").strip()
+        if text:
+            if not text.isdigit():
+                raise HTTPException(422, f"'{key}' must be a whole number (0 or more).")
+            body[key] = int(text)
     new = actions.submit_job(request.app.state.store, request.app.state.runner, owner, body)
     return _see(f"/jobs/{new}")
 
@@ -309,7 +325,22 @@ def ipp_case(slug: str, request: Request) -> HTMLResponse:
     from confidata.ipp import load_catalogue
 
     catalogue = load_catalogue()
-    return render(request, "ipp_case.html", case=catalogue.get(slug), vocab=catalogue.vocabulary)
+    case = catalogue.get(slug)
+    return render(request, "ipp_case.html", case=case, vocab=catalogue.vocabulary,
+                  **_advice(case.slug))
+
+
+def _advice(slug: str) -> dict[str, Any]:
+    """`confidata ipp recommend CASE` on the committed benchmark runs, or why there is none."""
+    from confidata.errors import ConfidataError
+    from confidata.ipp.recommend import default_results, recommend_case
+    from confidata.ipp.runs import read_runs
+
+    try:
+        path = str(default_results())
+        return {"advice": recommend_case(read_runs(path), slug, results=path), "no_advice": ""}
+    except ConfidataError as exc:
+        return {"advice": None, "no_advice": str(exc)}
 
 
 # -- the API reference and the static files ---------------------------------------------------------
