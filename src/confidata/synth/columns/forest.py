@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 from confidata._tree import Tree, apply_tree
 from confidata.synth._encode import Part, to_bins
@@ -46,6 +45,8 @@ class Forest:
             seed: int) -> Forest:
         X = np.column_stack([to_bins(p, a) for p, a in zip(parts, predictors, strict=True)]
                             ).astype(np.float32)
+        from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor  # slow to import
+
         classify = options["classify"]
         common = dict(n_estimators=int(options.get("ntree") or 10),
                       min_samples_leaf=int(options.get("min_leaf") or 5), random_state=seed, n_jobs=1)

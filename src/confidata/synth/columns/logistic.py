@@ -24,8 +24,6 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, softmax
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 
 from confidata.errors import ConfidataWarning
 from confidata.synth._encode import Part
@@ -62,6 +60,9 @@ class PolyReg:
                                  minlength=len(classes)).astype(np.float64)
             logits = np.log(np.maximum(shares / shares.sum(), 1e-300))
             return cls(design, classes, np.zeros((len(classes), X.shape[1])), logits)
+        from sklearn.exceptions import ConvergenceWarning  # sklearn is slow to import: only here
+        from sklearn.linear_model import LogisticRegression
+
         model = LogisticRegression(C=1.0, max_iter=1000)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
