@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/ipp_docs.py [--results bench/results_ipp/results.jsonl]
 
-The chapter is a function of the results file and the catalogue only (`confidata.ipp.chapter`),
-so rerunning this after a new benchmark run is the whole update; a test checks that the
-committed page equals what the committed results give.
+The chapter is a function of the runs and the catalogue only (`confidata.ipp.chapter`) and names
+how many runs of the file it used, so rerunning this after a new benchmark run is the whole
+update; a test checks that the committed page equals what those runs of the committed file give.
 """
 
 from __future__ import annotations
