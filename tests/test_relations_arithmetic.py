@@ -80,6 +80,19 @@ def test_flight_delays_are_found_as_clock_sums(flights):
     assert departure.violations(frame, schema).sum() == 0
 
 
+def test_a_wide_file_is_screened_on_a_few_rows_first_with_the_same_finds(flights):
+    # 40 more numeric columns (the real distances, each shuffled): over 40 numeric columns the
+    # search takes its wide-file path, and still finds exactly the two delays
+    rng = np.random.default_rng(3)
+    wide = flights.copy()
+    for i in range(40):
+        wide[f"noise{i}"] = rng.permutation(flights["distance"].to_numpy())
+    schema = infer_schema(wide)
+    found = arithmetic(find_relations(conform(wide, schema), schema))
+    assert set(found) == {("sum", "dep_time", "sched_dep_time", "dep_delay"),
+                          ("sum", "arr_time", "sched_arr_time", "arr_delay")}
+
+
 def test_a_difference_that_holds_in_90_percent_of_rows_is_not_a_relation(flights):
     rng = np.random.default_rng(1)
     changed = flights.copy()
