@@ -39,6 +39,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "work"
 OUT = WORK / "compare"
@@ -59,9 +61,12 @@ def declared_schema(data: str) -> Path:
     schema = with_relations(schema, find_relations(frame, schema))
     relations = [replace(r, public=True) for r in relations_in(schema)]
     columns = []
+    holdout = pd.read_csv(WORK / data / "holdout.csv", dtype=str, keep_default_na=False)
     for c in schema.columns:  # a code the shared schema lists no levels for (NIST's INDP): the
-        if c.kind.is_categorical and not c.levels:  # codebook's levels, read off the data here
-            c = replace(c, levels=tuple(str(v) for v in frame[c.name].dropna().astype(str).unique()))
+        if c.kind.is_categorical and not c.levels:  # codebook's levels, read off both parts here
+            seen = [*frame[c.name].dropna().astype(str).unique(), *holdout[c.name].unique()]
+            missing = set(c.missing_values)
+            c = replace(c, levels=tuple(dict.fromkeys(v for v in seen if v not in missing)))
         columns.append(replace(c, domain_public=True))
     schema = replace(schema, columns=tuple(columns))
     schema = with_relations(schema, relations)

@@ -148,3 +148,10 @@ def test_recommend_reads_a_comparison_and_refuses_another_use_case(result, tmp_p
     assert "Measured on your file" in printed and f"use {result.best}" in printed
     assert main(["recommend", "-u", "public-release", "--compare", str(path)]) == 2
     assert "not 'public-release'" in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_options_for_a_method_not_compared_are_refused():
+    frame = pd.DataFrame({"a": [1, 2, 3] * 10, "b": ["x", "y", "z"] * 10})
+    with pytest.raises(SynthesisError, match="'mst', which is not among the methods"):
+        confidata.compare(frame, use_case="education", methods=["sample"],
+                          options={"mst": {"levels_share": 0.1}})

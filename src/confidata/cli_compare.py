@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from confidata._cli_common import err, guarded, out
-from confidata.cli_evaluate import _VERDICT_STYLE, _keys, _read, _sha256
+from confidata.cli_evaluate import _VERDICT_STYLE, _keys, _parse_value, _read, _sha256
 from confidata.errors import InputFileError, SchemaError
 from confidata.table import read_table
 from confidata.table._files import check_output_path
@@ -71,6 +71,7 @@ def compare_command(
     keys: Annotated[Optional[str], typer.Option("--keys", help="Key variables (quasi-identifiers), comma-separated.")] = None,
     target: Annotated[Optional[str], typer.Option("--target", help="Column an intruder wants to learn / a model predicts.")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="A model to compare, e.g. 'income ~ age + sex'.")] = None,
+    option: Annotated[Optional[list[str]], typer.Option("--option", help="A method's option as METHOD.NAME=VALUE (repeatable), e.g. --option mst.levels_share=0.1.")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Methods run at once (default: the CPU cores).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace report files that already exist.")] = False,
 ) -> None:
@@ -93,7 +94,8 @@ def compare_command(
         chosen = [n.strip() for n in methods.split(",") if n.strip()]
         if not chosen:
             raise SchemaError("--methods is empty; give registry names separated by commas.")
-    plan_methods(chosen, epsilon=epsilon, delta=delta, time_cap=time_cap)  # before any reading
+    options = _method_options(option or [])
+    plan_methods(chosen, epsilon=epsilon, delta=delta, options=options, time_cap=time_cap)
     started = time.perf_counter()
     frame, used = read_table(real, schema)
     hold = _read(holdout, used, "holdout") if holdout is not None else None
@@ -101,13 +103,27 @@ def compare_command(
     with _Bars() as bars:
         result = compare(frame, used, use_case=use_case, methods=chosen, holdout=hold,
                          split=0.2 if split is None else split, m=m, seed=seed, epsilon=epsilon,
-                         delta=delta, time_cap=time_cap, keys=_keys(keys), target=target,
+                         delta=delta, options=options, time_cap=time_cap, keys=_keys(keys),
+                         target=target,
                          model=model, workers=workers, progress=bars, command=command,
                          files={"real": {"name": real.name, "sha256": _sha256(real)}})
     html, json_path = write_comparison(result.data, output, overwrite=overwrite)
     print_comparison(result.data)
     out.print(f"Wrote [bold]{escape(str(html))}[/] and {escape(json_path.name)} in "
               f"{time.perf_counter() - started:.1f} s.")
+
+
+def _method_options(items: list[str]) -> dict[str, dict[str, Any]]:
+    """--option METHOD.NAME=VALUE as {method: {name: value}}; values read as numbers, true/false
+    or lists where they are."""
+    options: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        method, dot, name = key.strip().partition(".")
+        if not sep or not dot or not method or not name:
+            raise SchemaError(f"--option {item!r}: give METHOD.NAME=VALUE, e.g. mst.levels_share=0.1.")
+        options.setdefault(method, {})[name.replace("-", "_")] = _parse_value(text.strip())
+    return options
 
 
 def print_comparison(data: dict[str, Any]) -> None:

@@ -2,9 +2,9 @@
 
 `compare` splits the file (or takes a holdout), fits every method on the training part, draws
 `m` syntheses from each, judges each with `confidata.evaluate.evaluate` for the use case, and
-ranks the methods: **the disclosure gate first** (every disclosure measure of the use case
-passes, then those that only warn, then those whose risk is unknown, then those that fail),
-**then the use case's utility figure** (`UTILITY_FIGURES`), then time. Two reference points
+ranks the methods: **the disclosure gate first** (no disclosure measure of the use case fails,
+warnings allowed; then those whose risk is unknown; then those that fail), **then the use
+case's utility figure** (`UTILITY_FIGURES`), then time. Two reference points
 go on the privacy-utility map: the real holdout (what a fresh real sample scores) and a
 bootstrap of the training rows (what copying scores). A method that fails to run becomes a row
 with its reason; it never ends the comparison.
@@ -43,7 +43,9 @@ UTILITY_FIGURES = {
     "education": "tvd_2way",
     "testing-technology": "tvd_1way",
 }
-GATE_ORDER = {"pass": 0, "warn": 1, "unknown": 2, "fail": 3, "error": 4}
+# the gate is passed when no disclosure measure fails: a warning does not close it (warnings on
+# noisy attack measures would otherwise rank an independent draw above every model)
+GATE_ORDER = {"pass": 0, "warn": 0, "unknown": 1, "fail": 2, "error": 3}
 _VERDICT_WORST = ["error", "fail", "not judged", "warn", "pass"]
 REFERENCE_HOLDOUT = "real holdout"
 REFERENCE_BOOTSTRAP = "bootstrap of the real data"
@@ -93,7 +95,7 @@ def compare(frame: pd.DataFrame, schema=None, *, use_case: str,
     """
     from confidata import _compare_jobs as jobs_module
     from confidata.measures._shared import draw_seed
-    from confidata.synth import METHODS, method_options
+    from confidata.synth import METHODS
     from confidata.table import conform, infer_schema
     from confidata.usecases import get_use_case
 
@@ -118,8 +120,7 @@ def compare(frame: pd.DataFrame, schema=None, *, use_case: str,
     work: list[Any] = []
     for label, entry in plan.items():
         if isinstance(entry, str):
-            given = _method_options(entry, epsilon, delta, options, time_cap,
-                                    method_options(METHODS[entry]))
+            given = _method_options(entry, epsilon, delta, options, time_cap, METHODS[entry])
             work.append(jobs_module.Job(label, entry, options=given))
         else:
             work.append(jobs_module.Job(label, None, fitted=entry))
@@ -143,9 +144,9 @@ def compare(frame: pd.DataFrame, schema=None, *, use_case: str,
         "title": f"Which method for {profile.title.lower()}?",
         "use_case": {"name": profile.name, "title": profile.title, "purpose": profile.purpose},
         "utility_figure": _figure_spec(profile, use_case),
-        "rule": ("Methods are ranked by the disclosure gate first (every disclosure measure "
-                 "passes; then those that only warn; then unknown risk; then a failure), then "
-                 f"by {_figure_words(profile, use_case)}, then by time."),
+        "rule": ("Methods are ranked by the disclosure gate first (through it when no "
+                 "disclosure measure fails, warnings allowed; then unknown risk; then a "
+                 f"failure), then by {_figure_words(profile, use_case)}, then by time."),
         "ranking": ranking,
         "references": references,
         "recommendation": recommendation(ranking, profile.title, _figure_words(profile, use_case)),
@@ -191,13 +192,18 @@ def plan_methods(methods: Sequence[str] | Mapping[str, Any] | None = None, *,
                  time_cap: float | None = None) -> dict[str, Any]:
     """{label: registry name or fitted object}, every name and option checked before any
     data is read: an unknown method is an error listing the registry's."""
-    from confidata.synth import METHODS, check_options, method_options
+    from confidata.synth import METHODS, check_options
 
     plan = _plan(methods, epsilon, METHODS)
+    stray = sorted(set(options or {}) - {v for v in plan.values() if isinstance(v, str)})
+    if stray:
+        raise SynthesisError(f"compare: options are given for {quote_names(stray)}, which "
+                             "is not among the methods compared; add it to the methods or drop "
+                             "its options.")
     for entry in plan.values():
         if isinstance(entry, str):
             check_options(entry, _method_options(entry, epsilon, delta, options, time_cap,
-                                                 method_options(METHODS[entry])))
+                                                 METHODS[entry]))
     return plan
 
 
@@ -223,11 +229,17 @@ def _plan(methods, epsilon, registry) -> dict[str, Any]:
     return plan
 
 
-def _method_options(name: str, epsilon, delta, options, time_cap, takes: frozenset[str]) -> dict[str, Any]:
+def _method_options(name: str, epsilon, delta, options, time_cap, cls: type) -> dict[str, Any]:
+    """The method's own options, plus the shared budget and time cap where it takes them. A
+    pure epsilon-DP method (its ledger counts epsilon) gets delta only when it buys levels."""
+    from confidata.synth import method_options
+
+    takes = method_options(cls)
     given = dict((options or {}).get(name) or {})
     if epsilon is not None and "epsilon" in takes:
         given.setdefault("epsilon", epsilon)
-    if delta is not None and "delta" in takes:
+    pure = getattr(cls, "unit", None) == "epsilon" and given.get("levels_share") is None
+    if delta is not None and "delta" in takes and not pure:
         given.setdefault("delta", delta)
     if time_cap is not None and "max_seconds" in takes:
         given.setdefault("max_seconds", float(time_cap) * 0.8)  # leave time to sample
@@ -312,7 +324,7 @@ def _gate(measures: Sequence[Mapping[str, Any]]) -> str:
 
 
 def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Best first: gate (pass, warn, unknown, fail, did not run), the utility figure (better
+    """Best first: gate (through it, unknown, failed, did not run), the utility figure (better
     first, a missing one last), total time. Each row gets its place as ``rank``."""
     def key(row: dict[str, Any]) -> tuple:
         utility = row.get("utility") or {}
@@ -345,6 +357,11 @@ def recommendation(ranking: list[dict[str, Any]], title: str, figure: str) -> di
                 else "no disclosure measure fails, though some warn")
         words.append(f"For {title.lower()}, use {best['method']}: {gate}, and it has the best "
                      f"{figure} among the methods that got through the gate ({value}).")
+        if best.get("registry_method") == "sample":
+            words.append("That is the independence baseline: every method that models the "
+                         "relationships between columns failed the gate or did no better, so this "
+                         "file would keep none; read the failing methods' disclosure measures "
+                         "first.")
         if best["verdict"] != "pass":
             words.append(f"Its own verdict is {best['verdict']}: {best['reason']}")
         if len(through) > 1:
