@@ -24,8 +24,7 @@ from confidata.errors import SchemaError
 from confidata.serve import actions
 from confidata.serve.app import owner_of
 from confidata.serve.security import CSRF_COOKIE, TOKEN_COOKIE, Guard
-from confidata.synth import METHODS
-from confidata.synth._params import method_options
+from confidata.synth import METHODS, method_options
 from confidata.synth.dp import DPSynthesizer
 from confidata.table import Kind, Role, Schema
 from confidata.usecases import USE_CASES

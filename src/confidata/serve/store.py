@@ -15,6 +15,7 @@ import json
 import secrets
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,16 +84,28 @@ class Store:
         self.db_path = self.data_dir / "confidata-serve.sqlite"
         self._conn = connect(self.db_path)
         self._conn.executescript(_SCHEMA)
+        # one connection, used by the request threads and the scheduler thread: a lock keeps
+        # one thread's transaction from taking in another's statements
+        self._lock = threading.RLock()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
 
     # -- folders ---------------------------------------------------------------------------
     def dataset_dir(self, dataset_id: str) -> Path:
@@ -115,12 +128,10 @@ class Store:
                          (dataset_id, owner, name, suffix, size, sha256, time.time()))
 
     def dataset(self, dataset_id: str, owner: str) -> sqlite3.Row | None:
-        return self._conn.execute("SELECT * FROM datasets WHERE id = ? AND owner = ?",
-                                  (dataset_id, owner)).fetchone()
+        return self._one("SELECT * FROM datasets WHERE id = ? AND owner = ?", (dataset_id, owner))
 
     def datasets(self, owner: str) -> list[sqlite3.Row]:
-        return self._conn.execute("SELECT * FROM datasets WHERE owner = ? ORDER BY created DESC",
-                                  (owner,)).fetchall()
+        return self._all("SELECT * FROM datasets WHERE owner = ? ORDER BY created DESC", (owner,))
 
     def delete_dataset(self, dataset_id: str) -> list[str]:
         """Remove the dataset, its jobs and every file they made; returns the job ids removed."""
@@ -136,8 +147,7 @@ class Store:
 
     def expired(self, days: float) -> list[str]:
         cutoff = time.time() - days * 86400
-        return [r["id"] for r in self._conn.execute("SELECT id FROM datasets WHERE created < ?",
-                                                    (cutoff,))]
+        return [r["id"] for r in self._all("SELECT id FROM datasets WHERE created < ?", (cutoff,))]
 
     # -- jobs ------------------------------------------------------------------------------
     def add_job(self, job_id: str, owner: str, dataset: str, kind: str, options: dict[str, Any],
@@ -150,16 +160,14 @@ class Store:
 
     def job(self, job_id: str, owner: str | None = None) -> sqlite3.Row | None:
         if owner is None:
-            return self._conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return self._conn.execute("SELECT * FROM jobs WHERE id = ? AND owner = ?",
-                                  (job_id, owner)).fetchone()
+            return self._one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return self._one("SELECT * FROM jobs WHERE id = ? AND owner = ?", (job_id, owner))
 
     def jobs(self, owner: str, dataset: str | None = None) -> list[sqlite3.Row]:
         if dataset is None:
-            return self._conn.execute("SELECT * FROM jobs WHERE owner = ? ORDER BY created",
-                                      (owner,)).fetchall()
-        return self._conn.execute("SELECT * FROM jobs WHERE owner = ? AND dataset = ? "
-                                  "ORDER BY created", (owner, dataset)).fetchall()
+            return self._all("SELECT * FROM jobs WHERE owner = ? ORDER BY created", (owner,))
+        return self._all("SELECT * FROM jobs WHERE owner = ? AND dataset = ? ORDER BY created",
+                         (owner, dataset))
 
     def claim_next(self) -> sqlite3.Row | None:
         """The oldest queued job, now marked running (one transaction, so no job runs twice)."""
