@@ -244,7 +244,7 @@ def current_commit(folder: str | Path | None = None) -> str:
             ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "src"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":/src"],
             cwd=where,
             capture_output=True,
             text=True,
