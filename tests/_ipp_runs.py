@@ -23,7 +23,7 @@ def _party(name: str, role: str, wall: float, sent: float, rounds: int) -> dict:
             "bytes_sent": int(sent), "bytes_received": int(sent), "rounds": rounds, "peak_rss_mb": 150.0}
 
 
-class _Writer:
+class Writer:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
@@ -55,7 +55,7 @@ class _Writer:
 
 def write_runs(path: Path) -> Path:
     """A small results.jsonl over two scenarios; returns its path."""
-    w = _Writer(path)
+    w = Writer(path)
     psi = ("intersection_count_sum", "private_set_intersection")
     for n in SIZES:
         for latency in (0.0, 50.0, 150.0) if n == 10_000 else (0.0,):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from _ipp_runs import write_runs
+from _ipp_runs import Writer, write_runs
 from confidata.cli import app
 from confidata.errors import ConfidataError
 from confidata.ipp import load_catalogue
@@ -200,3 +200,21 @@ def test_every_technique_the_bench_runs_declares_what_it_assumes():
 
     undeclared = sorted({key for _, key in TECHNIQUES} - set(TECHNIQUE_NEEDS))
     assert undeclared == [], f"add these to confidata.ipp.trust.TECHNIQUE_NEEDS: {undeclared}"
+
+
+def test_a_model_technique_for_the_other_split_of_the_data_is_excluded(tmp_path):
+    # the scenario federated_model holds regressions on rows split and on columns split
+    path = tmp_path / "models.jsonl"
+    w = Writer(path)
+    for n in (10_000, 100_000):
+        w.add("federated_model", "mpc_vertical_regression", "secret_sharing_mpc", n, 2, wall=1e-4 * n,
+              sent=10 * n, rounds=20, statistic="regression")
+        w.add("federated_model", "mpc_regression", "secret_sharing_mpc", n, 3, wall=2e-4 * n, sent=20 * n,
+              rounds=30, statistic="regression")
+    runs = read_runs(path)
+    advice = recommend(runs, scenario="federated_model", parties=3, records=50_000, latency_ms=0,
+                       trust="semi_honest_honest_majority", partitioning="horizontal")
+    assert [r.technique for r in advice.ranked] == ["mpc_regression"]
+    assert advice.excluded[0].reason == (
+        "fits data split by columns (each holder has other variables of the same units); the case's are "
+        "split by rows (each holder has other units)")

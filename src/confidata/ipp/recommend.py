@@ -44,6 +44,12 @@ DEFAULT_RESULTS = Path("bench") / "results_ipp" / "results.jsonl"
 # A technique costing more than this factor of another applicable one in both time and bytes
 # is excluded as dominated (it buys no trust the other does not also offer at this cell).
 DOMINATED_FACTOR = 10.0
+# How the data must be split for techniques whose scenario holds both kinds (a model can be fitted
+# on rows split across holders or on columns split across them); others follow their scenario.
+_PARTITIONING = {"mpc_regression": "horizontal", "mpc_vertical_regression": "vertical"}
+_SPLIT_WORDS = {"horizontal": "by rows (each holder has other units)",
+                "vertical": "by columns (each holder has other variables of the same units)",
+                "join": "as partly overlapping unit sets"}
 # What a run's statistic also delivers: an intersection-sum protocol gives the count with the sum.
 _COVERS = {"intersection_sum": {"intersection_sum", "intersection_size"}}
 # Latency assumed for a catalogue case, which states none: partners in one country.
@@ -211,6 +217,7 @@ def recommend(
     protection: str = "none",
     computing_parties: int | None = None,
     statistic: str | None = None,
+    partitioning: str | None = None,
     results: str = "",
     case: UseCase | None = None,
     catalogue: Catalogue | None = None,
@@ -265,6 +272,10 @@ def recommend(
         computes = {r.extra.get("statistic") for r in own if r.extra.get("statistic")}
         if statistic is not None and computes and not any(statistic in _COVERS.get(c, {c}) for c in computes):
             missing.append(f"computes {', '.join(sorted(computes))}; the case needs {statistic}")
+        split = _PARTITIONING.get(technique)
+        if partitioning is not None and split is not None and split != partitioning:
+            missing.append(f"fits data split {_SPLIT_WORDS[split]}; the case's are split "
+                           f"{_SPLIT_WORDS.get(partitioning, partitioning)}")
         if missing:
             excluded.append(Excluded(technique, "; ".join(missing), tuple(r.run_id for r in own[:3])))
             continue
@@ -482,6 +493,6 @@ def recommend_case(runs: Sequence[Any], slug: str, *, latency_ms: float | None =
                            "states none; --latency to change)")
     return recommend(runs, scenario=scenario, parties=parties, records=records, latency_ms=latency_ms,
                      trust=case.trust, protection=protection, computing_parties=computing_parties,
-                     statistic=case.benchmark_statistic,
+                     statistic=case.benchmark_statistic, partitioning=case.partitioning,
                      results=results, case=case,
                      catalogue=catalogue, assumptions=assumptions)
