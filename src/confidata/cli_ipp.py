@@ -219,6 +219,7 @@ def recommend_cmd(
     latency: Annotated[Optional[float], typer.Option("--latency", min=0, help="Added network latency in ms (0 LAN, 10 region, 50-150 continent); a case assumes 10.")] = None,
     trust: Annotated[Optional[str], typer.Option("--trust", help="The trust model the partners accept (a catalogue trust value, e.g. semi_honest_honest_majority).")] = None,
     computing: Annotated[Optional[int], typer.Option("--computing-parties", min=1, help="Parties that run the protocol when holders hand them shares (default: the holders).")] = None,
+    partitioning: Annotated[Optional[str], typer.Option("--partitioning", help="How the holders split the data: horizontal (rows), vertical (columns) or join.")] = None,
     protection: Annotated[str, typer.Option("--protection", help="Output protection of the runs compared: none, small_cells or dp.")] = "none",
     results: Annotated[Optional[str], typer.Option("--results", help="A results.jsonl (default: the committed bench/results_ipp/results.jsonl).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON on stdout.")] = False,
@@ -234,7 +235,8 @@ def recommend_cmd(
     runs = read_runs(path)
     if case is not None:
         given = [o for o, v in (("--parties", parties), ("--records", records), ("--trust", trust),
-                                ("--computing-parties", computing)) if v is not None]
+                                ("--computing-parties", computing), ("--partitioning", partitioning))
+                 if v is not None]
         if given:
             raise SchemaError(f"{', '.join(given)} cannot be combined with a case, whose conditions come from "
                               "the catalogue; use --scenario with them instead.")
@@ -246,7 +248,8 @@ def recommend_cmd(
             raise SchemaError("--scenario needs --trust, the trust model the partners accept: one of "
                               f"{', '.join(CASE_OFFERS)}.")
         advice = recommend(runs, scenario=scenario, parties=parties, records=records, latency_ms=latency or 0.0,
-                           trust=trust, protection=protection, computing_parties=computing, results=path)
+                           trust=trust, protection=protection, computing_parties=computing,
+                           partitioning=partitioning, results=path)
     if as_json:
         typer.echo(json.dumps(advice.to_dict(), indent=2, ensure_ascii=False, allow_nan=False))
         return

@@ -234,6 +234,9 @@ def recommend(
     if trust not in catalogue.vocabulary["trust"]:
         raise ConfidataError(f"--trust '{trust}' is not a trust model; use one of "
                              f"{', '.join(catalogue.vocabulary['trust'])}.")
+    if partitioning is not None and partitioning not in catalogue.vocabulary["partitioning"]:
+        raise ConfidataError(f"--partitioning '{partitioning}' is not a partitioning; use one of "
+                             f"{', '.join(catalogue.vocabulary['partitioning'])}.")
     known = set(catalogue.vocabulary["scenario"]) | {r.scenario for r in runs}
     if scenario not in known:
         raise ConfidataError(f"--scenario '{scenario}' is not a scenario; use one of "
@@ -245,10 +248,10 @@ def recommend(
         counts: dict[int, set] = {}
         for r in ok:
             counts.setdefault(r.records, set()).add(r.technique)
-        shared = [n for n, t in counts.items() if len(t) >= 2] or list(counts)
-        records = max(shared)
+        shared = [n for n, t in counts.items() if len(t) >= 2]
+        records = max(shared or counts)
         assumptions.append(f"records per party not stated: compared at {_human(records)}, the largest size "
-                           "measured for more than one technique")
+                           + ("measured for more than one technique" if shared else "measured"))
     models = fit_models(ok)
     techniques = sorted({r.technique for r in in_scenario})
     candidates, excluded, baselines = [], [], []
