@@ -53,7 +53,8 @@ def synthpop_times() -> dict[str, float]:
                 if row["median_wall_s"]}
 
 
-def run_method(method: str, repeats: int, seed: int) -> tuple[dict, Path]:
+def run_method(method: str, repeats: int, seed: int,
+               column_methods: str | None = None) -> tuple[dict, Path]:
     from confidata import write_table
     from confidata.synth import synthesize
     from confidata.table import read_table
@@ -63,12 +64,14 @@ def run_method(method: str, repeats: int, seed: int) -> tuple[dict, Path]:
     for _ in range(repeats + 1):
         c0, t0 = time.process_time(), time.perf_counter()
         # one thread, as R runs syn(): the comparison is of methods, not of core counts
-        model = synthesize(frame, schema, method=method, seed=seed, options={"n_jobs": 1})
+        options = {"n_jobs": 1, **({"column_methods": column_methods} if column_methods else {})}
+        model = synthesize(frame, schema, method=method, seed=seed, options=options)
         fitted = time.perf_counter()
         synthetic = model.sample(len(frame), seed=seed)
         times.append((time.perf_counter() - t0, fitted - t0))
         cpu.append(time.process_time() - c0)
-    out = WORK / f"{REAL.parent.name}_{len(schema.names)}__{method}.csv"
+    tag = f"__{column_methods.replace('=', '-').replace(',', '_')}" if column_methods else ""
+    out = WORK / f"{REAL.parent.name}_{len(schema.names)}__{method}{tag}.csv"
     write_table(synthetic, out, schema.select(synthetic.columns), overwrite=True)
     warm = times[1:]
     return {"cold_s": round(times[0][0], 3), "runs_s": [round(t, 3) for t, _ in warm],
@@ -99,6 +102,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2011)
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="sd2011_12")
+    parser.add_argument("--column-method", default=None,
+                        help="COLUMN=METHOD,... for every method run (e.g. edu=polyreg,ls=polyreg)")
     parser.add_argument("--skip-score", action="store_true")
     parser.add_argument("--out", default=str(BENCH / "results" / "methods.jsonl"))
     args = parser.parse_args()
@@ -111,9 +116,10 @@ def main() -> None:
     twelve = args.dataset == "sd2011_12"
     for method in args.methods:
         load_before = os.getloadavg()
-        timing, synthetic = run_method(method, args.repeats, args.seed)
+        timing, synthetic = run_method(method, args.repeats, args.seed, args.column_method)
         load_after = os.getloadavg()
-        row = {"dataset": args.dataset, "method": method, "n_rows": 5000, **timing,
+        row = {"dataset": args.dataset, "method": method, "n_rows": 5000,
+               "column_method_option": args.column_method, **timing,
                "load_before": [round(x, 2) for x in load_before],
                "load_after": [round(x, 2) for x in load_after],
                "synthpop_median_s": recorded.get(method) if twelve else None,
@@ -123,7 +129,7 @@ def main() -> None:
                                            if twelve and method in recorded else None),
                "command": " ".join([sys.executable, *sys.argv])}
         if not args.skip_score:
-            row["confidata"] = headline(score(synthetic, f"confidata_{method}"))
+            row["confidata"] = headline(score(synthetic, f"confidata_{synthetic.stem}"))
             if twelve:
                 row["synthpop"] = headline(score(REFERENCE / SYNTHPOP_FILE[method],
                                                  f"synthpop_{method}"))

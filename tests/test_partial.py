@@ -105,3 +105,14 @@ def test_evaluate_counts_kept_columns_as_known_to_the_attacker(cps):
     aware, recorded = identity(model.kept_columns_)
     assert recorded == ["education", "experience"]
     assert aware > 10 * max(blind, 0.1)
+
+
+def test_rules_may_test_a_kept_column_visited_later_in_the_file(cps):
+    """Kept columns are visited first, so a rule on wage (the file's first column) may test
+    experience once experience is kept."""
+    frame, schema = cps
+    model = Parametric(schema, keep=["experience"], rules="experience < 5 -> wage = missing")
+    synthetic = model.fit(frame).sample(seed=5)
+    young = synthetic["experience"] < 5
+    assert young.sum() == (frame["experience"] < 5).sum() > 0
+    assert synthetic.loc[young, "wage"].isna().all() and synthetic.loc[~young, "wage"].notna().all()

@@ -290,6 +290,7 @@ class CART:
                     f"Column(s) {quote_names(bad)} cannot be synthesised (identifier, free text, "
                     "strata or case-weight column); remove them from the visit sequence."
                 )
+        sequence = self._order_sequence(sequence, schema)
         if not sequence:
             raise SynthesisError("No column is left to synthesise; check the visit sequence.")
         ordered = arithmetic_last(sequence, relations_in(schema))  # a sum after its terms
@@ -327,6 +328,11 @@ class CART:
         fresh = self.identifier_columns_ if self.identifiers == "fresh" else []
         kept = {*position, *fresh, self.strata, self.weight_column_}
         self.columns_ = [n for n in schema.names if n in kept]
+
+    def _order_sequence(self, sequence: list[str], schema: Schema) -> list[str]:
+        """The visit sequence as planned (a subclass may move columns, before rules and derived
+        columns are checked against it)."""
+        return sequence
 
     def _predictors(self, sequence: list[str]) -> dict[str, list[str]]:
         given = self.predictor_matrix

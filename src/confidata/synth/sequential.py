@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from confidata.errors import SynthesisError, quote_names
 from confidata.synth._encode import Part, encode_column, to_bins
@@ -49,6 +49,18 @@ __all__ = ["Bagging", "CTree", "Parametric", "RandomForest", "Sequential"]
 
 KEEP = "keep"
 _OPTION_USERS = {"mincriterion": ("ctree",), "ntree": ("rf", "bag"), "donors": ("pmm",)}
+
+
+_controller: list[ThreadpoolController] = []
+
+
+def _one_thread():
+    """One BLAS/OpenMP thread, through a controller made once: finding the thread pools costs
+    tens of milliseconds each time, as much as a whole ctree fit (scikit-learn and scipy are
+    imported by then, so their pools are found)."""
+    if not _controller:
+        _controller.append(ThreadpoolController())
+    return _controller[0].limit(limits=1)
 
 
 def _int_at_least(low: int) -> Callable[[Any], bool]:
@@ -146,14 +158,14 @@ class Sequential(CART):
                           else int(self.seed))
         # one BLAS/OpenMP thread per fit: the parts are fitted in parallel already, and
         # spinning library threads on a busy machine made each small regression 10x slower
-        with threadpool_limits(1):
+        with _one_thread():
             super().fit(data, progress=progress)
         return self
 
     def sample(self, n: int | None = None, *, seed: int | None = None,
                progress: Progress | None = None) -> pd.DataFrame:
         """`n` synthetic rows (default: as many as the real data). Same seed, same rows."""
-        with threadpool_limits(1):
+        with _one_thread():
             return super().sample(n, seed=seed, progress=progress)
 
     def _held_columns(self, schema: Schema) -> set[str]:
@@ -184,12 +196,6 @@ class Sequential(CART):
                 "leave them out of --keep."
             )
         self.kept_columns_ = keep
-        if keep:
-            sequence = keep + [c for c in self.visit_sequence_ if c not in keep]
-            self.visit_sequence_ = sequence
-            self.predictor_matrix_ = self._predictors(sequence)
-            shown = set(self.columns_) | set(keep)
-            self.columns_ = [n for n in schema.names if n in shown]
         self.column_methods_ = self._choose_methods(schema, data)
         used = set(self.column_methods_.values())
         for option, users in _OPTION_USERS.items():
@@ -199,6 +205,13 @@ class Sequential(CART):
                     f"{'s' if len(users) > 1 else ''}, which no column uses here; leave it out, "
                     f"or give a column that method with --column-method."
                 )
+
+    def _order_sequence(self, sequence: list[str], schema: Schema) -> list[str]:
+        """Kept columns first (synthpop visits its method-"" columns first too): every other
+        column is then synthesised given them, and rules may test them."""
+        keep = self.keep.split(",") if isinstance(self.keep, str) else list(self.keep or [])
+        keep = [str(c).strip() for c in keep if str(c).strip() in schema]
+        return list(dict.fromkeys(keep)) + [c for c in sequence if c not in keep]
 
     def _choose_methods(self, schema: Schema, data: pd.DataFrame) -> dict[str, str]:
         given = _method_pairs(self.column_methods)
