@@ -16,6 +16,7 @@ parties' own error lines, which by the secure package's rule never hold a data v
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 from dataclasses import dataclass, field
@@ -339,6 +340,7 @@ def run_he(cell: Cell, data: BenchData, folder: Path, timeout: float) -> Outcome
         timeout=timeout,
     )
     started = time.perf_counter()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the key holders: this run's only children
     try:
         demo = run_he_demo(folder, he, list(data.frames.values()))
     except DemoFailure as exc:
@@ -347,6 +349,8 @@ def run_he(cell: Cell, data: BenchData, folder: Path, timeout: float) -> Outcome
             f"he {exc.step}: {lines[-1][:400] if lines else 'a key holder failed'}"
         ) from None
     wall = time.perf_counter() - started
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    key_holders_cpu = (now.ru_utime + now.ru_stime) - (children.ru_utime + children.ru_stime)
     accuracy = compare_results(demo.result.to_dict(), demo.plain.to_dict(), dp=cell.protection == "dp")
     per_party = [
         party_figures(f"holder{i + 1}", "input", wall_s=s, bytes_sent=b)
@@ -377,6 +381,8 @@ def run_he(cell: Cell, data: BenchData, folder: Path, timeout: float) -> Outcome
             "decrypt": round(demo.decrypt_seconds, 3),
         },
         "wall_note": "keygen, every holder's encryption one after the other, aggregation and decryption",
+        # the key holders' processes together (keygen and decrypt): the OS's account of reaped children
+        "key_holders_cpu_s_total": round(key_holders_cpu, 3),
     }
     return Outcome(wall, per_party, accuracy, extra)
 
