@@ -48,13 +48,14 @@ def bench_cmd(
 
     from confidata.ipp.bench import GRIDS, SCENARIOS, TECHNIQUES, grid, nearest_parties, run_grid
 
-    def numbers(option: str, text: Optional[str]) -> Optional[tuple]:
+    def numbers(option: str, text: Optional[str], whole: bool = True) -> Optional[tuple]:
         if text is None:
             return None
         try:
-            values = tuple(float(v) if "." in v else int(v) for v in text.split(",") if v.strip())
+            values = tuple(float(v) if "." in v and not whole else int(v) for v in text.split(",") if v.strip())
         except ValueError:
-            raise SchemaError(f"{option} takes comma-separated numbers, e.g. 10000,100000.") from None
+            kind = "whole numbers, e.g. 10000,100000" if whole else "numbers, e.g. 10,50,150"
+            raise SchemaError(f"{option} takes comma-separated {kind}.") from None
         if values and min(values) < 0:  # empty: none (e.g. --latency-sizes "" runs no latency)
             raise SchemaError(f"{option} takes numbers of at least 0.")
         return values
@@ -70,7 +71,7 @@ def bench_cmd(
 
     spec = GRIDS["quick" if quick else "full"]
     changes = {k: v for k, v in (("sizes", numbers("--sizes", sizes)),
-                                 ("latencies", numbers("--latencies", latencies)),
+                                 ("latencies", numbers("--latencies", latencies, whole=False)),
                                  ("latency_sizes", numbers("--latency-sizes", latency_sizes)),
                                  ("protection_sizes", numbers("--protection-sizes", protection_sizes)),
                                  ("timeout", timeout)) if v is not None}
@@ -85,7 +86,13 @@ def bench_cmd(
         chosen = names("--cases", cases, [c.slug for c in load_catalogue()])
         pairs = case_cells(chosen, TECHNIQUES, nearest_parties)
         cells, notes = [c for c, _ in pairs], dict(pairs)
+    if not cells:
+        raise SchemaError("These options select no run: give --sizes, or --latencies with --latency-sizes, or "
+                          "--protection-sizes (or leave them out for the grid's).")
     folder = Path(output)
+    if (folder / "results.jsonl").exists() and not (resume or overwrite):
+        raise SchemaError(f"'{folder / 'results.jsonl'}' exists; pass --resume to add the missing runs or "
+                          "--overwrite to start again.")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=out, transient=False) as bar:
         task = bar.add_task("starting", total=None)
