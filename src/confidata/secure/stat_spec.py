@@ -181,13 +181,6 @@ def _holders(section: Mapping[str, Any], w: str, columns: list[str], family: str
             if part
         )
         raise _bad(w, f"key 'holders' must name every formula column once ({what}); {fix}")
-    if family == "logistic":
-        raise _bad(
-            w,
-            "a logistic model on vertically partitioned data is not supported: every Newton step needs "
-            "each joined unit's linear predictor, which spans both holders' columns. Fit a linear "
-            "probability model (family = \"ols\" on the 0/1 outcome), or pool the rows horizontally.",
-        )
     return {str(h): list(cols) for h, cols in given.items()}
 
 

@@ -171,13 +171,16 @@ async def _recv_ring(links: Any, peer: str, label: str, rows: int | None, cols: 
 
 
 async def holder_join(
-    links: Any, study: Study, inp: VerticalInput, *, feats: np.ndarray | None = None, dims=None
+    links: Any, study: Study, inp: VerticalInput, *, feats: np.ndarray | None = None, dims=None,
+    units: bool = False,
 ) -> tuple[np.ndarray | None, int]:
     """A holder's side: A's share of the cells (offset added), or None at B; and the join size.
 
     With `feats` (this holder's ring matrix) and `dims` (ring bits, A's and B's widths) the same
     protocol multiplies other features and A gets its share of the whole product F_A^T F_B
-    (`vertical_regression`)."""
+    (`vertical_regression`). With `units`, no product: A gets its share of the joined units'
+    features themselves, ``[x2 + x3 | y2 + y3]`` in the join order (offset added), the helper
+    holding ``[x1 | y1]`` (`vertical_logistic`)."""
     from nacl.bindings import crypto_scalarmult_base  # noqa: PLC0415
 
     me = links.me
@@ -247,6 +250,8 @@ async def holder_join(
         del theirs
         x2 = stream(seed_h, "x2", (n, pa), bits)
         x3 = stream(kab, "x3", (n, pa), bits)
+        if units:
+            return np.hstack([x2 + x3, y2 + y3]) + _dtype(bits).type(1 << (bits - 2)), n
 
         def product_a():
             z = ring_matmul(x2, y2 + y3, bits) + ring_matmul(x3, y2, bits)
@@ -262,6 +267,8 @@ async def holder_join(
     await _send_ring(links, helper, "x1part", theirs - x3)
     x1 = (await _recv_ring(links, helper, "x1part", n, pa, bits)) + (theirs - x3)
     del theirs
+    if units:
+        return None, n
     y1 = stream(seed_h, "y1", (n, pb), bits)
     y3 = stream(kab, "y3", (n, pb), bits)
 
@@ -274,9 +281,9 @@ async def holder_join(
     return None, n
 
 
-async def helper_join(links: Any, study: Study, *, dims=None) -> tuple[np.ndarray, int]:
+async def helper_join(links: Any, study: Study, *, dims=None, units: bool = False) -> tuple[np.ndarray, int]:
     """The helper's side: match, hand out positions, re-share, multiply; its share h, the join size
-    (with `dims`, of the whole product, as `holder_join`)."""
+    (with `dims`, of the whole product, as `holder_join`; with `units`, of the units' features)."""
     a_name, b_name = study.by_holders
     bits, pa, pb = dims or (ring_bits(study), *widths(study))
     seeds = {a_name: secrets.token_bytes(32), b_name: secrets.token_bytes(32)}
@@ -311,6 +318,8 @@ async def helper_join(links: Any, study: Study, *, dims=None) -> tuple[np.ndarra
     del masked
     x1 = part_x + await _recv_ring(links, b_name, "x1part", n, pa, bits)
     y2 = part_y + await _recv_ring(links, a_name, "y2part", n, pb, bits)
+    if units:
+        return np.hstack([x1, y1]), n
 
     def product_h():
         z = ring_matmul(x1, y1 + y2, bits) + ring_matmul(x2, y1, bits)

@@ -71,6 +71,7 @@ from confidata.secure.regression import (
 )
 from confidata.secure.study import Study, load_study
 from confidata.secure.vertical_join import helper_join, holder_join
+from confidata.secure.vertical_logistic import secure_vertical_logistic, unit_columns
 from confidata.secure.vertical_party import VerticalReport
 from confidata.table import read_table
 from confidata.table.readers import read_raw
@@ -156,7 +157,11 @@ def layout(study: Study) -> Layout:
             places.append((owner[term], len(per[owner[term]]) - 1))
             names.append(col.name)
     outcome = spec["outcome"]
-    per[owner[outcome]].append(numeric(outcome, outcome))
+    if spec["family"] == "logistic":  # a 0/1 outcome: its second level, or the number 1
+        level = spec["levels"].get(outcome, ["0", "1"])[1]
+        per[owner[outcome]].append(Column(outcome, outcome, level, 0.0, 0))
+    else:
+        per[owner[outcome]].append(numeric(outcome, outcome))
     places.append((owner[outcome], len(per[owner[outcome]]) - 1))
     holders = tuple(spec["holders"])
     columns = {h: tuple(c) for h, c in per.items()}
@@ -209,7 +214,11 @@ def model_input(study: Study, frame: pd.DataFrame, holder: str) -> ModelInput:
     codes = {s: _codes(sub, s, spec["levels"][s]) for s in sources if s in spec["levels"]}
     whole = []
     for col in cols:
-        if col.level is not None:
+        if col.level is not None and col.source not in codes:  # a numeric 0/1 logistic outcome
+            x = _numeric(sub, col.source, 0.0, 1.0)
+            if np.any((x != 0) & (x != 1)):
+                raise SchemaError(f"Column '{col.source}': a logistic outcome must be 0 or 1 in every row.")
+        elif col.level is not None:
             x = (codes[col.source] == spec["levels"][col.source].index(col.level)).astype(np.float64)
         else:
             x = _numeric(sub, col.source, *spec["bounds"][col.source])
@@ -220,6 +229,15 @@ def model_input(study: Study, frame: pd.DataFrame, holder: str) -> ModelInput:
         low = v & ((1 << lay.limb) - 1) if cols[i].limbs == 2 else v
         out[:, k] = (v - low) >> lay.limb if pos == 1 else low
     return ModelInput(ids, out)
+
+
+def unit_values(lay: Layout, holder: str, values: np.ndarray) -> np.ndarray:
+    """The holder's columns as whole numbers, limbs recombined (|v| <= 2**(2 limb) < 2**62), in the
+    ring: what a logistic model shares per joined unit (`vertical_logistic`)."""
+    out = np.zeros((len(values), len(lay.columns[holder])), dtype=np.int64)
+    for k, (i, pos) in enumerate(lay.ring(holder)):
+        out[:, i] += values[:, k] << (pos * lay.limb)
+    return out.astype(np.uint64)
 
 
 def holder_features(values: np.ndarray) -> np.ndarray:
@@ -402,12 +420,17 @@ async def _main(
     if problem is not None:
         raise problem
     check_peers(links.me, study, mine, theirs)
-    dims = (RING_BITS, lay.width(lay.holders[0]), lay.width(lay.holders[1]))
-    if role == "helper":
-        share, join_size = await helper_join(links, study, dims=dims)
+    logistic = study.spec["family"] == "logistic"
+    if logistic:  # the joined units themselves, not a product (`vertical_logistic`)
+        dims = (RING_BITS, *(len(lay.columns[h]) for h in study.by_holders))
     else:
-        feats = await links.compute(holder_features, inp.values)
-        share, join_size = await holder_join(links, study, inp, feats=feats, dims=dims)
+        dims = (RING_BITS, lay.width(lay.holders[0]), lay.width(lay.holders[1]))
+    if role == "helper":
+        share, join_size = await helper_join(links, study, dims=dims, units=logistic)
+    else:
+        make = (lambda v: unit_values(lay, links.me, v)) if logistic else holder_features
+        feats = await links.compute(make, inp.values)
+        share, join_size = await holder_join(links, study, inp, feats=feats, dims=dims, units=logistic)
     seconds_join = time.perf_counter() - connected
     for peer in others:  # the last message on these links; their close is then orderly
         await links.send(peer, FINAL, {"done": 1})
@@ -419,10 +442,17 @@ async def _main(
     phase["mpc"] = True
     await engine.connect()
     sh = fixed_point(engine)
-    plan = gram_plan(lay)
-    mine = None if share is None else share.reshape(-1)[plan.index]
-    total = await _exact_gram(engine, sh, study, mine, plan)
-    result = await solve_linear(sh, study, design_map(study, lay), total, study.max_records)
+    if logistic:
+        order = {hi: k for k, hi in enumerate(unit_columns(lay, study.by_holders))}
+        positions = [(order[hi], lay.precision(*hi)) for hi in lay.places[1:]]
+        result = await secure_vertical_logistic(
+            engine, sh, study, design_map(study, lay), share, join_size, len(order), positions
+        )
+    else:
+        plan = gram_plan(lay)
+        mine = None if share is None else share.reshape(-1)[plan.index]
+        total = await _exact_gram(engine, sh, study, mine, plan)
+        result = await solve_linear(sh, study, design_map(study, lay), total, study.max_records)
     if result is not None:
         result.notes.append(
             f"vertical: {join_size:,} units joined on the identifier; the model is over them only."
