@@ -7,7 +7,7 @@ protocol is described there), and which sizes, parties, latencies and protection
 A cell outside what an entry supports is written as ``refused`` with the reason, so that the
 grid shows what a technique cannot do beside what it costs. Every run appends one record to
 DIR/results.jsonl (`ipp.runs`) and a line to DIR/bench.log; `--resume` skips the cells that
-already have a record.
+already have a record other than ``failed`` (a failed cell is run again; its record stays).
 
 Latency: `tc netem` is not usable here (the kernel's netem module is absent even inside a user
 namespace), so latency is added in the transport: every message is held back the given
@@ -500,7 +500,8 @@ def run_grid(
     out.mkdir(parents=True, exist_ok=True)
     if overwrite and results.exists():
         results.unlink()
-    done = {r.key() for r in read_runs(results)} if results.exists() else set()
+    # a failed cell is run again (a party may have failed for a passing cause); its record stays
+    done = {r.key() for r in read_runs(results) if r.status != "failed"} if results.exists() else set()
     todo = [c for c in cells if _key(c) not in done]
     ctx = _Context(out, command or " ".join(shlex.quote(a) for a in sys.argv))
     ctx.note(

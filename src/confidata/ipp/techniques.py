@@ -105,7 +105,7 @@ def wait_measured(procs: list[PartyProcess], timeout: float) -> tuple[dict[str, 
     deadline = time.perf_counter() + timeout
     running = {pp.proc.pid: pp for pp in procs}
     usage: dict[str, tuple[float, float]] = {}
-    timed_out = False
+    timed_out = crashed = False
     while running:
         for pid, pp in list(running.items()):
             got, status, ru = os.wait4(pid, os.WNOHANG)
@@ -114,8 +114,10 @@ def wait_measured(procs: list[PartyProcess], timeout: float) -> tuple[dict[str, 
                 pp.seconds = time.perf_counter() - pp.started
                 usage[pp.name] = (ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024)
                 del running[pid]
-        if running and time.perf_counter() > deadline:
-            timed_out = True
+                if pp.proc.returncode != 0:  # the run has failed: the others would only wait for it
+                    crashed = True
+        if running and (crashed or time.perf_counter() > deadline):
+            timed_out = not crashed
             for pid, pp in running.items():
                 pp.proc.kill()
                 _, status, ru = os.wait4(pid, 0)
@@ -135,7 +137,8 @@ def _check(procs: list[PartyProcess], timed_out: bool, timeout: float, step: str
         raise TechniqueTimeout(f"{step}: stopped after the cell's limit of {timeout:.0f} s")
     failed = [p for p in procs if p.code != 0]
     # the party that stopped first is the one whose error does not blame another's connection
-    failed.sort(key=lambda p: "closed its connection" in p.stderr)
+    # (a party killed by a signal, code < 0, was stopped by this runner after another failed)
+    failed.sort(key=lambda p: (p.code < 0, "closed its connection" in p.stderr))
     if failed:
         # the culprit's own error line (the package's errors never print a data value)
         lines = [li for li in failed[0].stderr.strip().splitlines() if li.strip()]
