@@ -5,6 +5,12 @@
 #
 #   nohup bash bench/ipp_full.sh > bench/results_ipp/nohup.out 2>&1 &
 #
+# In a working tree that others edit while it runs, run the code of one commit instead, so that
+# no party starts on someone's half-written file (the records then name that commit):
+#
+#   git worktree add --detach /tmp/ipp-snap HEAD
+#   PYTHONPATH=/tmp/ipp-snap/src nohup bash bench/ipp_full.sh > bench/results_ipp/nohup.out 2>&1 &
+#
 # The order was chosen for a shared 2-core machine at load 15-25, where a run of three party
 # processes costs about a minute whatever its size (each party's interpreter start and imports
 # wait for a core):
