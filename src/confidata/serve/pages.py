@@ -177,6 +177,8 @@ async def schema_post(dataset_id: str, request: Request, owner: str = Depends(ow
     form = await _form(request)
     _dataset(request, owner, dataset_id)
     path = request.app.state.store.schema_file(dataset_id)
+    if not path.is_file():
+        raise HTTPException(409, "The schema is not ready: its inspect job has not finished.")
     schema = Schema.load(path)
     for i, column in enumerate(schema):
         def number(key: str, name: str = column.name) -> float | None:

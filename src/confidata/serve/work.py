@@ -125,6 +125,7 @@ class _Job:
 # -- the kinds -------------------------------------------------------------------------------
 def _inspect(job: _Job) -> None:
     path, schema_path, name = job.dataset(job.row["dataset"])
+    given = sha256_file(schema_path) if schema_path is not None else None
     job.stage("reading", 0.1)
     raw = read_raw(path)
     frame, inferred = from_raw(raw, schema_path)
@@ -139,7 +140,11 @@ def _inspect(job: _Job) -> None:
                              "levels": int(frame[c.name].nunique(dropna=True)),
                              "domain_public": c.domain_public,
                              "why": c.inferred_because} for c in inferred]}
-    inferred.save(job.data_dir / "datasets" / job.row["dataset"] / "schema.json", overwrite=True)
+    current = job.data_dir / "datasets" / job.row["dataset"] / "schema.json"
+    if (sha256_file(current) if current.is_file() else None) == given:  # not replaced meanwhile
+        inferred.save(current, overwrite=True)
+    else:
+        job.say("The schema was replaced while this job ran; the replacement is kept.")
     inferred.save(job.output("schema.json"), overwrite=True)
     (job.output("overview.json")).write_text(json.dumps(overview, indent=2), encoding="utf-8")
     job.say(f"{name}: {len(frame):,} rows, {len(inferred)} columns, {raw.format}. Review the kinds "
