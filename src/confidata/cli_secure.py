@@ -246,7 +246,7 @@ DEMOS: dict[str, tuple[str, Callable[[DemoOptions], None]]] = {
     "he-aggregate": ("many holders under a threshold HE key (--holders)", _he_demo),
     "regression": ("a regression across 3 parties on MPyC (--family)", partial(_models_demo, scenario="regression")),
     "quantile": ("exact quantiles across 3 parties on MPyC", partial(_models_demo, scenario="quantile")),
-    "vertical-regression": ("a regression over two holders' columns of joined units, with a helper (--family ols or ridge, --rows, --overlap)", _vertical_model_demo),
+    "vertical-regression": ("a regression over two holders' columns of joined units, with a helper (--family ols, ridge or logistic, --rows, --overlap)", _vertical_model_demo),
 }
 
 

@@ -199,12 +199,8 @@ def vertical_model_demo(rows: int, overlap: float, seed: int, tls: bool, family:
     from confidata.secure.runner import start_parties, wait_parties
     from confidata.secure.vertical_regression import plain_vertical_regression
 
-    if family not in ("ols", "ridge"):
-        raise ConfidataError(
-            "--family must be ols or ridge for a vertical regression (a logistic model needs each "
-            "joined unit's linear predictor across both holders; see 'confidata secure explain "
-            "vertical-regression')."
-        )
+    if family not in ("ols", "ridge", "logistic"):
+        raise ConfidataError("--family must be ols, ridge or logistic.")
     if not 0 < overlap <= 1:
         raise ConfidataError("--overlap must be in (0, 1]: the share of the NSO's persons the register holds.")
     with tempfile.TemporaryDirectory(prefix="confidata-demo-") as tmp:

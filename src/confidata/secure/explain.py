@@ -269,7 +269,9 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         "helper",
         "confidata.secure.vertical_regression (join: confidata.secure.vertical_join)",
         _SEMI + "; honest majority of the three parties: the helper does not collude with a holder; "
-        "HMAC and SHAKE-256 are pseudorandom. Two holders; OLS and ridge (no logistic).",
+        "HMAC and SHAKE-256 are pseudorandom. Two holders; OLS, ridge and logistic "
+        "(confidata.secure.vertical_logistic: the joined units' columns as shares, the sigmoid a "
+        "Chebyshev polynomial whose largest error the result states).",
         (
             (
                 "helper",
@@ -284,7 +286,9 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
             (
                 "every party",
                 "one bit: whether the joined design could be solved; with a min_cell_size, one more: "
-                "whether n reaches it",
+                "whether n reaches it; logistic: every Newton iterate (the coefficients after each step, a "
+                "function of the joined data only; the last is the output), never a unit's predictor or "
+                "probability",
             ),
             (
                 "a result holder",

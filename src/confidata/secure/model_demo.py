@@ -106,15 +106,17 @@ def demo_vertical_model_study(
     person number with a helper, written to folder/study.toml."""
     names = [*VERTICAL_COLUMNS, "helper"]
     ports = free_ports(len(names))
+    logistic = family == "logistic"  # the NSO holds 'high' (wage above 800) as the outcome
+    holders = {**VERTICAL_COLUMNS, "nso": ["high", "school", "sex"]} if logistic else VERTICAL_COLUMNS
     data: dict = {
         "study": {"name": f"demo-vertical-{family}", "statistic": "regression", "results": [names[0]]},
         "identifier": {"columns": ["person"], "forms": {"person": "text"}},
         "regression": {
-            "formula": "wage ~ age + school + sex + region",
+            "formula": f"{'high' if logistic else 'wage'} ~ age + school + sex + region",
             "family": family,
-            "bounds": {"age": [0, 120], "school": [0, 25], "wage": [0, 5000]},
-            "levels": {"sex": ["F", "M"], "region": REGIONS},
-            "holders": VERTICAL_COLUMNS,
+            "bounds": {"age": [0, 120], "school": [0, 25], **({} if logistic else {"wage": [0, 5000]})},
+            "levels": {"sex": ["F", "M"], "region": REGIONS, **({"high": ["no", "yes"]} if logistic else {})},
+            "holders": holders,
             **({"lambda": 100.0} if family == "ridge" else {}),
         },
         **local_sections(names, ports, tls=tls, timeout=timeout, max_records=max_records, helper="helper"),
@@ -130,7 +132,7 @@ def demo_vertical_model_data(rows: int, seed: int, overlap: float) -> dict[str, 
     common = int(round(rows * overlap))
     rng = np.random.default_rng([seed, 11])
     ids = np.char.add("P", np.char.zfill(rng.permutation(2 * rows)[: 2 * rows - common].astype(str), 8))
-    nso = people[VERTICAL_COLUMNS["nso"]].assign(person=ids[:rows])
+    nso = people[[*VERTICAL_COLUMNS["nso"], "high"]].assign(person=ids[:rows])
     # the register: the common persons' own columns, then other persons
     reg_ids = np.concatenate([ids[:common], ids[rows:]])
     reg = pd.concat([people.iloc[:common], extra.iloc[: rows - common]], ignore_index=True)
