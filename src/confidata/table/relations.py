@@ -38,7 +38,12 @@ population density holds the density's exact values). Like the levels `inspect` 
 relation it finds is marked ``"domain": "from data, not public"``: CART uses it as it is, while
 a differentially private synthesizer refuses it until a person declares it public (a codebook
 says so: delete the marker) or removes it. A relation written without the marker is declared
-public and costs no privacy budget.
+public and costs no privacy budget. A sum or difference holds no value of the data, but that
+the identity holds in (nearly) every row is itself read from the data, and a DP method that used
+it because `inspect` found it would let the data choose its output's structure unpaid; so it is
+marked the same way, and a codebook that defines the column (a delay is the actual minus the
+scheduled time) is what makes it public. Declared, it is free: the target is computed from the
+sampled terms, post-processing.
 
 When is a relation reported? Never from identifiers, free text, dates, survey weights or
 constant columns, nor towards a column with one level, and only when it is unlikely to hold
