@@ -154,3 +154,15 @@ def test_every_column_method_runs_on_a_real_file(cps):
         assert share == pytest.approx((frame["parttime"] == "yes").mean(), abs=0.04), method
     assert frame["region"].dtype == "category"
     assert set(METHODS) >= {"parametric", "ctree", "rf", "bag"}
+
+
+def test_refusals_name_columns_never_values():
+    from conftest import SENTINEL
+
+    frame = pd.DataFrame({"group": ["a", "b", SENTINEL] * 40, "amount": np.arange(120.0) - 60})
+    for options, fragment in (({"column_methods": {"group": "logreg"}}, "'group'"),
+                              ({"column_methods": {"amount": "lognorm"}}, "'amount'")):
+        with pytest.raises(SynthesisError) as caught:
+            Parametric(**options).fit(frame)
+        assert fragment in str(caught.value) and SENTINEL not in str(caught.value)
+        assert "-60" not in str(caught.value)
