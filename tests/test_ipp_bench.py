@@ -132,3 +132,18 @@ def test_cases_run_at_their_size_scaled_to_this_machine_and_say_so():
     beet = [(c, n) for c, n in pairs if n["case"] == "dk-sugar-beet-auction"]
     mpc = next((c, n) for c, n in beet if c.technique == "mpc_shamir_mpyc")
     assert mpc[0].parties == 5 and "1,200" in mpc[1]["case_scaling"]
+
+
+def test_peak_memory_is_each_party_s_own_not_the_runner_s(tmp_path):
+    import sys
+
+    from confidata.ipp.techniques import wait_measured
+    from confidata.secure.runner import launch
+
+    ballast = bytearray(200 * 2**20)  # the runner is large; wait4's ru_maxrss would report this
+    grow = "import time; x = bytearray(60 * 2**20); time.sleep(0.3)"
+    big = launch([sys.executable, "-c", grow], "big", tmp_path)
+    small = launch([sys.executable, "-c", "import time; time.sleep(0.3)"], "small", tmp_path)
+    usage, timed_out = wait_measured([big, small], 60)
+    assert not timed_out and len(ballast)
+    assert 60 <= usage["big"][1] < 150 and usage["small"][1] < 40

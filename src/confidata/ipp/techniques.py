@@ -98,21 +98,50 @@ def party_figures(
 
 
 # -- processes ---------------------------------------------------------------------------------
-def wait_measured(procs: list[PartyProcess], timeout: float) -> tuple[dict[str, tuple[float, float]], bool]:
-    """Wait for every process, reaping each with ``wait4`` to read its CPU seconds and peak
-    resident memory (MiB); processes past `timeout` are killed. Returns the usage per party and
-    whether the time limit was hit."""
+def _high_water_mib(pid: int) -> float | None:
+    """The process's peak resident memory so far (VmHWM), or None once it has gone."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def wait_measured(
+    procs: list[PartyProcess], timeout: float
+) -> tuple[dict[str, tuple[float, float | None]], bool]:
+    """Wait for every process, reaping each with ``wait4`` to read its CPU seconds; processes past
+    `timeout` (or still running when another failed) are killed. Returns (CPU s, peak MiB) per
+    party and whether the time limit was hit.
+
+    The peak is the process's own high-water mark (VmHWM), read every 20 ms while it runs: the
+    ``ru_maxrss`` of ``wait4`` is no use here, since Linux carries into it the high-water mark of
+    the memory the child was forked from (this runner's, with the data frames), so every small
+    party would read as large as the runner. A peak reached in the last 20 ms can be missed."""
     deadline = time.perf_counter() + timeout
     running = {pp.proc.pid: pp for pp in procs}
-    usage: dict[str, tuple[float, float]] = {}
+    peak: dict[str, float | None] = {pp.name: None for pp in procs}
+    usage: dict[str, tuple[float, float | None]] = {}
     timed_out = crashed = False
+
+    def reap(pid: int, pp: PartyProcess, flags: int) -> bool:
+        got, status, ru = os.wait4(pid, flags)
+        if not got:
+            return False
+        pp.proc.returncode = os.waitstatus_to_exitcode(status)
+        pp.seconds = time.perf_counter() - pp.started
+        usage[pp.name] = (ru.ru_utime + ru.ru_stime, peak[pp.name])
+        return True
+
     while running:
         for pid, pp in list(running.items()):
-            got, status, ru = os.wait4(pid, os.WNOHANG)
-            if got:
-                pp.proc.returncode = os.waitstatus_to_exitcode(status)
-                pp.seconds = time.perf_counter() - pp.started
-                usage[pp.name] = (ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024)
+            hwm = _high_water_mib(pid)  # None once exited (a zombie has no memory left)
+            if hwm is not None:
+                peak[pp.name] = max(peak[pp.name] or 0.0, hwm)
+            if reap(pid, pp, os.WNOHANG):
                 del running[pid]
                 if pp.proc.returncode != 0:  # the run has failed: the others would only wait for it
                     crashed = True
@@ -120,10 +149,7 @@ def wait_measured(procs: list[PartyProcess], timeout: float) -> tuple[dict[str, 
             timed_out = not crashed
             for pid, pp in running.items():
                 pp.proc.kill()
-                _, status, ru = os.wait4(pid, 0)
-                pp.proc.returncode = os.waitstatus_to_exitcode(status)
-                pp.seconds = time.perf_counter() - pp.started
-                usage[pp.name] = (ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024)
+                reap(pid, pp, 0)
             running = {}
         time.sleep(0.02)
     for pp in procs:
