@@ -23,6 +23,7 @@ from confidata.errors import SchemaError, SynthesisError
 from confidata.synth import CART
 from confidata.synth.dp import MST
 from confidata.synth.dp._base import PrivacyBudgetError
+from confidata.synth.rules import hold_relations
 from confidata.table import Schema, conform, infer_schema
 from confidata.table.arithmetic import clock_values, minutes
 from confidata.table.relations import Relation, find_relations, relations_in, with_relations
@@ -192,6 +193,17 @@ def test_mst_holds_a_declared_sum_by_post_processing(flights):
     assert broken(plain, related)["dep_time"] > len(plain) // 2
     assert broken(synthetic, related) == {"dep_time": 0}
     assert synthetic["dep_time"].between(1, 2400).all()  # midnight written as 2400, as declared
+
+
+def test_a_declared_sum_is_clipped_into_its_declared_range_after_sampling():
+    # DP post-processing: a total computed above the range the schema declares keeps the domain
+    raw = pd.DataFrame({"a": np.arange(100) % 41, "b": (np.arange(100) * 7) % 41})
+    raw["total"] = raw["a"] + raw["b"]
+    schema = infer_schema(raw).replace_column("total", minimum=0, maximum=60)
+    related = with_relations(schema, [Relation("sum", "a", "total", second="b")])
+    sample = conform(pd.DataFrame({"a": [10, 40, 5], "b": [20, 40, 1], "total": [0, 0, 0]}), schema)
+    held = hold_relations(sample, related)
+    assert list(held["total"]) == [30, 60, 6]  # 80 is clipped to the declared maximum 60
 
 
 # -- the schema -----------------------------------------------------------------------------

@@ -327,7 +327,11 @@ def derive(relation: Relation, sources: Mapping[str, pd.Series], target: pd.Seri
 def hold_relations(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """A sample with every relation of `schema` held: each target derived from its source, a
     column derived from a derived one after it. Relations naming a column the sample lacks
-    are skipped. Post-processing: it looks at the sample and the schema only."""
+    are skipped. Post-processing: it looks at the sample and the schema only.
+
+    A sum or difference computed outside the range the schema declares for its target (two
+    parts drawn high whose total passes the declared maximum) is clipped into that range: the
+    declared domain is the DP methods' promise, so the identity gives way in those rows."""
     relations = [r for r in relations_in(schema)
                  if all(n in frame for n in r.sources) and r.target in frame]
     if not relations:
@@ -335,6 +339,11 @@ def hold_relations(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     out = frame.copy()
     for relation in derivation_order(relations):
         out[relation.target] = derive(relation, out, out[relation.target], schema)
+        column = schema[relation.target]
+        if relation.kind in ARITHMETIC_KINDS and (column.minimum is not None
+                                                  or column.maximum is not None):
+            out[relation.target] = out[relation.target].clip(lower=column.minimum,
+                                                             upper=column.maximum)
     return out
 
 
