@@ -3,6 +3,8 @@ given them, as synthpop's ``method = ""``; checked on a real file (CPS1988) and 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,14 +76,24 @@ def test_cli_keep_and_column_method(cps, tmp_path, cli):
     data = tmp_path / "cps.csv"
     frame.to_csv(data, index=False)
     out = tmp_path / "syn.csv"
+    model = tmp_path / "partial.model"
     result = cli("synth", data, "-o", out, "--method", "parametric", "--seed", "3",
                  "--keep", "region,smsa", "--column-method", "wage=lognorm,experience=pmm",
-                 "--option", "donors=5")
+                 "--option", "donors=5", "--save-model", model)
     assert result.code == 0, result.output
     assert "kept real: 'region', 'smsa'" in result.stdout
     synthetic = pd.read_csv(out)
     assert (synthetic["region"] == frame["region"].astype(str)).all()
     assert set(synthetic["experience"]) <= set(frame["experience"])
+    # evaluate reads the kept columns from the model and gives them to the attacker
+    report = tmp_path / "report.html"
+    judged = cli("evaluate", data, out, "-u", "public-release", "-o", report,
+                 "--synthesis-model", model, "--seed", "1")
+    assert judged.code in (0, 1), judged.output
+    provenance = json.loads(report.with_suffix(".json").read_text())["provenance"]
+    assert provenance["known_to_attacker"] == ["region", "smsa"]
+    assert provenance["synthesis"]["kept_columns"] == ["region", "smsa"]
+    assert "kept by partial synthesis" in report.read_text() and "region, smsa" in report.read_text()
     wrong = cli("synth", data, "-o", tmp_path / "y.csv", "--keep", "region")
     assert wrong.code == 2 and "--keep" in wrong.output and "parametric" in wrong.output
 

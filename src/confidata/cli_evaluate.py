@@ -120,7 +120,8 @@ def evaluate_command(
     result = evaluate(real_frame, synth_frame, used, use_case=use_case, holdout=hold_frame,
                       keys=_keys(keys), target=target, model=model, seed=seed, files=files,
                       command=command, epsilon=synthesis.get("epsilon"),
-                      delta=synthesis.get("delta"), synthesis=synthesis or None)
+                      delta=synthesis.get("delta"), synthesis=synthesis or None,
+                      known=synthesis.get("kept_columns") or None)
     write_report(result, output, audience=audience, min_count=min_count, overwrite=overwrite)
     _print_verdicts(result)
     out.print(f"Wrote [bold]{escape(str(output))}[/] ({audience}), with "
@@ -139,6 +140,8 @@ def _synthesis(path: Path | None) -> dict[str, Any]:
     return {"method": type(model).__name__, "model_file": path.name,
             "model_sha256": _sha256(path), "epsilon": getattr(model, "epsilon", None),
             "delta": getattr(model, "delta", None),
+            # a partially synthetic file's real columns: known to its readers (evaluate's known=)
+            "kept_columns": list(getattr(model, "kept_columns_", [])),
             "privacy": None if ledger is None else {
                 "guarantee": ledger.guarantee(), "unit": ledger.unit,
                 "total": ledger.total, "spent": ledger.spent, "by_purpose": ledger.summary(),

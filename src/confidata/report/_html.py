@@ -392,6 +392,10 @@ def _provenance(data: dict) -> str:
             else _e(value if value is not None else "–")
         )
         rows.append(f"<tr><th>{label}</th><td>{shown}</td></tr>")
+    kept = prov.get("known_to_attacker") or []
+    if kept:  # a partially synthetic file: these columns hold real values
+        rows.append("<tr><th>real columns (kept by partial synthesis; known to the attacker in "
+                    f"the risk measures)</th><td>{_e(', '.join(map(str, kept)))}</td></tr>")
     deps = prov.get("dependencies") or {}
     dep_rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in sorted(deps.items()))
     dep_table = (
