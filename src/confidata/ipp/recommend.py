@@ -299,10 +299,12 @@ def recommend(
         none_applies = _none_applies(scenario, in_scenario, excluded, case)
     notes = []
     if baselines and ranked:
-        base = min(baselines, key=lambda b: b.wall.value)
+        # the third party is the arrangement a deployment would replace; pooling is the ceiling
+        third = [b for b in baselines if b.technique == "plain_trusted_third_party"]
+        base = third[0] if third else min(baselines, key=lambda b: b.wall.value)
         top = ranked[0]
         if base.wall.value > 0:
-            notes.append(f"{top.technique} takes {top.wall.value / base.wall.value:.3g}x the time of the "
+            notes.append(f"{top.technique} takes {_x(top.wall.value / base.wall.value)} the time of the "
                          f"{base.technique} baseline ({_seconds(base.wall.value)}), which needs a party "
                          "trusted with everyone's data in clear.")
     return Advice(
@@ -423,6 +425,13 @@ def _rank(candidates: list[Ranked], excluded: list[Excluded]) -> list[Ranked]:
     return ranked
 
 
+def _x(ratio: float) -> str:
+    """A ratio as people say it: 3.46x, 415x, 1,430x."""
+    if not math.isfinite(ratio):
+        return "infinitely many times"
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.3g}x"
+
+
 def _ratio(a: Prediction, b: Prediction) -> float:
     if b.value <= 0:
         return math.inf if a.value > 0 else 1.0
@@ -441,9 +450,9 @@ def _reason(place: int, c: Ranked, first: Ranked) -> str:
     elif place == 1:
         head = "fastest that meets the trust model"
     else:
-        head = f"{_ratio(c.wall, first.wall):.3g}x the time of {first.technique}"
+        head = f"{_x(_ratio(c.wall, first.wall))} the time of {first.technique}"
         if c.bytes is not None and first.bytes is not None:
-            head += f", {_ratio(c.bytes, first.bytes):.3g}x the bytes"
+            head += f", {_x(_ratio(c.bytes, first.bytes))} the bytes"
     return f"{head}: {cost}; accuracy {c.accuracy}; assumes {needs}; nearest measured {c.nearest}"
 
 
