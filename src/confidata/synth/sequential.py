@@ -29,6 +29,7 @@ bag, ``donors`` for pmm) are refused when no column uses such a method, rather t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -283,21 +284,27 @@ class Sequential(CART):
     # -- sample ---------------------------------------------------------------------------
     def _sample_one(self, model: FittedModel, n: int, rng: np.random.Generator,
                     progress: Progress | None) -> pd.DataFrame:
-        self._bins_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        if self.kept_columns_:
-            real = model.n_rows
-            if n == real:
-                self._kept_rows = np.arange(real)
-            elif n < real:
-                self._kept_rows = np.sort(rng.choice(real, size=n, replace=False))
-            else:
-                self._kept_rows = rng.integers(0, real, size=n)
-        return super()._sample_one(model, n, rng, progress)
+        # per-call state, per thread: two threads may sample one fitted model at once
+        state = self.__dict__.setdefault("_sampling", threading.local())
+        state.bins = {}
+        real = model.n_rows
+        if not self.kept_columns_:
+            state.kept_rows = None
+        elif n == real:
+            state.kept_rows = np.arange(real)
+        elif n < real:
+            state.kept_rows = np.sort(rng.choice(real, size=n, replace=False))
+        else:
+            state.kept_rows = rng.integers(0, real, size=n)
+        try:
+            return super()._sample_one(model, n, rng, progress)
+        finally:
+            state.bins, state.kept_rows = {}, None
 
     def _draw(self, step: Step, predictors: list[np.ndarray], idx: np.ndarray,
               rng: np.random.Generator) -> np.ndarray:
         if step.method == KEEP:
-            return step.leaf_values[self._kept_rows[idx]]
+            return step.leaf_values[self._sampling.kept_rows[idx]]
         if step.model is not None and not isinstance(step.model, Forest):
             return step.model.draw([p[idx] for p in predictors], len(idx), rng)
         # trees and forests walk the predictors' bins: each drawn array is binned once
@@ -310,7 +317,7 @@ class Sequential(CART):
     def _binned(self, part: Part, array: np.ndarray) -> np.ndarray:
         """`to_bins` of a drawn predictor array, kept for the later steps it predicts (the
         cache holds the array too, so its id cannot be reused while the entry lives)."""
-        cache = getattr(self, "_bins_cache", None)
+        cache = getattr(self.__dict__.get("_sampling"), "bins", None)
         if cache is None:
             return to_bins(part, array)
         hit = cache.get(id(array))
