@@ -231,7 +231,7 @@ def _numeric(values: pd.Series, column: Column, source: str) -> pd.Series:
     infinite = pd.Series(np.isinf(numbers.to_numpy(dtype=float)), index=numbers.index)
     if infinite.any():
         _fail(column, source, infinite, "infinite value(s)",
-              "replace them with a number or a missing code")
+              "replace them with a number, or leave those cells empty (missing)")
     finite = numbers.dropna()
     if column.kind is Kind.INTEGER:
         fractional = numbers.notna() & (numbers != np.round(numbers))

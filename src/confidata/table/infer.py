@@ -446,10 +446,13 @@ def _special_codes(counts: pd.Series) -> tuple[list[float], list[str]]:
     continuous tail is a cap (a top-coded amount's 99,999), data rather than a code: it lies
     within five times the largest other value and the rows just below it (from half the
     largest other value up) outnumber its own rows, as a tail piled up at a cap does.
+    Infinite values are left out: reading the data refuses them with the fix (`conform`).
     """
     if counts.empty:
         return [], []
     x = counts.index.to_numpy(dtype=float)
+    finite = np.isfinite(x)
+    counts, x = counts[finite], x[finite]
     whole = x == np.round(x)
     codes: list[float] = []
     notes: list[str] = []
