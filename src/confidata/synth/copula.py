@@ -16,8 +16,11 @@ Choices, stated:
   themselves for integers, dates and few-valued numbers). SDV fits a parametric family per
   number, whose misfit is most of its 1-way error.
 * **Categories** take the interval of [0, 1] of their cumulative proportion (no one-hot
-  columns): ordinal levels in their declared order, unordered levels and missing/code states
-  by frequency, most common first (as SDV's frequency encoding does). A row's normal score is
+  columns): ordinal levels in their declared order, unordered levels that are all numbers
+  (codes such as years of schooling) in numeric order, other unordered levels and
+  missing/code states by frequency, most common first (as SDV's frequency encoding does).
+  Ordering a numeric code by frequency lost its correlations (Ecdat Wages: experience
+  against schooling -0.22 in the real file, -0.03 synthetic). A row's normal score is
   the mean of the standard normal within its level's interval, and a draw falls in the level
   whose interval holds its uniform, so every level keeps its real share.
 * **Missing cells** are the indicator part of the column, correlated with everything else;
@@ -56,7 +59,7 @@ from confidata.synth._encode import MISSING_LEVEL, Part, decode_column, encode_c
 from confidata.synth._modelfile import read_model_file, write_model_file
 from confidata.synth._params import check_parameters
 from confidata.synth.rules import Rule, hold_relations, parse_rules
-from confidata.table.conform import conform, value_text
+from confidata.table.conform import conform, is_number, value_text
 from confidata.table.infer import infer_schema
 from confidata.table.schema import Kind, Role, Schema
 
@@ -366,9 +369,12 @@ def _fit_marginal(part: Part, array: np.ndarray, use: np.ndarray, kind: Kind,
     if part.is_categorical:
         codes = array[use].astype(np.int64)
         counts = np.bincount(codes, minlength=len(part.levels)).astype(float)
-        if part.kind == "category" and kind is Kind.ORDINAL:
-            real = [i for i, lv in enumerate(part.levels) if lv != MISSING_LEVEL]
-            blank = [i for i, lv in enumerate(part.levels) if lv == MISSING_LEVEL]
+        real = [i for i, lv in enumerate(part.levels) if lv != MISSING_LEVEL]
+        blank = [i for i, lv in enumerate(part.levels) if lv == MISSING_LEVEL]
+        numbered = bool(real) and all(is_number(part.levels[i]) for i in real)
+        if part.kind == "category" and (kind is Kind.ORDINAL or numbered):
+            if numbered and kind is not Kind.ORDINAL:  # codes such as years of schooling
+                real = sorted(real, key=lambda i: float(part.levels[i]))
             order = np.array(blank + real, dtype=np.int64)
         else:
             order = np.argsort(-counts, kind="stable").astype(np.int64)
