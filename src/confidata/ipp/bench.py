@@ -246,6 +246,18 @@ TECHNIQUES: dict[tuple[str, str], Technique] = {
             "(bench/RESULTS_PPRL.md)",
             protection_reason="linkage outputs record pairs: there are no cells to suppress or noise",
         ),
+        _entry(
+            "record_linkage",
+            "pprl_linkage_table",
+            "pprl_bloom_filters",
+            tq.run_pprl_table,
+            ("linkage", "clk"),
+            max_records=100_000,
+            max_reason="linked up to 10^5 x 10^5 here, as pprl_bloom (bench/RESULTS_PPRL.md)",
+            latency=False,
+            protections=("none", "small_cells"),
+            protection_reason="the linkage demo's study takes a minimum cell size but no epsilon",
+        ),
         *_baselines("record_linkage", (2,)),
         _entry(
             "federated_model",
@@ -265,7 +277,7 @@ TECHNIQUES: dict[tuple[str, str], Technique] = {
             tq.run_secure_parties,
             ("vertical-regression", "helper"),
             protection_reason="the vertical regression takes no output protection "
-        "(no minimum of rows, no epsilon)",
+            "(no minimum of rows, no epsilon)",
         ),
         *_baselines("federated_model", (3, 5)),
         _entry(
@@ -287,6 +299,7 @@ _NO_LATENCY = {
     "he_threshold_paillier": _HE_MAX_NOTE,
     "pooled": "no transport: the data are pooled in one process",
     "pprl_bloom": "the encodings travel as files, once per holder; no protocol rounds to delay",
+    "pprl_linkage_table": "`confidata pprl party` takes no added delay",
 }
 
 

@@ -150,6 +150,17 @@ def scenario_data(scenario: str, records: int, parties: int, folder: Path, seed:
             f"two holders of {records:,} person codes, 50% in common (controlled "
             "overlap), the register's written in lower case with stray spaces",
         )
+    if scenario == "linkage_table":
+        from confidata.pprl.demo import demo_linkage_data  # noqa: PLC0415
+
+        demo = demo_linkage_data(records, seed, 0.5)
+        return BenchData(
+            {"nso": demo.nso, "register": demo.register},
+            f"confidata.pprl.demo (seed {seed}): the generator's two files of {records:,} person records, "
+            "50% the same persons, with its default errors, plus a region at the NSO and an income band "
+            "at the register (the table's columns)",
+            truth=demo.truth,
+        )
     if scenario == "record_linkage":
         from confidata.pprl.generate import generate  # noqa: PLC0415
 

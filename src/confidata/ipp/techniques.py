@@ -15,6 +15,7 @@ parties' own error lines, which by the secure package's rule never hold a data v
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import sys
@@ -199,7 +200,7 @@ def _protection(cell: Cell) -> dict:
 
 
 # the techniques whose data are laid out otherwise than their scenario's (benchdata.scenario_data)
-DATA_LAYOUT = {"mpc_vertical_regression": "vertical_model"}
+DATA_LAYOUT = {"mpc_vertical_regression": "vertical_model", "pprl_linkage_table": "linkage_table"}
 
 
 def holder_names(cell: Cell) -> list[str]:
@@ -493,6 +494,74 @@ def run_pprl(cell: Cell, data: BenchData, folder: Path, timeout: float) -> Outco
             "fields": PPRL_FIELDS,
             "wall_note": "both holders encoding at once, then the linkage unit; each a whole process "
             "(interpreter start and file reading included); bytes are the .clk files",
+        },
+    )
+
+
+def run_pprl_table(cell: Cell, data: BenchData, folder: Path, timeout: float) -> Outcome:
+    """Linkage then a secure table over the linked pairs (``confidata pprl party``, the linkage
+    demo's three processes over TLS): the holders send keyed encodings without ids, the linkage
+    unit returns a random label per row, and the region x band table over the labels runs on
+    secret shares. Accuracy is the linkage's F1; the secure table is checked against the plain
+    table over the same linked pairs."""
+    from confidata.pprl.demo import (  # noqa: PLC0415
+        LinkageDemoData,
+        demo_linkage_study,
+        plain_tables,
+        start_linkage_parties,
+        write_key,
+    )
+
+    study = demo_linkage_study(
+        folder, tls=True, timeout=timeout, min_cell_size=5 if cell.protection == "small_cells" else 0
+    )
+    files = _write(data.frames, folder, ".csv")
+    key = write_key(folder / "holders.key")
+    procs = start_linkage_parties(folder / "study.toml", study, files, key, folder)
+    usage, timed_out = wait_measured(procs, timeout)
+    _check(procs, timed_out, timeout, "pprl party")
+    reports = {pp.name: pp.report() for pp in procs}
+    rows = pd.read_csv(folder / "linked-rows.csv")
+    demo = LinkageDemoData(data.frames["nso"], data.frames["register"], data.truth)
+    table = compare_results(reports["nso"]["result"], plain_tables(study, demo, rows)["linked"].to_dict())
+    ids_a, ids_b = demo.nso["id_a"].to_numpy(), demo.register["id_b"].to_numpy()
+    links = [[ids_a[i], ids_b[j]] for i, j in zip(rows.iloc[:, 0], rows.iloc[:, 1], strict=True)]
+    accuracy = linkage_accuracy(links, data.truth)
+    accuracy["detail"] += (
+        f"; the secure table over the linked pairs against plain: {table['kind']} {table['value']:g}"
+    )
+    rep = reports["nso"]
+    # each party's linkage phase (its own report beside the table's): bytes it sent, its seconds
+    linkage = {pp.name: json.loads((folder / f"result-{pp.name}.linkage.json").read_text()) for pp in procs}
+    per_party = [
+        party_figures(
+            pp.name,
+            "computing" if pp.name == "linkunit" else "input",
+            wall_s=pp.seconds,
+            cpu_s=usage[pp.name][0],
+            peak_rss_mb=usage[pp.name][1],
+            bytes_sent=linkage[pp.name]["bytes_sent"] + rep.get("bytes_sent", {}).get(pp.name, 0),
+            rounds=rep.get("rounds", {}).get(pp.name),
+        )
+        for pp in procs
+    ]
+    unit = linkage["linkunit"]
+    return Outcome(
+        float(linkage["nso"]["seconds_phase"] + rep["seconds_secure"]),
+        per_party,
+        accuracy,
+        {
+            "statistic": "linkage, then the region x band table of counts over the linked pairs",
+            "table_accuracy": table,
+            "linkage": {
+                "links": unit["links"],
+                "compared": unit["compared"],
+                "threshold": unit["threshold"],
+                "seconds_link": unit["seconds_link"],
+                "seconds_phase_nso": linkage["nso"]["seconds_phase"],
+            },
+            "wall_note": "the NSO's linkage phase (connected to labels received) plus its table phase "
+            "(connected to result); bytes are both phases', rounds the table phase's",
         },
     )
 
