@@ -16,8 +16,8 @@
 # wait for a core):
 # 1. every technique at 10^4 records per party, 0 ms, with the protections at 10^4
 # 2. every technique at 10^5, 0 ms
-# 3. 50 and 150 ms added latency at 10^4 for one technique of each kind, and the third party
-# 4. 10^6 per party for the techniques that take it in minutes
+# 3. 10^6 per party for the techniques that take it in minutes
+# 4. 50 and 150 ms added latency at 10^4 for one technique of each kind, and the third party
 # 5. 10 ms at 10^4 for the same techniques
 # 6. 10^6 for two-party Diffie-Hellman PSI and its BFV sum (some 150 s each at load 2,
 #    bench/RESULTS_SECURE.md), then the latencies at 10^5
@@ -28,13 +28,15 @@ cd "$(dirname "$0")/.."
 OUT=bench/results_ipp
 BENCH=(.venv/bin/confidata ipp bench -o "$OUT" --resume)
 KEY=mpc_shamir_mpyc,mpc_vertical_helper,psi_ecdh,psi_helper,mpc_regression,mpc_vertical_regression,mpc_quantiles
-CHEAP=mpc_shamir_mpyc,mpc_vertical_helper,psi_helper,mpc_quantiles,mpc_regression,pooled
+CHEAP=mpc_shamir_mpyc,mpc_vertical_helper,psi_helper,mpc_quantiles,mpc_regression,mpc_vertical_regression
 "${BENCH[@]}" --sizes 10000 --latency-sizes "" --protection-sizes 10000
 "${BENCH[@]}" --sizes 100000 --latency-sizes "" --protection-sizes ""
+"${BENCH[@]}" --sizes 1000000 --latency-sizes "" --protection-sizes "" --techniques "$CHEAP" --timeout 1200
+"${BENCH[@]}" --sizes 1000000 --latency-sizes "" --protection-sizes "" --techniques pooled --scenarios \
+    horizontal_aggregate,vertical_join_aggregate,intersection_count_sum,federated_model,quantiles
 "${BENCH[@]}" --sizes "" --latencies 50,150 --latency-sizes 10000 --protection-sizes "" --techniques "$KEY"
 "${BENCH[@]}" --sizes "" --latencies 50,150 --latency-sizes 10000 --protection-sizes "" \
     --techniques plain_trusted_third_party --scenarios horizontal_aggregate,intersection_count_sum
-"${BENCH[@]}" --sizes 1000000 --latency-sizes "" --protection-sizes "" --techniques "$CHEAP" --timeout 1200
 "${BENCH[@]}" --sizes "" --latencies 10 --latency-sizes 10000 --protection-sizes "" --techniques "$KEY"
 "${BENCH[@]}" --sizes 1000000 --latency-sizes "" --protection-sizes "" \
     --techniques psi_ecdh,psi_sum_bfv,psi_helper_sum,plain_trusted_third_party,he_threshold_paillier --timeout 1500
