@@ -45,6 +45,7 @@ TECHNIQUE_NEEDS: dict[str, tuple[str, ...]] = {
     "mpc_vertical_helper": ("semi_honest", "non_colluding_helper"),
     "mpc_vertical_regression": ("semi_honest", "non_colluding_helper"),
     "pprl_bloom": ("semi_honest", "linkage_unit"),
+    "pprl_linkage_table": ("semi_honest", "linkage_unit"),
     "plain_trusted_third_party": ("trusted_third_party",),
     "pooled": ("trusted_third_party",),
 }
