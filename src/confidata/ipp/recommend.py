@@ -134,12 +134,14 @@ class Advice:
 
 
 def default_results() -> Path:
-    """The committed results: beside the package in a checkout (bench/results_ipp/results.jsonl)."""
+    """The committed results beside the package in a checkout: the full run
+    (bench/results_ipp/results.jsonl), else the quick grid's (quick.jsonl beside it)."""
     here = Path(str(resources.files("confidata"))).resolve()
-    for root in (Path.cwd(), *here.parents):
-        candidate = root / DEFAULT_RESULTS
-        if candidate.is_file():
-            return candidate
+    for name in (DEFAULT_RESULTS, DEFAULT_RESULTS.with_name("quick.jsonl")):
+        for root in (Path.cwd(), *here.parents):
+            candidate = root / name
+            if candidate.is_file():
+                return candidate
     raise ConfidataError(
         f"No committed benchmark results found ({DEFAULT_RESULTS} in this folder or above the "
         "package); give one with --results FILE, or make one with 'confidata ipp bench -o DIR'."
