@@ -286,9 +286,9 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
             (
                 "every party",
                 "one bit: whether the joined design could be solved; with a min_cell_size, one more: "
-                "whether n reaches it; logistic: every Newton iterate (the coefficients after each step, a "
-                "function of the joined data only; the last is the output), never a unit's predictor or "
-                "probability",
+                "whether n reaches it; logistic: that bit per Newton step, and every Newton iterate (the "
+                "coefficients after each step, a function of the joined data only; the last is the output), "
+                "never a unit's predictor or probability",
             ),
             (
                 "a result holder",
@@ -298,7 +298,10 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         ),
         "the join of the vertical table with 1 + M + M(M+1)/2 features for a holder of M ring columns "
         "(two per numeric column, one per dummy; and their products), then about 100 matrix products "
-        "of p x p on MPyC: 124 rounds; 100,000 joined units x 5 predictors in 30 s on the busy 2 cores.",
+        "of p x p on MPyC: 124 rounds; 100,000 joined units x 5 predictors in 30 s on the busy 2 cores. "
+        "Logistic: the join without the product, then per Newton step about 2 sqrt(d) + p + 4 products "
+        "per joined unit (d the polynomial's degree in t**2, at most 96) and a Newton-Schulz solve; "
+        "10,000 joined units x 7 coefficients: 242 s, 182 MB per party, 956 rounds on the busy 2 cores.",
     ),
     ("quantile", "mpc"): Explanation(
         "quantile",

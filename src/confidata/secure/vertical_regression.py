@@ -1,6 +1,7 @@
 """Secure regression on vertically partitioned data: two holders hold different columns of the
 same units (the outcome and some predictors at one, other predictors at the other), joined on a
-shared identifier with a helper, as the vertical table (`vertical_join`); OLS and ridge.
+shared identifier with a helper, as the vertical table (`vertical_join`); OLS and ridge here,
+logistic in `vertical_logistic`.
 
 Why this shape. The model needs ``G = W'W`` over the joined units, ``W = [1 | X | y]`` (the
 design and the outcome), nothing else: ``X'X``, ``X'y`` and ``y'y`` are blocks of G. The two
@@ -38,9 +39,10 @@ What each party learns (semi-honest, the helper colludes with no holder, as `ver
 the helper, both set sizes and the equality pattern of the pseudonyms (so the join size n);
 each holder, the other's set size and n; no one which units joined, nor any sum, square or
 cross product; the result holders, the model: coefficients, standard errors, R², F, the
-log-likelihood and n. Two holders only (the join is two-party); a logistic model is refused
-(each Newton step needs every joined unit's linear predictor across both holders: a secure
-exponential per unit and step, not a fixed product).
+log-likelihood and n. Two holders only (the join is two-party). A logistic model is not a
+function of one Gram matrix (each Newton step needs every joined unit's linear predictor across
+both holders): with family = "logistic" the join hands over the joined units' whole numbers
+themselves (limbs recombined, `unit_values`) and `vertical_logistic` fits the model on them.
 """
 
 from __future__ import annotations
