@@ -521,8 +521,7 @@ def run_grid(
         f"grid of {len(cells)} cells, {len(cells) - len(todo)} already recorded, {len(todo)} to run; "
         f"commit {ctx.commit}"
     )
-    work = out / "work"
-    work.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="work-", dir=out))  # this call's own: another may run beside it
     written = []
     try:
         for i, cell in enumerate(todo):
