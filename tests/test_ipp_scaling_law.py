@@ -105,3 +105,14 @@ def test_an_unmeasured_size_is_the_nearest_run_scaled_by_the_law():
     assert pred.value == pytest.approx(105.0 * ratio, rel=1e-9)
     assert pred.extrapolated and pred.run_ids[0] == "l2"
     assert "the run(s) at 1,000,000 records scaled" in pred.note
+
+
+def test_a_cost_that_fell_with_records_is_held_flat_not_extrapolated_downwards():
+    # a fixed-cost protocol timed on a busy machine: 0.30 s at 10^4, 0.16 s at 10^5
+    points = [Point(10_000, 3, 0.0, 0.30, "a"), Point(100_000, 3, 0.0, 0.16, "b"),
+              Point(100_000, 3, 0.0, 0.20, "c")]
+    law = fit_law(points, "wall_s")
+    assert law.flat and law.b == 0.0 and "held at 0" in law.formula()
+    value, low, high = law.predict(1_000_000, 3)
+    assert value == pytest.approx(math.exp(np.mean(np.log([0.30, 0.16, 0.20]))), rel=1e-9)
+    assert low < 0.16 and high > 0.30  # the spread of the runs, widened for the three of them

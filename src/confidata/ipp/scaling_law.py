@@ -136,6 +136,7 @@ class Law:
     residual_sd: float | None  # on logs, with n - k degrees of freedom; None when n == k
     xtx_inv: tuple[tuple[float, ...], ...] | None
     zero: bool = False  # every measured value was 0 (no transport, no rounds)
+    flat: bool = False  # the fitted exponent in records was below 0 and is held at 0
     max_factor: float = DEFAULT_MAX_FACTOR
 
     @property
@@ -152,12 +153,14 @@ class Law:
         if self.zero:
             return f"{self.metric} = 0"
         text = f"{self.metric} = {math.exp(self.log_a):.3g} * records^{self.b:.2f}"
+        if self.flat:
+            text += " (held at 0: the runs fell with records, which is noise)"
         if self.d is not None:
             text += f" * parties^{self.d:.2f}"
         return text
 
     def _x(self, records: float, parties: float) -> np.ndarray:
-        x = [1.0, math.log(records)]
+        x = [1.0] if self.flat else [1.0, math.log(records)]
         if self.d is not None:
             x.append(math.log(parties))
         return np.asarray(x)
@@ -194,7 +197,7 @@ class Law:
         if self.zero:
             return 0.0, 0.0, 0.0
         x = self._x(records, parties)
-        coef = [self.log_a, self.b] + ([self.d] if self.d is not None else [])
+        coef = [self.log_a] + ([] if self.flat else [self.b]) + ([self.d] if self.d is not None else [])
         mean = float(np.dot(coef, x))
         if self.residual_sd is None or self.xtx_inv is None:
             return math.exp(mean), None, None
@@ -237,16 +240,23 @@ def fit_law(points: Sequence[Point], metric: str, *, max_factor: float = DEFAULT
     x = _design(usable, with_parties)
     y = np.log([p.value for p in usable])
     coef = _lstsq(x, y)
+    flat = bool(coef[1] < 0)
+    if flat:
+        # a cost cannot fall as records grow: a negative slope is the machine's noise around a
+        # cost that does not grow at this range, so the law is refitted without the records term
+        x = x[:, [0, 2]] if with_parties else x[:, [0]]
+        reduced = _lstsq(x, y)
+        coef = np.asarray([reduced[0], 0.0] + ([reduced[1]] if with_parties else []))
     k = x.shape[1]
     n = len(usable)
     residual_sd = xtx_inv = None
     if n > k and np.linalg.matrix_rank(x) == k:
-        resid = y - x @ coef
+        resid = y - x @ (np.delete(coef, 1) if flat else coef)
         residual_sd = float(math.sqrt(float(resid @ resid) / (n - k)))
         xtx_inv = tuple(tuple(float(v) for v in row) for row in np.linalg.inv(x.T @ x))
     loo = _leave_one_out(x, y)
     return Law(metric, float(coef[0]), float(coef[1]), float(coef[2]) if with_parties else None,
-               tuple(usable), loo, residual_sd, xtx_inv, max_factor=max_factor)
+               tuple(usable), loo, residual_sd, xtx_inv, max_factor=max_factor, flat=flat)
 
 
 def _leave_one_out(x: np.ndarray, y: np.ndarray) -> float | None:
