@@ -173,8 +173,9 @@ def _figure(pred: Prediction, unit) -> str:
     text = unit(pred.value)
     if pred.low is not None and pred.high is not None and not pred.measured and pred.high > pred.low:
         text += f" ({unit(pred.low)}-{unit(pred.high)})"
+    unknown = not pred.measured and (pred.low is None or pred.high is None)
     if pred.extrapolated:
-        text += " [extrapolated]"
+        text += " [extrapolated; error unknown: too few runs]" if unknown else " [extrapolated]"
     elif not pred.measured:
         text += " [interpolated]"
     return text
