@@ -200,9 +200,12 @@ def key_scores(a: np.ndarray, b: np.ndarray, blocks_a: np.ndarray, blocks_b: np.
 
     def one_pass(k):
         band_histogram = np.zeros(HIST_BINS, dtype=np.int64)
-        found = _join_score(keys_a, np.argsort(keys_a[k]), keys_b, np.argsort(keys_b[k]), k, a, b,
-                            count_a, count_b, float(floor), int(max_block), band_histogram)
-        return found, band_histogram
+        left, right, score, *counts = _join_score(keys_a, np.argsort(keys_a[k]), keys_b,
+                                                  np.argsort(keys_b[k]), k, a, b, count_a, count_b,
+                                                  float(floor), int(max_block), band_histogram)
+        # a pair among the 5 best of both its records over all passes is so within its own
+        # pass (fewer rivals there), so cutting each pass first changes nothing but the memory
+        return (*_best_per_record(left, right, score, len(b), KEEP_PER_RECORD), *counts), band_histogram
 
     histogram = np.zeros(HIST_BINS, dtype=np.int64)
     lefts, rights, scores = [], [], []
