@@ -226,6 +226,8 @@ def vertical_model_demo(rows: int, overlap: float, seed: int, tls: bool, family:
         rep = procs[0].report()
         plain = plain_vertical_regression(st, frames)
         _show("regression", rep["result"], plain)
+        for note in rep["result"]["notes"]:  # the logistic model's polynomial and its stated error
+            out.print(escape(note))
         same, worst = _same("regression", rep["result"], plain)
         out.print(
             ("[green]Equal[/]" if same else "[red]Different[/]")
