@@ -64,7 +64,10 @@ def test_internal_errors_ask_for_a_report_and_log_the_traceback(acs12_csv, monke
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli_module, "from_raw", broken)
+    import confidata.table.readers
+
+    # inspect imports from_raw when it runs (start-up stays light), so patch it where it lives
+    monkeypatch.setattr(confidata.table.readers, "from_raw", broken)
     code = cli_module.main(["inspect", str(acs12_csv), "-o", str(acs12_csv.with_suffix(".j"))])
     captured = capsys.readouterr()
     assert code == 3

@@ -21,7 +21,27 @@ from confidata.errors import (  # noqa: E402
     SchemaError,
     SynthesisError,
 )
-from confidata.table import Column, Kind, Role, Schema, infer_schema, read_table, write_table  # noqa: E402
+
+# The table names come on first use (PEP 562): `confidata.table` loads pandas and pyarrow, and a
+# party process of `confidata secure` or `confidata serve` that never reads a table should not wait
+# for them (issue 18: serve ready in 2 s). `from confidata import Schema` works as before.
+_LAZY = {name: "confidata.table" for name in (
+    "Column", "Kind", "Role", "Schema", "infer_schema", "read_table", "write_table")}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # once loaded, a plain attribute
+        return value
+    raise AttributeError(f"module 'confidata' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 try:
     __version__ = version("confidata")

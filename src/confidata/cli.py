@@ -12,9 +12,8 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import numpy as np
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -36,13 +35,12 @@ from confidata.errors import (
     SynthesisError,
     quote_names,
 )
-from confidata.synth import METHODS, check_options, load_model, synthesize
-from confidata.synth.dp import DPSynthesizer
-from confidata.table import Kind, Role, Schema, missing_mask, read_table, write_table
-from confidata.table._files import check_output_path
-from confidata.table.readers import from_raw, read_raw
-from confidata.table.relations import find_relations, relations_in, with_relations
-from confidata.table.writers import WRITABLE
+
+if TYPE_CHECKING:
+    from confidata.table import Schema
+
+# Every command imports the data stack (pandas, numba, scipy) inside its body: a party process of
+# 'confidata secure' or 'confidata serve' pays only for what it runs (tests/test_startup.py).
 
 app = typer.Typer(
     name="confidata",
@@ -95,6 +93,9 @@ def inspect(
     explain: Annotated[bool, typer.Option("--explain", help="Show why each kind was inferred.")] = False,
 ) -> None:
     """Describe a data file's columns and write its schema (kinds, roles, missing codes)."""
+    from confidata.table.readers import from_raw, read_raw
+    from confidata.table.relations import find_relations, relations_in, with_relations
+
     target = output or _default_schema_path(file)
     if target.exists() and not overwrite:
         raise OutputExistsError(
@@ -132,6 +133,8 @@ def _print_overview(file: Path, raw, frame, schema: Schema, *, explain: bool) ->
     if raw.encoding == "cp1252":
         out.print("[yellow]Read as Windows-1252 because it is not UTF-8; if accented letters look "
                   "wrong, pass --encoding (for example cp1250 for Central European files).[/]")
+    from confidata.table import missing_mask
+
     missing = missing_mask(frame, schema).mean()
     grid = Table(show_lines=False, header_style="bold")
     for header in ("column", "kind", "roles", "missing", "levels", "examples (seen 5+ times)"):
@@ -177,6 +180,8 @@ def _domain_text(values, column) -> str:
     return text
 def _examples(values, column) -> str:
     """The most common values, each shared by several rows; none for identifying columns."""
+    from confidata.table import Kind, Role
+
     if column.kind in (Kind.IDENTIFIER, Kind.TEXT) or Role.DIRECT_IDENTIFIER in column.roles:
         return "(hidden: identifying)"
     counts = values.dropna().value_counts()
@@ -205,6 +210,8 @@ def convert(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Convert a data file to another format, keeping column order, labels and missing codes."""
+    from confidata.table import read_table, write_table
+
     frame, used = read_table(file, schema, table=table, encoding=encoding)
     write_table(frame, output, used, overwrite=overwrite)
     out.print(f"Wrote {len(frame):,} rows x {len(used)} columns to [bold]{escape(str(output))}[/].")
@@ -218,6 +225,9 @@ def _output_paths(output: Path, m: int) -> list[Path]:
 
 def _check_outputs(paths: list[Path], overwrite: bool) -> None:
     """Refuse before any work is done, not after minutes of fitting."""
+    from confidata.table._files import check_output_path
+    from confidata.table.writers import WRITABLE
+
     for path in paths:
         check_output_path(path, overwrite=overwrite)
         if path.suffix.lower() not in WRITABLE:
@@ -281,6 +291,13 @@ def synth(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Fit a synthesizer on a confidential file and write synthetic microdata."""
+    import numpy as np
+
+    from confidata.synth import METHODS, check_options, synthesize
+    from confidata.synth.dp import DPSynthesizer
+    from confidata.table import Role, read_table, write_table
+    from confidata.table._files import check_output_path
+
     started = time.perf_counter()
     sequence = [c.strip() for c in visit_sequence.split(",")] if visit_sequence else None
     # what the user gave, as the method's keywords; the rest is left to the method's defaults
@@ -450,6 +467,11 @@ def sample(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Draw new synthetic rows from a saved model."""
+    import numpy as np
+
+    from confidata.synth import load_model
+    from confidata.table import write_table
+
     paths = _output_paths(output, m)
     _check_outputs(paths, overwrite)
     model = load_model(model_path)

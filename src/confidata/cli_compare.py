@@ -18,10 +18,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from confidata._cli_common import err, guarded, out
-from confidata.cli_evaluate import _VERDICT_STYLE, _keys, _parse_value, _read, _sha256
+from confidata.cli_evaluate import _VERDICT_STYLE, _keys, _parse_value
 from confidata.errors import InputFileError, SchemaError
-from confidata.table import read_table
-from confidata.table._files import check_output_path
 
 __all__ = ["compare_command", "print_comparison"]
 
@@ -78,6 +76,9 @@ def compare_command(
     """Fit several methods on the training part, judge each for the use case, rank them."""
     from confidata.compare import compare, plan_methods
     from confidata.report.comparison import write_comparison
+    from confidata.table import read_table
+    from confidata.table._files import check_output_path
+    from confidata.table.companion import file_sha256, read_companion
     from confidata.usecases import get_use_case
 
     get_use_case(use_case)
@@ -98,7 +99,7 @@ def compare_command(
     plan_methods(chosen, epsilon=epsilon, delta=delta, options=options, time_cap=time_cap)
     started = time.perf_counter()
     frame, used = read_table(real, schema)
-    hold = _read(holdout, used, "holdout") if holdout is not None else None
+    hold = read_companion(holdout, used, "holdout") if holdout is not None else None
     command = "confidata " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with _Bars() as bars:
         result = compare(frame, used, use_case=use_case, methods=chosen, holdout=hold,
@@ -106,7 +107,7 @@ def compare_command(
                          delta=delta, options=options, time_cap=time_cap, keys=_keys(keys),
                          target=target,
                          model=model, workers=workers, progress=bars, command=command,
-                         files={"real": {"name": real.name, "sha256": _sha256(real)}})
+                         files={"real": {"name": real.name, "sha256": file_sha256(real)}})
     html, json_path = write_comparison(result.data, output, overwrite=overwrite)
     print_comparison(result.data)
     out.print(f"Wrote [bold]{escape(str(html))}[/] and {escape(json_path.name)} in "

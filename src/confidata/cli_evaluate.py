@@ -6,7 +6,6 @@ thing; `cli.py` registers these on the main application.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import shlex
 import sys
@@ -19,10 +18,6 @@ from rich.table import Table
 
 from confidata._cli_common import guarded, out
 from confidata.errors import InputFileError, SchemaError, quote_names
-from confidata.table import Kind, Role, Schema, read_table
-from confidata.table._files import check_output_path
-from confidata.table.conform import conform_together, unseen_tokens, widen
-from confidata.table.readers import from_raw, read_raw
 
 __all__ = ["evaluate_command", "measures_run_command", "recommend_command"]
 
@@ -38,34 +33,6 @@ TargetOpt = Annotated[Optional[str], typer.Option("--target", help="Column an in
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for the measures that sample.")]
 
 
-def _read(path: Path, schema: Schema, role: str):
-    """Read one input with the real file's schema, so types are judged the same way.
-
-    Identifying columns the file lacks are left out of its schema: a synthesizer drops direct
-    identifiers (or makes fresh ones), and no measure compares them. Category levels the real
-    (training) file lacks are read as levels of their own (see `conform_together`), since every
-    split of a file with a many-level code leaves some only in the holdout.
-    """
-    raw = read_raw(path)
-    present = set(raw.frame.columns)
-    keep = [c.name for c in schema if c.name in present or not (
-        c.kind in (Kind.IDENTIFIER, Kind.TEXT) or c.has_role(Role.DIRECT_IDENTIFIER))]
-    own = schema.select(keep)
-    try:
-        return from_raw(raw, widen(own, unseen_tokens(raw.frame, own)))[0]
-    except SchemaError as exc:
-        raise SchemaError(f"The {role} file does not fit the real file's schema: {exc}") from None
-
-
-def _inputs(real: Path, synthetic: Path, schema: Path | None, holdout: Path | None):
-    """The three files, each read as it is; `used` is the real file's schema (evaluate and the
-    measures widen it by what the others hold)."""
-    real_frame, used = read_table(real, schema)
-    synth_frame = _read(synthetic, used, "synthetic")
-    hold_frame = _read(holdout, used, "holdout") if holdout is not None else None
-    return real_frame, synth_frame, hold_frame, used
-
-
 def _keys(keys: str | None) -> list[str] | None:
     if keys is None:
         return None
@@ -73,14 +40,6 @@ def _keys(keys: str | None) -> list[str] | None:
     if not names:
         raise SchemaError("--keys is empty; give column names separated by commas.")
     return names
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @guarded
@@ -103,6 +62,9 @@ def evaluate_command(
     """Judge a synthetic file for a use case and write the report (HTML, JSON, Markdown)."""
     from confidata.evaluate import evaluate
     from confidata.report import write_report
+    from confidata.synth.provenance import model_provenance
+    from confidata.table._files import check_output_path
+    from confidata.table.companion import file_sha256, read_evaluation_files
     from confidata.usecases import get_use_case
 
     get_use_case(use_case)  # an unknown use case fails before any file is read
@@ -111,12 +73,12 @@ def evaluate_command(
                              "report.md are written beside it.")
     for path in (output, output.with_suffix(".json"), output.with_suffix(".md")):
         check_output_path(path, overwrite=overwrite)
-    real_frame, synth_frame, hold_frame, used = _inputs(real, synthetic, schema, holdout)
-    files: dict[str, Any] = {role: {"name": path.name, "sha256": _sha256(path)}
+    real_frame, synth_frame, hold_frame, used = read_evaluation_files(real, synthetic, schema, holdout)
+    files: dict[str, Any] = {role: {"name": path.name, "sha256": file_sha256(path)}
                              for role, path in (("real", real), ("synthetic", synthetic),
                                                 ("holdout", holdout)) if path is not None}
     command = "confidata " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    synthesis = _synthesis(synthesis_model)
+    synthesis = model_provenance(synthesis_model)
     result = evaluate(real_frame, synth_frame, used, use_case=use_case, holdout=hold_frame,
                       keys=_keys(keys), target=target, model=model, seed=seed, files=files,
                       command=command, epsilon=synthesis.get("epsilon"),
@@ -126,26 +88,6 @@ def evaluate_command(
     _print_verdicts(result)
     out.print(f"Wrote [bold]{escape(str(output))}[/] ({audience}), with "
               f"{escape(output.with_suffix('.json').name)} and {escape(output.with_suffix('.md').name)}.")
-
-
-def _synthesis(path: Path | None) -> dict[str, Any]:
-    """What made the synthetic file, from its saved model: method, and the privacy budget of a
-    differentially private one."""
-    if path is None:
-        return {}
-    from confidata.synth import load_model
-
-    model = load_model(path)
-    ledger = getattr(model, "accountant_", None)
-    return {"method": type(model).__name__, "model_file": path.name,
-            "model_sha256": _sha256(path), "epsilon": getattr(model, "epsilon", None),
-            "delta": getattr(model, "delta", None),
-            # a partially synthetic file's real columns: known to its readers (evaluate's known=)
-            "kept_columns": list(getattr(model, "kept_columns_", [])),
-            "privacy": None if ledger is None else {
-                "guarantee": ledger.guarantee(), "unit": ledger.unit,
-                "total": ledger.total, "spent": ledger.spent, "by_purpose": ledger.summary(),
-                "noise": ledger.noise}}
 
 
 def _print_verdicts(result: dict[str, Any]) -> None:
@@ -231,6 +173,8 @@ def measures_run_command(
 ) -> None:
     """Compute one measure on a real and a synthetic file and explain the result."""
     from confidata.measures import MEASURES
+    from confidata.table.companion import read_evaluation_files
+    from confidata.table.conform import conform_together
 
     if name not in MEASURES:
         close = [m for m in MEASURES if name.lower() in m or m in name.lower()]
@@ -238,7 +182,7 @@ def measures_run_command(
         raise InputFileError(f"There is no measure '{name}'.{hint} See 'confidata measures list'.")
     function = MEASURES[name].function
     params = inspect.signature(function).parameters
-    real_frame, synth_frame, hold_frame, used = _inputs(real, synthetic, schema, holdout)
+    real_frame, synth_frame, hold_frame, used = read_evaluation_files(real, synthetic, schema, holdout)
     used, frames, _ = conform_together(used, {"real": real_frame, "synthetic": synth_frame,
                                               "holdout": hold_frame})
     real_frame, synth_frame, hold_frame = frames["real"], frames["synthetic"], frames["holdout"]

@@ -26,12 +26,14 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from confidata.errors import SchemaError, SynthesisError, quote_names
+
+if TYPE_CHECKING:  # pandas is imported when compare runs: `import confidata` stays quick
+    import pandas as pd
 
 __all__ = ["ComparisonResult", "UTILITY_FIGURES", "compare", "plan_methods", "rank", "read_comparison",
            "recommendation"]
@@ -93,6 +95,8 @@ def compare(frame: pd.DataFrame, schema=None, *, use_case: str,
     method's other options by name. `time_cap` (seconds) stops a method that has not sampled
     by then. `keys`, `target` and `model` go to `evaluate`.
     """
+    import pandas as pd
+
     from confidata import _compare_jobs as jobs_module
     from confidata.measures._shared import draw_seed
     from confidata.synth import METHODS

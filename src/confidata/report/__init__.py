@@ -6,6 +6,7 @@ no real count below ``min_count``, no real extreme value, no per-record details.
 """
 
 from confidata.report._data import AUDIENCES, ReportError
+from confidata.report._html import CSP
 from confidata.report.render import Rendered, ReportFiles, render_report, write_report
 
-__all__ = ["AUDIENCES", "Rendered", "ReportError", "ReportFiles", "render_report", "write_report"]
+__all__ = ["AUDIENCES", "CSP", "Rendered", "ReportError", "ReportFiles", "render_report", "write_report"]

@@ -21,7 +21,7 @@ from confidata.serve.runner import Runner
 from confidata.serve.store import Store, new_id
 from confidata.serve.work import method_options_from, sha256_file
 from confidata.synth import METHODS, check_options
-from confidata.table._files import FORMATS
+from confidata.table.readers import READABLE
 from confidata.table.writers import WRITABLE
 from confidata.usecases import get_use_case
 
@@ -29,7 +29,7 @@ __all__ = ["JOB_FIELDS", "OUTPUT_FORMATS", "UPLOAD_SUFFIXES", "delete_dataset", 
            "save_upload", "submit_job"]
 
 # database files need a table name, which an upload does not carry (yet)
-UPLOAD_SUFFIXES = tuple(s for s, f in FORMATS.items() if f not in ("sqlite", "duckdb"))
+UPLOAD_SUFFIXES = tuple(s for s, f in READABLE.items() if f not in ("sqlite", "duckdb"))
 OUTPUT_FORMATS = tuple(s.lstrip(".") for s in WRITABLE)
 # the keys each kind takes besides `kind`; a synth job also takes its method's own options
 JOB_FIELDS: dict[str, frozenset[str]] = {

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from confidata.report._html import CSP as REPORT_CSP
+from confidata.report import CSP as REPORT_CSP
 from confidata.serve import actions
 from confidata.serve.app import owner_of
 from confidata.synth import METHODS

@@ -25,7 +25,6 @@ from confidata.serve import actions
 from confidata.serve.app import owner_of
 from confidata.serve.security import CSRF_COOKIE, TOKEN_COOKIE, Guard
 from confidata.synth import METHODS, method_options
-from confidata.synth.dp import DPSynthesizer
 from confidata.table import Kind, Role, Schema
 from confidata.usecases import USE_CASES
 
@@ -149,6 +148,8 @@ def _parse_option(text: str, default: Any) -> Any:
 @router.get("/datasets/{dataset_id}", response_class=HTMLResponse)
 def dataset_page(dataset_id: str, request: Request, method: str = "cart",
                  owner: str = Depends(owner_of)) -> HTMLResponse:
+    from confidata.synth.dp import DPSynthesizer  # with the DP library: not at server start-up
+
     store = request.app.state.store
     row = _dataset(request, owner, dataset_id)
     jobs = [actions.job_view(j) for j in store.jobs(owner, dataset_id)]

@@ -33,11 +33,10 @@ import numpy as np
 from confidata import __version__
 from confidata.errors import ConfidataError, ConfidataWarning, InputFileError, quote_names
 from confidata.serve.store import connect, job_update
-from confidata.synth import METHODS, check_options, load_model, synthesize
-from confidata.synth.dp import DPSynthesizer
-from confidata.table import missing_mask, read_table, write_table
-from confidata.table.readers import from_raw, read_raw
-from confidata.table.relations import find_relations, with_relations
+from confidata.table import read_table, write_table
+
+# the synthesizers, the DP library and relations (scipy) are imported inside the job that uses
+# them: the server imports this module at start-up and should be listening within 2 s (issue 18)
 
 __all__ = ["KINDS", "MODEL_FILE", "method_options_from", "run_job", "sha256_file"]
 
@@ -124,6 +123,10 @@ class _Job:
 
 # -- the kinds -------------------------------------------------------------------------------
 def _inspect(job: _Job) -> None:
+    from confidata.table import missing_mask
+    from confidata.table.readers import from_raw, read_raw
+    from confidata.table.relations import find_relations, with_relations
+
     path, schema_path, name = job.dataset(job.row["dataset"])
     given = sha256_file(schema_path) if schema_path is not None else None
     job.stage("reading", 0.1)
@@ -152,6 +155,9 @@ def _inspect(job: _Job) -> None:
 
 
 def _synth(job: _Job) -> None:
+    from confidata.synth import METHODS, check_options, synthesize
+    from confidata.synth.dp import DPSynthesizer
+
     opts = dict(job.options)
     method = opts.pop("method", "cart")
     n, seed, fmt = opts.pop("n", None), opts.pop("seed", None), opts.pop("format", "csv")
@@ -207,6 +213,8 @@ def _synth(job: _Job) -> None:
 
 
 def _sample(job: _Job) -> None:
+    from confidata.synth import load_model
+
     opts = job.options
     source = job.source_job(opts["job"], ("synth",))
     n, seed, fmt = opts.get("n"), opts.get("seed"), opts.get("format", "csv")
@@ -224,9 +232,10 @@ def _sample(job: _Job) -> None:
 
 
 def _evaluate(job: _Job) -> None:
-    from confidata.cli_evaluate import _inputs, _synthesis  # the evaluate command's own reading
     from confidata.evaluate import evaluate
     from confidata.report import write_report
+    from confidata.synth.provenance import model_provenance
+    from confidata.table.companion import read_evaluation_files  # as the evaluate command reads
 
     opts = job.options
     path, schema_path, name = job.dataset(job.row["dataset"])
@@ -236,13 +245,14 @@ def _evaluate(job: _Job) -> None:
     if opts.get("holdout"):
         holdout, _, _ = job.dataset(opts["holdout"])
     job.stage("reading", 0.1)
-    real_frame, synth_frame, hold_frame, used = _inputs(path, synthetic, schema_path, holdout)
+    real_frame, synth_frame, hold_frame, used = read_evaluation_files(path, synthetic, schema_path,
+                                                                      holdout)
     files = {"real": {"name": name, "sha256": sha256_file(path)},
              "synthetic": {"name": synthetic.name, "sha256": sha256_file(synthetic)}}
     if holdout is not None:
         files["holdout"] = {"name": job.names[str(holdout)], "sha256": sha256_file(holdout)}
     model_file = source / MODEL_FILE
-    synthesis = _synthesis(model_file) if model_file.is_file() else {}
+    synthesis = model_provenance(model_file) if model_file.is_file() else {}
     command = _evaluate_command(opts, synthetic.name, holdout is not None, model_file.is_file())
     job.stage("measuring", 0.2)
     result = evaluate(real_frame, synth_frame, used, use_case=opts["use_case"], holdout=hold_frame,
@@ -261,9 +271,9 @@ def _evaluate(job: _Job) -> None:
 
 
 def _compare(job: _Job) -> None:
-    from confidata.cli_evaluate import _read  # the command line's reading of a holdout
     from confidata.compare import compare
     from confidata.report.comparison import write_comparison
+    from confidata.table.companion import read_companion  # as the compare command reads a holdout
 
     opts = job.options
     path, schema_path, name = job.dataset(job.row["dataset"])
@@ -273,7 +283,7 @@ def _compare(job: _Job) -> None:
     holdout = None
     if opts.get("holdout"):
         holdout_path, _, _ = job.dataset(opts["holdout"])
-        holdout = _read(holdout_path, used, "holdout")
+        holdout = read_companion(holdout_path, used, "holdout")
     stages: dict[str, str] = {}
 
     def progress(label: str, stage: str, message: dict[str, Any]) -> None:

@@ -4,22 +4,18 @@ door the command line uses (as synthpop's ``syn()`` is to its ``syn.<method>`` f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from confidata.errors import SynthesisError
 from confidata.synth._modelfile import read_model_file
 from confidata.synth._params import check_options as _check_options
 from confidata.synth._params import method_options
-from confidata.synth.cart import CART
-from confidata.synth.copula import GaussianCopula
-from confidata.synth.dp import AIM, MST, PrivBayes
-from confidata.synth.independent import Independent
-from confidata.synth.rules import RuleError, parse_rules
-from confidata.synth.sequential import Bagging, CTree, Parametric, RandomForest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AIM", "Bagging", "CART", "CTree", "METHODS", "MST", "Parametric", "PrivBayes",
@@ -27,18 +23,59 @@ __all__ = [
     "load_model", "method_options", "parse_rules", "synthesize",
 ]
 
-METHODS = {
-    "cart": CART,
-    "copula": GaussianCopula,
-    "sample": Independent,
-    "parametric": Parametric,  # synthpop's per-column methods (synth/sequential.py)
-    "ctree": CTree,
-    "rf": RandomForest,
-    "bag": Bagging,
-    "mst": MST,
-    "aim": AIM,
-    "privbayes": PrivBayes,
+# method name -> (module, class). The registry names every method without importing one: the
+# classes pull in numba, scipy and the DP libraries, and `confidata serve`, `confidata --help`
+# and the forms that list the methods should not wait for them (tests/test_startup.py).
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "cart": ("confidata.synth.cart", "CART"),
+    "copula": ("confidata.synth.copula", "GaussianCopula"),
+    "sample": ("confidata.synth.independent", "Independent"),
+    "parametric": ("confidata.synth.sequential", "Parametric"),  # synthpop's per-column methods
+    "ctree": ("confidata.synth.sequential", "CTree"),
+    "rf": ("confidata.synth.sequential", "RandomForest"),
+    "bag": ("confidata.synth.sequential", "Bagging"),
+    "mst": ("confidata.synth.dp", "MST"),
+    "aim": ("confidata.synth.dp", "AIM"),
+    "privbayes": ("confidata.synth.dp", "PrivBayes"),
 }
+# the public names this package re-exports, loaded on first use (PEP 562)
+_LAZY = {cls: module for module, cls in _REGISTRY.values()} | {
+    "RuleError": "confidata.synth.rules", "parse_rules": "confidata.synth.rules"}
+
+
+class _Methods(Mapping):
+    """The registry as a read-only mapping from a method's name to its class, imported when asked."""
+
+    def __getitem__(self, name: str) -> type:
+        module, cls = _REGISTRY[name]
+        return getattr(importlib.import_module(module), cls)
+
+    def __contains__(self, name: object) -> bool:  # Mapping's own would import the class
+        return name in _REGISTRY
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_REGISTRY)
+
+    def __len__(self) -> int:
+        return len(_REGISTRY)
+
+    def __repr__(self) -> str:
+        return f"METHODS({', '.join(_REGISTRY)})"
+
+
+METHODS: Mapping[str, type] = _Methods()
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'confidata.synth' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def load_model(path: str | Path):

@@ -26,12 +26,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from confidata.errors import ConfidataWarning, InputFileError, SchemaError, quote_names
-from confidata.table._files import decode_text, detect_format, format_name, sniff_delimiter
+from confidata.table._files import FORMATS, decode_text, detect_format, format_name, sniff_delimiter
 from confidata.table.conform import conform, value_text
 from confidata.table.infer import ColumnHints, infer_schema
 from confidata.table.schema import Schema
 
-__all__ = ["MIN_ROWS", "RawTable", "from_raw", "read_raw", "read_table"]
+__all__ = ["MIN_ROWS", "READABLE", "RawTable", "from_raw", "read_raw", "read_table"]
+
+# file extension -> format name, for every format `read_raw` reads (the counterpart of
+# writers.WRITABLE): what an upload form or a file dialog may offer
+READABLE: dict[str, str] = FORMATS
 
 # A table with fewer rows cannot be synthesised or assessed; a one-row "table" is nearly
 # always a wrong export (a header plus a totals row, a transposed sheet).
