@@ -47,6 +47,10 @@ from confidata.table.schema import Column, Kind, Role, Schema
 __all__ = ["ColumnHints", "infer_column", "infer_schema"]
 
 MAX_MISSING_TOKENS = 3  # more distinct non-numeric tokens than this: a text column
+# A token is quoted in a reason (which inspect prints and the schema file keeps) only when it is
+# a common missing-value code or shared by this many rows, the rule cli.py's examples follow: a
+# rarer entry may be a confidential value typed into the wrong column.
+MIN_EXAMPLE_COUNT = 5
 MAX_CODE_LEVELS = 3  # integer columns with at most this many values are codes
 MAX_SHAPE_LEVELS = 20  # up to this many values, the frequency shape decides code vs count
 # A number with at most this many values, each on this many rows on average, is a code or a
@@ -120,9 +124,16 @@ def _text_column(name: str, tokens: pd.Series, hints: ColumnHints) -> Column:
         numbers = pd.Series(
             numeric_tokens.to_numpy(), index=pd.to_numeric(numeric_tokens.index.str.strip())
         ).groupby(level=0).sum()
-        codes = [*missing, *sorted(other_tokens.index)]
-        return _numeric_column(name, numbers, tuple(codes), hints,
-                               text_codes=tuple(sorted(other_tokens.index)))
+        named = tuple(t for t in sorted(other_tokens.index)
+                      if t.strip().lower() in _MISSING_TOKENS or other_tokens[t] >= MIN_EXAMPLE_COUNT)
+        rare = tuple(t for t in sorted(other_tokens.index) if t not in named)
+        # A rare token is still read as missing (the numbers say the column is numeric, and the
+        # schema must read the file back), but "" goes first: a writer spells a missing cell with
+        # the first code, and a rare entry must never be copied into every missing synthetic cell.
+        lead = [""] if rare and "" not in missing else []
+        codes = [*lead, *missing, *named, *rare]
+        return _numeric_column(name, numbers, tuple(codes), hints, text_codes=named,
+                               rare_codes=len(rare))
     odd = _odd_missing_tokens(present)
     note = ""
     if odd:
@@ -290,6 +301,7 @@ def _numeric_column(
     hints: ColumnHints,
     *,
     text_codes: tuple[str, ...] = (),
+    rare_codes: int = 0,
 ) -> Column:
     """Decide a numeric column from its distinct values (index) and their counts."""
     missing = tuple(dict.fromkeys([*missing, *hints.user_missing]))
@@ -300,6 +312,10 @@ def _numeric_column(
     notes = []
     if text_codes:
         notes.append(f"{_quoted(text_codes)} among numbers: missing code(s)")
+    if rare_codes:  # counted, never quoted: see MIN_EXAMPLE_COUNT
+        notes.append(f"{rare_codes} other non-numeric token(s) among numbers, each in fewer than "
+                     f"{MIN_EXAMPLE_COUNT} rows, read as missing (not shown: a rare entry may "
+                     "identify someone; check missing_values before sharing this schema)")
     notes += code_notes
     if values.empty:
         return Column(name, Kind.CATEGORICAL, missing_values=missing, description=hints.label,
