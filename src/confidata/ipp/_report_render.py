@@ -253,7 +253,8 @@ def render_html(data: dict[str, Any]) -> str:
     head = [
         f"<header class=banner id=summary><h1 style='font-size:1.8em'>{_e(data['title'])}</h1>"
         f"<p>{summary['runs']} runs ({_e(counts)}) of {summary['techniques']} techniques in "
-        f"{summary['scenarios']} scenarios, from <code>{_e(data['source'])}</code>.</p>"
+        f"{summary['scenarios']} scenario{'s' if summary['scenarios'] != 1 else ''}, from "
+        f"<code>{_e(data['source'])}</code>.</p>"
         f"<p>Machine: {_e(machines)}. Commit: <code>{_e(', '.join(data['commits']))}</code>. "
         f"1-minute load average {_e(_fmt(load['min']))}–{_e(_fmt(load['max']))} during the runs (other "
         f"programs shared the machine: a time is an upper bound). Latency added via "
