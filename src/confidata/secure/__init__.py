@@ -24,7 +24,9 @@ Vertical tables: `vertical` (a holder's keys, codes and values; the plain table)
 `vertical_join` (the join at the helper and the product on replicated shares), `vertical_party`
 (one party's process: the join on `channel`, then exact cells and protection on MPyC),
 `vertical_demo` (the demo's study and data), `vertical_regression` (OLS and ridge over two
-holders' columns: the same join on products of their columns, then the horizontal solve).
+holders' columns: the same join on products of their columns, then the horizontal solve),
+`vertical_logistic` (logistic over two holders' columns: the joined units as shares, Newton
+steps with a Chebyshev sigmoid on shares).
 """
 
 from confidata.secure.certs import make_certificates
