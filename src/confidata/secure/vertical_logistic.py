@@ -7,8 +7,8 @@ holders' columns. So the units themselves enter the secure computation. The help
 (`vertical_join`, ``units=True``) ends, before any product, with holder A and the helper holding
 additive ring shares of every joined unit's whole numbers (both holders' columns, in the join's
 secret order): A ``x2 + x3``, the helper ``x1`` (its masks). On MPyC these become Shamir shares
-of the exact integers by the carry rule of `vertical_regression._exact_gram` (one secure product
-of two top bits per entry), then fixed point (scaled columns in [-1, 1], 64 fractional bits:
+of the exact integers by the carry rule of `vertical_regression.exact_ring_values` (one secure
+product of two top bits per entry), then fixed point (scaled columns in [-1, 1], 64 fractional bits:
 a public power of two, exact). Nobody learns more than the join already told them.
 
 A Newton step, on shares (the iterate beta is public, as in the horizontal case):
@@ -64,10 +64,9 @@ __all__ = ["DEGREES", "SIGMOID_TOL", "chebyshev_fit", "secure_vertical_logistic"
 
 DEGREES = (8, 12, 16, 24, 32, 48, 64, 96)  # in u = 2 t**2 - 1: twice that in t
 SIGMOID_TOL = 1e-12  # largest error of the polynomial sigmoid on [-R, R] the degree is chosen for
-RING_BITS = 64
 # the last Newton step is below this (scaled units): Newton converges quadratically, so the new
-# iterate is then within about 1e-12 of the root; one step fewer than the horizontal's 1e-10 (each
-# step costs a Newton-Schulz inverse, some 100 rounds)
+# iterate is then within about 1e-12 of the root, and the confirming step the horizontal's 1e-10
+# may need (a Newton-Schulz inverse, some 100 rounds) is saved
 STEP_TOL = 1e-6
 
 
@@ -107,25 +106,6 @@ def chebyshev_fit(radius: float) -> tuple[int, np.ndarray, np.ndarray, float]:
 def unit_columns(layout, holders: tuple[str, str]) -> list[tuple[str, int]]:
     """The order of the columns in the joined units' shares: A's columns, then B's."""
     return [(h, i) for h in holders for i in range(len(layout.columns[h]))]
-
-
-async def _exact_units(engine, sh: _Shares, study: Study, share, n: int, width: int):
-    """Shares (field array n x width at 2**f) of the joined units' whole numbers from A's and the
-    helper's ring shares (A added 2**62): t = a + h - 2**64 (top bit of a OR of h) - 2**62."""
-    rt, field = engine.rt, sh.field
-    k = n * width
-    if share is not None:
-        values = [int(v) for v in np.asarray(share, dtype=np.uint64).reshape(-1)]
-        mine = np.array(values + [(v >> (RING_BITS - 1)) << FRAC_BITS for v in values], dtype=object)
-    else:
-        mine = np.zeros(2 * k, dtype=object)
-    senders = [study.index(study.by_holders[0]), study.index(study.helper.name)]
-    got_a, got_h = rt.input(sh.secfxp.array(field.array(mine), integral=False), senders=senders)
-    a = await engine.step(rt.gather(got_a), "the joined units' shares")
-    h = await engine.step(rt.gather(got_h), "the joined units' shares")
-    wrap = a[k:] + h[k:] - await sh.mul(a[k:], h[k:])
-    exact = a[:k] + h[:k] - wrap - field(1 << (RING_BITS - 2))
-    return exact.reshape(n, width)
 
 
 def horner_blocks(coef: np.ndarray, m: int) -> list[np.ndarray]:
@@ -230,14 +210,13 @@ async def _hessian(sh: _Shares, X, prob, p: int):
 
 
 async def secure_vertical_logistic(
-    engine, sh: _Shares, study: Study, design, share, join_size: int, width: int, positions
+    engine, sh: _Shares, study: Study, design, units, positions
 ) -> RegressionResult | None:
-    """Fit the study's logistic model over the joined units (see the module notes); `share` is
-    A's or the helper's ring share of the units (None at B), `positions` the index of every
-    design column (after the intercept) and of the outcome in the units' columns, with the power
-    of two of its whole number."""
-    n, p = join_size, len(design.names)
-    units = await _exact_units(engine, sh, study, share, n, width)
+    """Fit the study's logistic model over the joined units (see the module notes); `units` are
+    shares of their exact whole numbers (n x columns, `vertical_regression.exact_ring_values`),
+    `positions` the index of every design column (after the intercept) and of the outcome in
+    the units' columns, with the power of two of its whole number."""
+    n, p = units.shape[0], len(design.names)
     field = sh.field
     cols = [sh.const(np.ones(n))]
     for index, precision in positions:

@@ -83,6 +83,7 @@ __all__ = [
     "GramPlan",
     "Layout",
     "ModelInput",
+    "exact_ring_values",
     "gram_plan",
     "holder_features",
     "layout",
@@ -447,9 +448,11 @@ async def _main(
     if logistic:
         order = {hi: k for k, hi in enumerate(unit_columns(lay, study.by_holders))}
         positions = [(order[hi], lay.precision(*hi)) for hi in lay.places[1:]]
-        result = await secure_vertical_logistic(
-            engine, sh, study, design_map(study, lay), share, join_size, len(order), positions
+        flat = None if share is None else share.reshape(-1)
+        units = (await exact_ring_values(engine, sh, study, flat, join_size * len(order))).reshape(
+            join_size, len(order)
         )
+        result = await secure_vertical_logistic(engine, sh, study, design_map(study, lay), units, positions)
     else:
         plan = gram_plan(lay)
         mine = None if share is None else share.reshape(-1)[plan.index]
@@ -485,15 +488,14 @@ async def _main(
     )
 
 
-async def _exact_gram(engine: Engine, sh, study: Study, share: np.ndarray | None, plan: GramPlan):
-    """Shares (field array at 2**f) of the scaled ``[X'X, X'y, y'y]`` from A's and the helper's
-    ring shares: each product entry t = a + h - 2**64 * (top bit of a OR top bit of h) - 2**62
-    (A added 2**62), the OR one secure product of bits; then the limbs recombined and the entry
-    brought to the fixed point by public powers of two and one truncation."""
+async def exact_ring_values(engine: Engine, sh, study: Study, share: np.ndarray | None, k: int):
+    """Shares (field array, the integers themselves) of k exact values from A's and the helper's
+    ring shares (B passes None): t = a + h - 2**64 * (top bit of a OR top bit of h) - 2**62 (A
+    added 2**62; `vertical_join.reconstruct_carry` in the clear), the OR one secure product of
+    bits. Used for the Gram entries and, in a logistic model, the joined units' values."""
     if RING_BITS != FRAC_BITS:  # the wrap term below is a bit at scale 2**f standing for 2**64
         raise ConfidataError("The vertical regression needs the ring and the fixed point at 64 bits.")
     rt, field = engine.rt, sh.field
-    k = len(plan.index)
     if share is not None:
         values = [int(v) for v in np.asarray(share, dtype=np.uint64)]
         mine = np.array(values + [(v >> (RING_BITS - 1)) << FRAC_BITS for v in values], dtype=object)
@@ -504,7 +506,15 @@ async def _exact_gram(engine: Engine, sh, study: Study, share: np.ndarray | None
     a = await engine.step(rt.gather(got_a), "the Gram shares")
     h = await engine.step(rt.gather(got_h), "the Gram shares")
     wrap = a[k:] + h[k:] - await sh.mul(a[k:], h[k:])
-    exact = a[:k] + h[:k] - wrap - field(1 << (RING_BITS - 2))
+    return a[:k] + h[:k] - wrap - field(1 << (RING_BITS - 2))
+
+
+async def _exact_gram(engine: Engine, sh, study: Study, share: np.ndarray | None, plan: GramPlan):
+    """Shares (field array at 2**f) of the scaled ``[X'X, X'y, y'y]``: the exact product entries
+    (`exact_ring_values`), the limbs recombined and each entry brought to the fixed point by
+    public powers of two and one truncation."""
+    field = sh.field
+    exact = await exact_ring_values(engine, sh, study, share, len(plan.index))
     # entry e is sum(t * 2**shift) / 2**precision at scale 1, i.e. that sum times
     # 2**(2f - precision) at scale 2**(2f): one truncation brings all to 2**f
     out = []
