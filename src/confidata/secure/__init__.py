@@ -29,13 +29,30 @@ holders' columns: the same join on products of their columns, then the horizonta
 steps with a Chebyshev sigmoid on shares).
 """
 
-from confidata.secure.certs import make_certificates
-from confidata.secure.engine import PartyFailure
-from confidata.secure.local import LocalAggregates, aggregate
-from confidata.secure.party import PartyReport, run_party
-from confidata.secure.plain import TableResult, plain_result
-from confidata.secure.scaling import FixedPointPlan, plan_for
-from confidata.secure.study import Party, Study, load_study, parse_study
+import importlib
+
+# The public names load on first use (PEP 562): `confidata.secure.local` brings pandas and
+# `party` MPyC, and the command line imports this package at start-up for the demo scenarios'
+# names only (tests/test_startup.py). `from confidata.secure import run_party` works as before.
+_LAZY = {
+    "make_certificates": "certs", "PartyFailure": "engine", "LocalAggregates": "local",
+    "aggregate": "local", "PartyReport": "party", "run_party": "party", "TableResult": "plain",
+    "plain_result": "plain", "FixedPointPlan": "scaling", "plan_for": "scaling", "Party": "study",
+    "Study": "study", "load_study": "study", "parse_study": "study",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"confidata.secure.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'confidata.secure' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "FixedPointPlan",

@@ -12,12 +12,15 @@ normaliser has work to do; for a sum it also holds a whole-number income per per
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from confidata.secure.runner import free_ports, local_sections, write_local_study
 from confidata.secure.study import Study
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# numpy, pandas and the runner are imported by the functions: the command line reads SCENARIOS
+# when it starts, and `confidata --help` should not wait for pandas (tests/test_startup.py)
 
 __all__ = ["SCENARIOS", "demo_psi_data", "demo_psi_study", "holder_names"]
 
@@ -40,6 +43,8 @@ def demo_psi_study(
     holders: int = 2,
 ) -> Study:
     """An intersection study over parties on 127.0.0.1, written to folder/study.toml."""
+    from confidata.secure.runner import free_ports, local_sections, write_local_study
+
     names = holder_names(holders) + (["helper"] if technique == "helper" else [])
     ports = free_ports(len(names))
     data = {
@@ -66,6 +71,9 @@ def demo_psi_data(records: int, seed: int, overlap: float = 0.5, holders: int = 
     """The holders' files: each register holds exactly round(records * overlap) of the NSO's
     persons (the same ones in every register, so all holders share exactly that many) and new
     codes of its own for the rest."""
+    import numpy as np
+    import pandas as pd
+
     rng = np.random.default_rng(seed)
     common = int(round(records * overlap))
     fresh = records - common
