@@ -50,10 +50,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-# Example values are shown only when this many rows share them, so inspect never prints a
-# rare (possibly identifying) value.
-MIN_EXAMPLE_COUNT = 5
-
 
 def _version(value: bool) -> None:
     if value:
@@ -181,6 +177,10 @@ def _domain_text(values, column) -> str:
 def _examples(values, column) -> str:
     """The most common values, each shared by several rows; none for identifying columns."""
     from confidata.table import Kind, Role
+
+    # shown only when this many rows share a value, so inspect never prints a rare (possibly
+    # identifying) one; the same rule decides which missing codes inspect's reasons may name
+    from confidata.table.infer import MIN_EXAMPLE_COUNT
 
     if column.kind in (Kind.IDENTIFIER, Kind.TEXT) or Role.DIRECT_IDENTIFIER in column.roles:
         return "(hidden: identifying)"
