@@ -85,6 +85,7 @@ def _cell_rows(cells: Sequence[dict]) -> list[list[str]]:
                 _td(c.get("rounds"), True),
                 _td(c.get("cpu_s"), True),
                 _td(c.get("peak_rss_mb"), True),
+                _td(c.get("load"), True),
                 _td(_accuracy_text(c.get("accuracy")) if not c["extrapolated"] else "–"),
                 f"<td>{mark}{'<br><small>' + _e(c.get('note')) + '</small>' if c.get('note') else ''}</td>",
                 f"<td><small>{_e(', '.join(ids[:4]))}{' …' if len(ids) > 4 else ''}</small></td>",
@@ -104,6 +105,7 @@ _CELL_HEADER = (
     "rounds",
     "CPU s",
     "peak MB",
+    "load",
     "accuracy",
     "cell",
     "run ids",
@@ -405,6 +407,7 @@ def render_markdown(data: dict[str, Any]) -> str:
                     _fmt(c.get("rounds")),
                     _fmt(c.get("cpu_s")),
                     _fmt(c.get("peak_rss_mb")),
+                    _fmt(c.get("load")),
                     "–" if c["extrapolated"] else _accuracy_text(c.get("accuracy")),
                     "extrapolated" if c["extrapolated"] else "measured",
                     ", ".join((c.get("run_ids") or [])[:3])

@@ -149,6 +149,9 @@ def _cells(group: Sequence[Any]) -> list[dict[str, Any]]:
             "run_ids": [r.run_id for r in rs],
             "extrapolated": False,
             "accuracy": rs[0].accuracy,
+            # the 1-minute load average when the runs started: on a shared machine it moves a time
+            # more than the size does (a start-up dominated run at load 20 against one at 4)
+            "load": _mean([r.load_before for r in rs]),
             "latency_via": rs[0].latency_via,
         }
         for metric in _CELL_METRICS:
