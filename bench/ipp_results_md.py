@@ -55,8 +55,10 @@ def head(runs, quick) -> list[str]:
         "How to read a row: `wall s` is connect -> result at the result party (the trusted third party: "
         "from all connected to the result computed, the files' transfer included; PPRL: both holders "
         "encoding at once, then linking; HE: key generation, encryption, aggregation and decryption one "
-        "after the other); CPU seconds and peak memory per party come from the operating system "
-        "(`wait4` of each finished party process); bytes and rounds from the parties' own counters "
+        "after the other); CPU seconds per party come from the operating system (`wait4` of each "
+        "finished party process), peak memory from the process's own high-water mark (VmHWM, read "
+        "while it runs; null in the runs made before commit 0c26842, whose figure was the runner's "
+        "own, see bench/ipp_void_peaks.py); bytes and rounds from the parties' own counters "
         "(framing included, before TLS). Latency is added in the transport (each message held back "
         "before it is written): `tc netem` is not available on this machine (no netem module, even in "
         "a user namespace). Accuracy: `exact` = every figure equal to the plain computation "
@@ -70,6 +72,14 @@ def head(runs, quick) -> list[str]:
         "its default errors. Each record's `data` field says which.",
         "",
     ]
+    failed = [r for r in runs if r.status == "failed"]
+    if failed:
+        lines += [
+            f"Failed runs ({len(failed)}): "
+            + "; ".join(f"{r.run_id}: {r.reason}" for r in failed)
+            + ". A failed cell is run again by `--resume`; its later record is the measurement.",
+            "",
+        ]
     if inexact:
         lines += [f"Runs not equal to plain beyond 1e-6: {', '.join(r.run_id for r in inexact)}.", ""]
     if missing:
@@ -81,6 +91,18 @@ def head(runs, quick) -> list[str]:
             "150 ms at 10^4 and 10^5; protections at 10^4) that the technique would run have no run: "
             "bench/ipp_full.sh was ordered and cut to finish in the time on the shared machine. "
             f"`ipp report` extrapolates sizes from the fitted law and marks them. They are: {cells}.",
+            "",
+        ]
+    timed = HERE / "results_ipp" / "quick_timed.jsonl"
+    if timed.is_file():
+        qt = read_runs(timed)
+        qloads = [x for r in qt for x in (r.load_before, r.load_after) if x is not None]
+        lines += [
+            f"`confidata ipp bench --quick` timed: {len(qt)} cells ({sum(r.status == 'ok' for r in qt)} ok, "
+            f"{sum(r.status == 'refused' for r in qt)} refused, none failed) in 180 s wall at load "
+            f"{min(qloads):.1f}-{max(qloads):.1f} (the command's wall clock, 01:25-01:28 UTC; records in "
+            "`bench/results_ipp/quick_timed.jsonl`, log `quick_timed.log`); the first quick run, at load "
+            "10-24, took 32 minutes.",
             "",
         ]
     if quick:
