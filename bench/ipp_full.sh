@@ -42,3 +42,10 @@ CHEAP=mpc_shamir_mpyc,mpc_vertical_helper,psi_helper,mpc_quantiles,mpc_regressio
     --techniques psi_ecdh,psi_sum_bfv,psi_helper_sum,plain_trusted_third_party,he_threshold_paillier --timeout 1500
 "${BENCH[@]}" --sizes "" --latencies 10,50,150 --latency-sizes 100000 --protection-sizes "" \
     --techniques mpc_shamir_mpyc,psi_helper,mpc_vertical_helper
+# added while the run went on: the linkage study (landed this session) and, with the time left,
+# more latencies at 10^5 (a cell cut by the time limit has no record and is listed as not measured)
+"${BENCH[@]}" --techniques pprl_linkage_table --sizes 10000,100000 --latency-sizes "" --protection-sizes 10000
+"${BENCH[@]}" --sizes "" --latencies 10,50,150 --latency-sizes 100000 --protection-sizes "" \
+    --techniques mpc_quantiles,mpc_regression,psi_ecdh
+"${BENCH[@]}" --sizes "" --latencies 50,150 --latency-sizes 10000 --protection-sizes "" \
+    --techniques plain_trusted_third_party
