@@ -22,16 +22,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confidata.errors import ConfidataError, InputFileError
+from confidata.errors import ConfidataError
 from confidata.secure.channel import FINAL, Links
 from confidata.secure.engine import PartyFailure
 from confidata.secure.identifiers import normaliser_fingerprint
 from confidata.secure.outcome import RunReport, refuse_existing_output, write_output
+from confidata.secure.party_steps import read_holder_input
 from confidata.secure.peer_check import check_peers
 from confidata.secure.psi import PsiInput, psi_input
 from confidata.secure.study import Study, load_study
-from confidata.table import read_table
-from confidata.table.readers import read_raw
 
 __all__ = ["PsiReport", "run_psi_party"]
 
@@ -42,18 +41,6 @@ class PsiReport(RunReport):
 
     role: str = "holder"
     local_notes: list[str] = field(default_factory=list)  # this party's own data only
-
-
-def _read(study: Study, name: str, data: Path | None, schema: Path | None):
-    try:
-        if data is None:
-            raise InputFileError(f"Party '{name}' holds data in this study: pass its file with --data.")
-        # without a schema, the raw text: identifiers keep their leading zeros (inference would
-        # read "000123" as the number 123) and a million rows read in a second, not in twenty
-        frame = read_table(data, schema)[0] if schema else read_raw(data).frame
-        return psi_input(study, frame, name), None
-    except ConfidataError as exc:
-        return None, exc
 
 
 def run_psi_party(
@@ -74,7 +61,7 @@ def run_psi_party(
     refuse_existing_output(output, overwrite)
     inp, problem = None, None
     if party.role == "holder":
-        inp, problem = _read(study, name, Path(data) if data else None, Path(schema) if schema else None)
+        inp, problem = read_holder_input(name, data, schema, lambda frame: psi_input(study, frame, name))
     links = Links(study, name, key_file=Path(key) if key else None, added_delay=added_delay)
     report = asyncio.run(_guarded(links, study, party.role, inp, problem))
     report.seconds_total = time.perf_counter() - started

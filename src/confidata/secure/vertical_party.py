@@ -36,12 +36,13 @@ from pathlib import Path
 
 import numpy as np
 
-from confidata.errors import ConfidataError, InputFileError
+from confidata.errors import ConfidataError
 from confidata.secure.channel import FINAL, Links
 from confidata.secure.engine import Engine, PartyFailure
 from confidata.secure.identifiers import normaliser_fingerprint
 from confidata.secure.local import LocalAggregates
 from confidata.secure.outcome import refuse_existing_output, write_output
+from confidata.secure.party_steps import read_holder_input, run_link_then_mpc
 from confidata.secure.peer_check import check_peers
 from confidata.secure.plain import TableResult
 from confidata.secure.protection import discrete_laplace, noise_plan
@@ -50,8 +51,6 @@ from confidata.secure.scaling import FixedPointPlan, plan_for
 from confidata.secure.study import Study, load_study
 from confidata.secure.vertical import VerticalInput, ring_bits, vertical_input
 from confidata.secure.vertical_join import helper_join, holder_join
-from confidata.table import read_table
-from confidata.table.readers import read_raw
 
 __all__ = ["VerticalReport", "run_vertical_party"]
 
@@ -92,18 +91,6 @@ class VerticalReport:
         }
 
 
-def _read(study: Study, name: str, plan: FixedPointPlan, data: Path | None, schema: Path | None):
-    try:
-        if data is None:
-            raise InputFileError(f"Party '{name}' holds data in this study: pass its file with --data.")
-        # without a schema, the raw text: identifiers keep their leading zeros and a million rows
-        # read in a second (as the intersection parties do)
-        frame = read_table(data, schema)[0] if schema else read_raw(data).frame
-        return vertical_input(study, frame, name, plan), None
-    except ConfidataError as exc:
-        return None, exc
-
-
 def run_vertical_party(
     study_path: str | Path | Study,
     name: str,
@@ -123,26 +110,16 @@ def run_vertical_party(
     plan = plan_for(study)
     inp, problem = None, None
     if party.role == "holder":
-        inp, problem = _read(
-            study, name, plan, Path(data) if data else None, Path(schema) if schema else None
+        inp, problem = read_holder_input(
+            name, data, schema, lambda frame: vertical_input(study, frame, name, plan)
         )
     key_file = Path(key) if key else None
     links = Links(study, name, key_file=key_file, added_delay=added_delay)
     engine = Engine(study, name, key_file=key_file, added_delay=added_delay)
     engine.build()
-    phase = {"mpc": False}
-    try:
-        report = engine.rt.run(_main(links, engine, study, plan, party.role, inp, problem, phase))
-    except BaseException as exc:
-        if not phase["mpc"]:
-            blame = exc.parties if isinstance(exc, PartyFailure) else [name]
-            links.abort(blame)
-            raise
-        engine.abort()
-        explained = engine.explain(exc)
-        if explained is exc:
-            raise
-        raise explained from None
+    report = run_link_then_mpc(
+        links, engine, name, lambda phase: _main(links, engine, study, plan, party.role, inp, problem, phase)
+    )
     report.seconds_total = time.perf_counter() - started
     if inp is not None:
         report.local_notes = [

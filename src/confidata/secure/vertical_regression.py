@@ -55,11 +55,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from confidata.errors import ConfidataError, InputFileError, SchemaError
+from confidata.errors import ConfidataError, SchemaError
 from confidata.secure.channel import FINAL, Links
 from confidata.secure.engine import Engine, PartyFailure
 from confidata.secure.identifiers import IdentifierSet, normalise_identifiers, normaliser_fingerprint
 from confidata.secure.outcome import refuse_existing_output, write_output
+from confidata.secure.party_steps import read_holder_input, run_link_then_mpc
 from confidata.secure.peer_check import check_peers
 from confidata.secure.regression import (
     FRAC_BITS,
@@ -75,8 +76,6 @@ from confidata.secure.study import Study, load_study
 from confidata.secure.vertical_join import helper_join, holder_join
 from confidata.secure.vertical_logistic import secure_vertical_logistic, unit_columns
 from confidata.secure.vertical_party import VerticalReport
-from confidata.table import read_table
-from confidata.table.readers import read_raw
 
 __all__ = [
     "Column",
@@ -345,16 +344,6 @@ def plain_vertical_regression(study: Study, frames: dict[str, pd.DataFrame]) -> 
 # -- the party's process -------------------------------------------------------------------------------
 
 
-def _read(study: Study, name: str, data: Path | None, schema: Path | None):
-    try:
-        if data is None:
-            raise InputFileError(f"Party '{name}' holds data in this study: pass its file with --data.")
-        frame = read_table(data, schema)[0] if schema else read_raw(data).frame
-        return model_input(study, frame, name), None
-    except ConfidataError as exc:
-        return None, exc
-
-
 def run_vertical_model_party(
     study_path: str | Path | Study,
     name: str,
@@ -379,23 +368,14 @@ def run_vertical_model_party(
     refuse_existing_output(output, overwrite)
     inp, problem = None, None
     if party.role == "holder":
-        inp, problem = _read(study, name, Path(data) if data else None, Path(schema) if schema else None)
+        inp, problem = read_holder_input(name, data, schema, lambda frame: model_input(study, frame, name))
     key_file = Path(key) if key else None
     links = Links(study, name, key_file=key_file, added_delay=added_delay)
     engine = Engine(study, name, key_file=key_file, added_delay=added_delay)
     engine.build()
-    phase = {"mpc": False}
-    try:
-        report = engine.rt.run(_main(links, engine, study, party.role, inp, problem, phase))
-    except BaseException as exc:
-        if not phase["mpc"]:
-            links.abort(exc.parties if isinstance(exc, PartyFailure) else [name])
-            raise
-        engine.abort()
-        explained = engine.explain(exc)
-        if explained is exc:
-            raise
-        raise explained from None
+    report = run_link_then_mpc(
+        links, engine, name, lambda phase: _main(links, engine, study, party.role, inp, problem, phase)
+    )
     report.seconds_total = time.perf_counter() - started
     if inp is not None:
         report.local_notes = [

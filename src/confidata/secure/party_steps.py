@@ -1,0 +1,64 @@
+"""The steps every joined party takes around its protocol (intersection, vertical table, vertical
+regression), written once: reading a holder's file without stopping early, and running the
+link phase then the MPyC phase with the failure blamed on the right party.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from confidata.errors import ConfidataError, InputFileError
+from confidata.secure.channel import Links
+from confidata.secure.engine import Engine, PartyFailure
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["read_holder_input", "run_link_then_mpc"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def read_holder_input(
+    name: str, data: str | Path | None, schema: str | Path | None, to_input: Callable[[pd.DataFrame], T]
+) -> tuple[T | None, ConfidataError | None]:
+    """A holder's file as its protocol's input, or the problem that stops it.
+
+    The problem is returned, not raised: the party still connects and tells its peers, so every
+    party stops naming it instead of waiting for it. Without a schema the raw text is read:
+    identifiers keep their leading zeros (inference would read "000123" as 123) and a million
+    rows read in a second, not in twenty.
+    """
+    from confidata.table import read_table
+    from confidata.table.readers import read_raw
+
+    try:
+        if data is None:
+            raise InputFileError(f"Party '{name}' holds data in this study: pass its file with --data.")
+        frame = read_table(Path(data), Path(schema))[0] if schema else read_raw(Path(data)).frame
+        return to_input(frame), None
+    except ConfidataError as exc:
+        return None, exc
+
+
+def run_link_then_mpc(
+    links: Links, engine: Engine, name: str, main: Callable[[dict], Coroutine[Any, Any, R]]
+) -> R:
+    """Run `main(phase)` on the engine's loop. Before MPyC starts (`phase["mpc"]` still false) a
+    failure closes every link naming the party at fault; after, MPyC is shut down in order and
+    the error explained by the engine (a peer's closed link is traced to its reason)."""
+    phase = {"mpc": False}
+    try:
+        return engine.rt.run(main(phase))
+    except BaseException as exc:
+        if not phase["mpc"]:
+            links.abort(exc.parties if isinstance(exc, PartyFailure) else [name])
+            raise
+        engine.abort()
+        explained = engine.explain(exc)
+        if explained is exc:
+            raise
+        raise explained from None
