@@ -79,7 +79,8 @@ def venv_versions(venv):
 
 def load():
     results = {}
-    for path in sorted(glob.glob(os.path.join(RESULTS, "*.json"))):
+    # run.py's files are named DATASET__TOOL.json; other benchmarks keep theirs beside them
+    for path in sorted(glob.glob(os.path.join(RESULTS, "*__*.json"))):
         with open(path) as fh:
             rec = json.load(fh)
         results[(rec["dataset"], rec["tool"])] = rec
