@@ -32,6 +32,7 @@ from confidata.errors import ConfidataError
 from confidata.secure.engine import Engine, PartyFailure
 from confidata.secure.local import LocalAggregates, read_party_data, schema_fingerprint
 from confidata.secure.outcome import RunReport, refuse_existing_output, write_output
+from confidata.secure.party_steps import exchange_traffic
 from confidata.secure.protection import discrete_laplace, noise_plan
 from confidata.secure.scaling import FixedPointPlan, plan_for
 from confidata.secure.statistics import local_input, secure_statistic
@@ -113,20 +114,15 @@ async def _protocol(
     _compare(engine, study, mine, theirs)
     result = await secure_statistic(engine, study, plan, agg, _noise(study))
     seconds_secure = time.perf_counter() - engine.connected_at
-    mine = (engine.bytes_sent(), engine.messages_sent(), engine.rounds)
-    counts = await engine.step(rt.transfer(mine), "reporting")
-    if not all(isinstance(c, tuple) and len(c) == 3 and all(type(v) is int for v in c) for c in counts):
-        raise PartyFailure(f"Party '{engine.me}' stopped: malformed counts from a peer.")
+    mine = [engine.bytes_sent(), engine.messages_sent(), engine.rounds]
+    traffic = await exchange_traffic(engine, study, mine)
     await engine.shutdown()
-    names = [p.name for p in study.parties]
     return PartyReport(
         engine.me,
         result,
         seconds_secure,
         0.0,
-        bytes_sent={n: c[0] for n, c in zip(names, counts, strict=True)},
-        messages_sent={n: c[1] for n, c in zip(names, counts, strict=True)},
-        rounds={n: c[2] for n, c in zip(names, counts, strict=True)},
+        **traffic,
         study_digest=study.digest,
         result_parties=list(study.results),
     )

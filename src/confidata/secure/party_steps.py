@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from confidata.errors import ConfidataError, InputFileError
 from confidata.secure.channel import Links
 from confidata.secure.engine import Engine, PartyFailure
+from confidata.secure.study import Study
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["read_holder_input", "run_link_then_mpc"]
+__all__ = ["exchange_traffic", "read_holder_input", "run_link_then_mpc"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -62,3 +63,22 @@ def run_link_then_mpc(
         if explained is exc:
             raise
         raise explained from None
+
+
+async def exchange_traffic(engine: Engine, study: Study, counts: list[int]) -> dict[str, dict[str, int]]:
+    """Every party's bytes, messages and rounds, shared at the end so each report shows them all.
+
+    `counts` holds one (bytes, messages, rounds) triple per phase (MPyC's alone, or the links'
+    then MPyC's); the phases are summed per party. A malformed list from a peer stops the party.
+    """
+    every = await engine.step(engine.rt.transfer(list(counts)), "reporting")
+    names = [p.name for p in study.parties]
+    if not isinstance(every, list) or len(every) != len(names) or not all(
+        isinstance(c, (list, tuple)) and len(c) == len(counts) and all(type(v) is int for v in c)
+        for c in every
+    ):
+        raise PartyFailure(f"Party '{engine.me}' stopped: malformed counts from a peer.")
+    return {
+        key: {n: sum(c[i::3]) for n, c in zip(names, every, strict=True)}
+        for i, key in enumerate(("bytes_sent", "messages_sent", "rounds"))
+    }

@@ -5,10 +5,30 @@ parties, named, before a single identifier is processed."""
 
 from __future__ import annotations
 
+from confidata.errors import ConfidataError
+from confidata.secure.channel import Links
 from confidata.secure.engine import PartyFailure
+from confidata.secure.identifiers import normaliser_fingerprint
 from confidata.secure.study import Study
 
-__all__ = ["check_peers"]
+__all__ = ["check_peers", "exchange_checks"]
+
+
+async def exchange_checks(links: Links, study: Study, role: str, problem: ConfidataError | None) -> None:
+    """Send this party's check to every peer and read theirs, then stop on this party's own data
+    problem (after telling the peers, so they stop naming it) or on any difference."""
+    others = [p.name for p in study.parties if p.name != links.me]
+    mine = {
+        "digest": study.digest,
+        "normaliser": normaliser_fingerprint(study) if role == "holder" else "",
+        "status": "ok" if problem is None else "data",
+    }
+    for peer in others:
+        await links.send(peer, "check", mine)
+    theirs = {peer: await links.recv(peer, "check") for peer in others}
+    if problem is not None:
+        raise problem
+    check_peers(links.me, study, mine, theirs)
 
 
 def check_peers(me: str, study: Study, mine: dict, theirs: dict[str, dict]) -> None:

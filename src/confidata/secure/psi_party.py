@@ -25,10 +25,9 @@ from pathlib import Path
 from confidata.errors import ConfidataError
 from confidata.secure.channel import FINAL, Links
 from confidata.secure.engine import PartyFailure
-from confidata.secure.identifiers import normaliser_fingerprint
 from confidata.secure.outcome import RunReport, refuse_existing_output, write_output
 from confidata.secure.party_steps import read_holder_input
-from confidata.secure.peer_check import check_peers
+from confidata.secure.peer_check import exchange_checks
 from confidata.secure.psi import PsiInput, psi_input
 from confidata.secure.study import Study, load_study
 
@@ -100,17 +99,7 @@ async def _main(
 
     await links.connect()
     others = [p.name for p in study.parties if p.name != links.me]
-    mine = {
-        "digest": study.digest,
-        "normaliser": normaliser_fingerprint(study) if role == "holder" else "",
-        "status": "ok" if problem is None else "data",
-    }
-    for peer in others:
-        await links.send(peer, "check", mine)
-    theirs = {peer: await links.recv(peer, "check") for peer in others}
-    if problem is not None:
-        raise problem
-    check_peers(links.me, study, mine, theirs)
+    await exchange_checks(links, study, role, problem)
     if role == "helper":
         result = await helper_psi(links, study)
     elif study.technique == "ecdh":

@@ -57,11 +57,11 @@ import pandas as pd
 
 from confidata.errors import ConfidataError, SchemaError
 from confidata.secure.channel import FINAL, Links
-from confidata.secure.engine import Engine, PartyFailure
-from confidata.secure.identifiers import IdentifierSet, normalise_identifiers, normaliser_fingerprint
+from confidata.secure.engine import Engine
+from confidata.secure.identifiers import IdentifierSet, normalise_identifiers
 from confidata.secure.outcome import refuse_existing_output, write_output
-from confidata.secure.party_steps import read_holder_input, run_link_then_mpc
-from confidata.secure.peer_check import check_peers
+from confidata.secure.party_steps import exchange_traffic, read_holder_input, run_link_then_mpc
+from confidata.secure.peer_check import exchange_checks
 from confidata.secure.regression import (
     FRAC_BITS,
     Design,
@@ -392,17 +392,7 @@ async def _main(
     await links.connect()
     connected = time.perf_counter()
     others = [p.name for p in study.parties if p.name != links.me]
-    mine = {
-        "digest": study.digest,
-        "normaliser": normaliser_fingerprint(study) if role == "holder" else "",
-        "status": "ok" if problem is None else "data",
-    }
-    for peer in others:
-        await links.send(peer, "check", mine)
-    theirs = {peer: await links.recv(peer, "check") for peer in others}
-    if problem is not None:
-        raise problem
-    check_peers(links.me, study, mine, theirs)
+    await exchange_checks(links, study, role, problem)
     logistic = study.spec["family"] == "logistic"
     if logistic:  # the joined units themselves, not a product (`vertical_logistic`)
         dims = (RING_BITS, *(len(lay.columns[h]) for h in study.by_holders))
@@ -445,12 +435,7 @@ async def _main(
     seconds = time.perf_counter() - connected
     counts = [links.bytes_sent(), links.messages_sent(), links.rounds]
     counts += [engine.bytes_sent(), engine.messages_sent(), engine.rounds]
-    every = await engine.step(engine.rt.transfer(counts), "reporting")
-    names = [p.name for p in study.parties]
-    if not isinstance(every, list) or len(every) != len(names) or not all(
-        isinstance(c, (list, tuple)) and len(c) == 6 and all(type(v) is int for v in c) for c in every
-    ):
-        raise PartyFailure(f"Party '{engine.me}' stopped: malformed counts from a peer.")
+    traffic = await exchange_traffic(engine, study, counts)
     await engine.shutdown()
     return VerticalReport(
         links.me,
@@ -458,9 +443,7 @@ async def _main(
         result,
         seconds,
         0.0,
-        bytes_sent={n: c[0] + c[3] for n, c in zip(names, every, strict=True)},
-        messages_sent={n: c[1] + c[4] for n, c in zip(names, every, strict=True)},
-        rounds={n: c[2] + c[5] for n, c in zip(names, every, strict=True)},
+        **traffic,
         seconds_join=seconds_join,
         join_size=join_size,
         study_digest=study.digest,
