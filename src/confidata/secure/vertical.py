@@ -75,14 +75,15 @@ def _level_codes(study: Study, frame: pd.DataFrame, column: str) -> np.ndarray:
     return idx.astype(np.int64)
 
 
-def vertical_input(study: Study, frame: pd.DataFrame, holder: str, plan: FixedPointPlan) -> VerticalInput:
-    """Check a holder's frame against the study and reduce it to keys, codes and values."""
-    column, value = holder_columns(study, holder)
-    missing = [c for c in (*study.identifier, column, *([value] if value else [])) if c not in frame.columns]
+def unit_identifiers(study: Study, frame: pd.DataFrame, holder: str, columns: list[str], *,
+                     fix: str, what: str) -> IdentifierSet:
+    """A vertical holder's units: its identifiers normalised, one row per unit, within the study's
+    limits, and the `columns` the study gives it present; `fix` and `what` word the refusals."""
+    missing = [c for c in (*study.identifier, *columns) if c not in frame.columns]
     if missing:
         raise SchemaError(
             f"The data of holder '{holder}' lack column(s) {', '.join(repr(c) for c in missing)} that the "
-            f"study '{study.name}' gives it; rename the columns or fix the study."
+            f"study '{study.name}' gives it; rename the columns or {fix}."
         )
     ids = normalise_identifiers(study, frame)
     if len(ids.keys) > study.max_records:
@@ -93,8 +94,16 @@ def vertical_input(study: Study, frame: pd.DataFrame, holder: str, plan: FixedPo
     if ids.duplicates:
         raise SchemaError(
             f"Identifier column(s) {', '.join(repr(c) for c in study.identifier)}: {ids.duplicates} row(s) "
-            f"repeat an identifier, so their unit's '{column}' is ambiguous; keep one row per unit."
+            f"repeat an identifier, so their unit's {what} ambiguous; keep one row per unit."
         )
+    return ids
+
+
+def vertical_input(study: Study, frame: pd.DataFrame, holder: str, plan: FixedPointPlan) -> VerticalInput:
+    """Check a holder's frame against the study and reduce it to keys, codes and values."""
+    column, value = holder_columns(study, holder)
+    ids = unit_identifiers(study, frame, holder, [column, *([value] if value else [])],
+                           fix="fix the study", what=f"'{column}' is")
     sub = frame.iloc[ids.rows]
     codes = _level_codes(study, sub, column)
     values = None

@@ -73,6 +73,7 @@ from confidata.secure.regression import (
     solve_linear,
 )
 from confidata.secure.study import Study, load_study
+from confidata.secure.vertical import unit_identifiers
 from confidata.secure.vertical_join import helper_join, holder_join
 from confidata.secure.vertical_logistic import secure_vertical_logistic, unit_columns
 from confidata.secure.vertical_party import VerticalReport
@@ -194,23 +195,7 @@ def model_input(study: Study, frame: pd.DataFrame, holder: str) -> ModelInput:
     lay = layout(study)
     cols = lay.columns[holder]
     sources = list(dict.fromkeys(c.source for c in cols))
-    missing = [c for c in (*study.identifier, *sources) if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"The data of holder '{holder}' lack column(s) {', '.join(repr(c) for c in missing)} that the "
-            f"study '{study.name}' gives it; rename the columns or fix [regression] holders."
-        )
-    ids = normalise_identifiers(study, frame)
-    if len(ids.keys) > study.max_records:
-        raise SchemaError(
-            f"The data hold {len(ids.keys):,} distinct identifiers, more than the study's [limits] "
-            "max_records; raise max_records."
-        )
-    if ids.duplicates:
-        raise SchemaError(
-            f"Identifier column(s) {', '.join(repr(c) for c in study.identifier)}: {ids.duplicates} row(s) "
-            "repeat an identifier, so their unit's values are ambiguous; keep one row per unit."
-        )
+    ids = unit_identifiers(study, frame, holder, sources, fix="fix [regression] holders", what="values are")
     sub = frame.iloc[ids.rows]
     spec = study.spec
     codes = {s: _codes(sub, s, spec["levels"][s]) for s in sources if s in spec["levels"]}
